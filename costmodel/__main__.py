@@ -1,0 +1,5 @@
+"""``python -m costmodel`` runs the ``breakeven`` CLI."""
+
+from costmodel.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Top-level ``breakeven`` commands that belong to the cost model (``table``, ``analyze``)."""
