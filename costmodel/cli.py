@@ -10,8 +10,10 @@ import typer
 from breakeven import __version__
 from breakeven.cli_support import new_app, stdout
 from costmodel.commands import analyze as analyze_cmd
+from costmodel.commands import table as table_cmd
 from costmodel.profiles import cli as profile_cli
 from pricing import cli as pricing_cli
+from reports import cli as reports_cli
 from traces import cli as traces_cli
 
 app = new_app(
@@ -40,6 +42,8 @@ app.add_typer(pricing_cli.app, name="prices")
 app.add_typer(traces_cli.app, name="trace")
 app.add_typer(profile_cli.app, name="profile")
 app.command("analyze")(analyze_cmd.analyze)
+app.command("table")(table_cmd.table)
+app.command("report")(reports_cli.report)
 
 
 def main(argv: list[str] | None = None) -> None:

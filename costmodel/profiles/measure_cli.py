@@ -1,0 +1,3 @@
+"""``breakeven profile measure``: measure an OpenAI-compatible endpoint live."""
+
+from __future__ import annotations
