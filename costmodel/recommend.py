@@ -1,0 +1,190 @@
+"""The verdict: which option to run, what each costs a month, the saving, and the risks.
+
+Pure functions over :mod:`costmodel.results` objects. The rule, in plain words:
+
+1. An option is *eligible* when it meets the SLO attainment target, or when its latency is unknown
+   (a serverless API without a latency profile — that becomes a risk, not a disqualification).
+2. Among eligible options the cheapest monthly cost wins; a tie within 1 % goes to the simpler option
+   (serverless, then dedicated, then hybrid) because it carries less operational risk.
+3. If nothing is eligible, the recommendation is ``none`` and the headline says which SLO is out of reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from costmodel.results import BreakevenRow, Option, PriceUsed, Recommendation, Risk
+
+_SIMPLICITY = {"serverless": 0, "dedicated": 1, "hybrid": 2}
+TIE_TOLERANCE = 0.01
+
+
+def money(value: float) -> str:
+    """Format dollars for sentences: ``$1,234`` for large amounts, ``$12.34`` below $100."""
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    return f"${value:,.2f}"
+
+
+def rate(value: float) -> str:
+    """Format a request rate for sentences: 3 significant figures, at least two decimals below 1."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def eligible(option: Option) -> bool:
+    """True when the option meets the SLO target or its latency is unknown."""
+    return option.meets_slo is not False
+
+
+def choose(options: Sequence[Option]) -> tuple[Option | None, Option | None]:
+    """The recommended option and the runner-up (both None when no option is eligible)."""
+    ranked = sorted((o for o in options if eligible(o)), key=lambda o: (o.monthly_cost_usd, _SIMPLICITY[o.kind], o.id))
+    if not ranked:
+        return None, None
+    best = ranked[0]
+    # Prefer a simpler option that costs within the tie tolerance of the cheapest.
+    for candidate in ranked[1:]:
+        within = candidate.monthly_cost_usd <= best.monthly_cost_usd * (1 + TIE_TOLERANCE)
+        if within and _SIMPLICITY[candidate.kind] < _SIMPLICITY[best.kind]:
+            best = candidate
+    runner_up = next((o for o in ranked if o.id != best.id), None)
+    return best, runner_up
+
+
+def breakeven_at_mix(rows: Sequence[BreakevenRow], output_tokens_mean: float) -> BreakevenRow | None:
+    """The break-even row that best describes the user's mix: trace-shaped if present, else capacity,
+    else closed form; among rows of that method, the one nearest the mean output length."""
+    for method in ("trace", "capacity", "closed_form"):
+        candidates = [r for r in rows if r.method == method]
+        if candidates:
+            return min(candidates, key=lambda r: abs(r.output_tokens - output_tokens_mean))
+    return None
+
+
+def _risks(
+    best: Option | None,
+    options: Sequence[Option],
+    prices: Sequence[PriceUsed],
+    warnings: Sequence[str],
+    monthly_from_hours: float,
+) -> list[Risk]:
+    used_ids = {i for o in options for i in (o.serverless_price_id, o.gpu_price_id) if i}
+    risks = [
+        Risk(
+            code="stale-price",
+            severity="warning",
+            message=f"Price {p.price.id} is {p.age_days} days old (as of {p.price.as_of}); "
+            "check the provider's current price before committing.",
+        )
+        for p in prices
+        if p.stale and p.price.id in used_ids
+    ]
+    if best is not None and best.kind == "serverless" and best.latency is None:
+        risks.append(
+            Risk(
+                code="serverless-latency-unknown",
+                severity="warning",
+                message="No latency profile was given for the serverless API, so its SLO attainment is unknown; "
+                "measure it with `breakeven profile measure` against the provider's endpoint.",
+            )
+        )
+    if best is not None and best.replicas is not None and best.replicas.cold_starts > 0 and best.latency:
+        misses = 1 - best.latency.ttft_attainment
+        if misses > 0:
+            risks.append(
+                Risk(
+                    code="cold-start-slo",
+                    severity="warning" if misses > 0.01 else "info",
+                    message=f"{best.replicas.cold_starts} replica cold starts during the trace; "
+                    f"{misses:.1%} of requests miss the TTFT target (queueing while capacity boots).",
+                )
+            )
+    if monthly_from_hours < 24:
+        risks.append(
+            Risk(
+                code="short-trace",
+                severity="info",
+                message=f"Monthly costs extrapolate {monthly_from_hours:.1f} h of traffic to a 730-hour month; "
+                "a longer trace captures daily and weekly cycles.",
+            )
+        )
+    risks.extend(Risk(code="model-warning", severity="info", message=w) for w in warnings)
+    return risks
+
+
+def recommend(
+    options: Sequence[Option],
+    breakeven_rows: Sequence[BreakevenRow],
+    *,
+    prices: Sequence[PriceUsed],
+    user_rps: float,
+    output_tokens_mean: float,
+    trace_hours: float,
+    warnings: Sequence[str] = (),
+) -> Recommendation:
+    """Build the structured verdict (see the module docstring for the rule)."""
+    best, runner_up = choose(options)
+    line = breakeven_at_mix(breakeven_rows, output_tokens_mean)
+    monthly = {o.id: o.monthly_cost_usd for o in options}
+    risks = _risks(best, options, prices, warnings, trace_hours)
+
+    details: list[str] = []
+    if line is not None:
+        if line.breakeven_rps is None:
+            details.append(
+                f"Dedicated never gets cheaper than serverless at ~{output_tokens_mean:,.0f} output tokens "
+                f"({line.method.replace('_', ' ')} method)."
+            )
+        else:
+            side = "cheaper" if user_rps < line.breakeven_rps else "more expensive"
+            details.append(
+                f"Serverless is cheaper below {rate(line.breakeven_rps)} req/s at ~{output_tokens_mean:,.0f} output "
+                f"tokens ({line.method.replace('_', ' ')} method); at your {rate(user_rps)} req/s it is {side}."
+            )
+    for o in sorted(options, key=lambda o: o.monthly_cost_usd):
+        slo = f", {o.slo_attainment:.1%} of requests meet the SLO" if o.slo_attainment is not None else ""
+        details.append(f"{o.label}: {money(o.monthly_cost_usd)} a month{slo}.")
+
+    if best is None:
+        reachable = ", ".join(f"{o.label} {o.slo_attainment:.0%}" for o in options if o.slo_attainment is not None)
+        return Recommendation(
+            option_id=None,
+            kind="none",
+            headline="No option meets the latency SLO for this traffic"
+            + (f" (SLO attainment: {reachable})." if reachable else "."),
+            details=details,
+            monthly_cost_usd=monthly,
+            monthly_saving_usd=0.0,
+            runner_up_option_id=None,
+            slo_attainment=None,
+            user_rps=user_rps,
+            output_tokens_mean=output_tokens_mean,
+            breakeven_rps=line.breakeven_rps if line else None,
+            breakeven_method=line.method if line else None,
+            risks=risks,
+        )
+
+    saving = (runner_up.monthly_cost_usd - best.monthly_cost_usd) if runner_up else 0.0
+    headline = f"Run {best.label}: {money(best.monthly_cost_usd)} a month"
+    if runner_up is not None:
+        headline += f", {money(saving)} a month less than {runner_up.label} ({money(runner_up.monthly_cost_usd)})"
+    headline += "."
+    return Recommendation(
+        option_id=best.id,
+        kind=best.kind,
+        headline=headline,
+        details=details,
+        monthly_cost_usd=monthly,
+        monthly_saving_usd=max(saving, 0.0),
+        runner_up_option_id=runner_up.id if runner_up else None,
+        slo_attainment=best.slo_attainment,
+        user_rps=user_rps,
+        output_tokens_mean=output_tokens_mean,
+        breakeven_rps=line.breakeven_rps if line else None,
+        breakeven_method=line.method if line else None,
+        risks=risks,
+    )
