@@ -1,0 +1,335 @@
+"""Turn a table of source columns (already renamed to canonical names) into a canonical :class:`Trace`.
+
+Every check is vectorised: a boolean "bad" mask per column, one message per bad row only for the first few.
+Rows are located by physical line number (CSV, JSONL) or by row number (Parquet) for error messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from breakeven.errors import InputError
+from traces.formats import TIME_UNITS
+from traces.model import CANONICAL_COLUMNS, SkippedRows, Trace, TraceMeta
+
+MAX_REPORTED = 10
+"""How many skipped line numbers and reasons are kept in :class:`SkippedRows`."""
+
+_HASH_LIST = r"^\s*(?:\d+(?:[\s;]+\d+)*)?\s*$"
+_TRUE = ("true", "1", "yes", "y", "t")
+_FALSE = ("false", "0", "no", "n", "f", "")
+
+LineLocator = Callable[[], np.ndarray | None]
+"""Returns the physical line number of every row of the table (computed only when needed), or None."""
+
+
+@dataclass
+class RawTable:
+    """What a reader hands over: canonical-named columns plus how to find each row in the file."""
+
+    table: pa.Table
+    source: str
+    format: str
+    mapping: dict[str, str]
+    """Canonical column → source column (for messages)."""
+    time_unit: str
+    time_type: str | None = None
+    locate: LineLocator = field(default=lambda: None)
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    """(line, reason) of rows the reader could not even split into fields."""
+    row_word: str = "line"
+    notes: list[str] = field(default_factory=list)
+    start_time: datetime | None = None
+    inherited: TraceMeta | None = None
+    """Metadata stored in a canonical Parquet file by :func:`traces.write_trace`."""
+
+
+@dataclass
+class _Check:
+    canonical: str
+    mask: np.ndarray
+    values: Any
+    expected: str
+
+
+def _found(values: Any, row: int) -> str:
+    value = values[row]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "an empty value"
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return str(float(value))
+    return repr(value.item() if hasattr(value, "item") else value)
+
+
+def _as_series(column: pa.ChunkedArray) -> pd.Series:
+    return column.to_pandas()
+
+
+def _tokens(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, Any]:
+    """int64 token counts, a bad mask (null, not a number, negative, fractional) and the raw values."""
+    if pa.types.is_integer(column.type) and column.null_count == 0:
+        arr = column.to_numpy().astype(np.int64, copy=False)
+        return arr, arr < 0, arr
+    raw = _as_series(column)
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(num) | (num < 0) | (num != np.floor(num))
+    out = np.where(bad, 0, num).astype(np.int64)
+    return out, bad, raw.to_numpy(dtype=object)
+
+
+def _auto_unit(column: pa.ChunkedArray) -> str:
+    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+        return "iso"
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        first = pc.drop_null(column)
+        if len(first) == 0:
+            return "s"
+        value = str(first[0].as_py()).strip()
+        try:
+            float(value)
+        except ValueError:
+            return "iso"
+    return "s"
+
+
+def _times(column: pa.ChunkedArray, unit: str) -> tuple[np.ndarray, np.ndarray, Any, str | None]:
+    """Arrival values: (float64 seconds, or int64 ns for datetimes), bad mask, raw values, datetime zone kind."""
+    if pa.types.is_timestamp(column.type):
+        tz = column.type.tz
+        ns = column.cast(pa.timestamp("ns", tz)).cast(pa.int64())
+        bad = ns.is_null().to_numpy(zero_copy_only=False)
+        arr = ns.fill_null(0).to_numpy()
+        return arr, bad, column.to_pandas().to_numpy(dtype=object), ("utc" if tz else "naive")
+    if unit == "iso":
+        raw = _as_series(column).astype(object)
+        try:
+            stamps = pd.to_datetime(raw, format="ISO8601", errors="coerce")
+        except (ValueError, TypeError):  # mixed zone-aware and naive strings
+            stamps = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=True)
+        kind = "utc" if getattr(stamps.dt, "tz", None) is not None else "naive"
+        ns_series = stamps.dt.tz_convert("UTC").dt.tz_localize(None) if kind == "utc" else stamps
+        bad = ns_series.isna().to_numpy()
+        arr = ns_series.astype("datetime64[ns]").to_numpy().view(np.int64).copy()
+        arr[bad] = 0
+        return arr, bad, raw.to_numpy(dtype=object), kind
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        num = column.to_numpy().astype(np.float64, copy=False) if column.null_count == 0 else None
+        if num is not None:
+            return num, ~np.isfinite(num), num, None
+    raw = _as_series(column)
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return num, ~np.isfinite(num), raw.to_numpy(dtype=object), None
+
+
+def _hash_ids(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, Any]:
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        if not pa.types.is_integer(column.type.value_type):
+            values = column.to_pylist()
+            return column, np.ones(len(column), dtype=bool), values
+        return column.cast(pa.list_(pa.int64())), np.zeros(len(column), dtype=bool), None
+    if pa.types.is_null(column.type):
+        return pa.chunked_array([pa.nulls(len(column), pa.list_(pa.int64()))]), np.zeros(len(column), bool), None
+    text = column.cast(pa.string())
+    match = pc.fill_null(pc.match_substring_regex(text, _HASH_LIST), True)
+    ok = match.to_numpy()
+    trimmed = pc.utf8_trim_whitespace(pc.replace_substring(pc.if_else(match, text, ""), ";", " "))
+    parts = pc.split_pattern_regex(trimmed, r"\s+")
+    # "" splits into [""]: make those empty lists, then cast the strings to integers.
+    empty = pc.fill_null(pc.equal(trimmed, ""), False)
+    parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
+    return parts.cast(pa.list_(pa.int64())), ~ok, column.to_pandas().to_numpy(dtype=object)
+
+
+def _bools(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, Any]:
+    if pa.types.is_boolean(column.type):
+        bad = column.is_null().to_numpy(zero_copy_only=False)
+        return column.fill_null(False).to_numpy(zero_copy_only=False), bad, column.to_pylist()
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
+    low = text.to_pandas().fillna("").to_numpy(dtype=object)
+    is_true = np.isin(low, _TRUE)
+    bad = ~(is_true | np.isin(low, _FALSE))
+    return is_true, bad, column.to_pandas().to_numpy(dtype=object)
+
+
+def _text(column: pa.ChunkedArray, *, categorical: bool) -> pd.Series:
+    if categorical:
+        if pa.types.is_dictionary(column.type):
+            return column.to_pandas()
+        return pd.Series(column.cast(pa.string()).to_pandas(), dtype="category")
+    return column.cast(pa.string()).to_pandas().astype("str")
+
+
+def _locations(raw: RawTable, rows: np.ndarray) -> list[int]:
+    lines = raw.locate()
+    if lines is not None and len(lines) == raw.table.num_rows:
+        return [int(lines[r]) for r in rows]
+    return [int(r) + 1 for r in rows]
+
+
+def _where(raw: RawTable, line: int) -> str:
+    if raw.row_word == "line":
+        return f"{raw.source}:{line}"
+    return f"{raw.source}: {raw.row_word} {line}"
+
+
+def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
+    """Validate ``raw``'s columns (vectorised) and build the canonical trace; see the module docstring."""
+    table = raw.table
+    n = table.num_rows
+    if n == 0 and not raw.malformed:
+        raise InputError(f"{raw.source}: no requests in the file; expected at least one data row")
+    unit = raw.time_unit
+    if unit == "auto":
+        unit = _auto_unit(table.column("arrival_s"))
+    if unit not in TIME_UNITS:
+        raise InputError(f"{raw.source}: unknown time unit {unit!r}; expected one of {', '.join(TIME_UNITS)}")
+
+    checks: list[_Check] = []
+    times, bad, values, zone = _times(table.column("arrival_s"), unit)
+    unit_text = "an ISO-8601 datetime" if unit == "iso" or zone else f"a number of {unit.removeprefix('epoch_')}"
+    checks.append(_Check("arrival_s", bad, values, unit_text))
+    columns: dict[str, Any] = {}
+    for name in ("input_tokens", "output_tokens", "cached_tokens"):
+        if name in table.column_names:
+            arr, bad, values = _tokens(table.column(name))
+            columns[name] = arr
+            checks.append(_Check(name, bad, values, "a non-negative integer token count"))
+    if "cached_tokens" in columns:
+        over = columns["cached_tokens"] > columns["input_tokens"]
+        checks.append(_Check("cached_tokens", over, columns["cached_tokens"], "at most input_tokens"))
+    if "hash_ids" in table.column_names:
+        hashes, bad, values = _hash_ids(table.column("hash_ids"))
+        columns["hash_ids"] = hashes
+        checks.append(_Check("hash_ids", bad, values, "a list of integers (space-separated in CSV)"))
+    if "deferrable" in table.column_names:
+        flags, bad, values = _bools(table.column("deferrable"))
+        columns["deferrable"] = flags
+        checks.append(_Check("deferrable", bad, values, "true or false"))
+    for name in ("model", "session_id"):
+        if name in table.column_names:
+            columns[name] = _text(table.column(name), categorical=name == "model")
+    del table
+
+    bad_any = np.zeros(n, dtype=bool)
+    for check in checks:
+        bad_any |= check.mask
+    bad_rows = np.flatnonzero(bad_any)
+    problems: list[tuple[int, str]] = list(raw.malformed)
+    if len(bad_rows):
+        shown = bad_rows[: MAX_REPORTED + 1]
+        for row, line in zip(shown, _locations(raw, shown), strict=True):
+            check = next(c for c in checks if c.mask[row])
+            source_col = raw.mapping.get(check.canonical, check.canonical)
+            problems.append(
+                (line, f"column {source_col!r}: expected {check.expected}, found {_found(check.values, int(row))}")
+            )
+    total_bad = len(raw.malformed) + len(bad_rows)
+    if total_bad:
+        problems.sort(key=lambda p: p[0])
+        if not skip_bad_rows:
+            line, reason = problems[0]
+            more = f"{total_bad - 1} more bad rows; " if total_bad > 1 else ""
+            raise InputError(
+                f"{_where(raw, line)}: {reason} ({more}pass --skip-bad-rows / skip_bad_rows=True to load the rest)"
+            )
+    skipped = SkippedRows(
+        count=total_bad,
+        first_lines=tuple(p[0] for p in problems[:MAX_REPORTED]),
+        reasons=tuple(f"{raw.row_word} {p[0]}: {p[1]}" for p in problems[:MAX_REPORTED]),
+    )
+    keep = ~bad_any if len(bad_rows) else None
+    if keep is not None:
+        times = times[keep]
+        for name, col in list(columns.items()):
+            columns[name] = col.filter(pa.array(keep)) if isinstance(col, pa.ChunkedArray) else col[keep]
+    if len(times) == 0:
+        raise InputError(f"{raw.source}: no valid requests left after skipping {total_bad} bad rows")
+
+    arrival, start_time = _to_seconds(times, unit, zone)
+    warnings = list(raw.notes)
+    if skipped.count:
+        warnings.append(f"skipped {skipped.count} bad rows (first at {raw.row_word}s {list(skipped.first_lines[:5])})")
+    order = None
+    if len(arrival) > 1 and bool(np.any(arrival[1:] < arrival[:-1])):
+        running_max = np.maximum.accumulate(arrival)
+        late = np.flatnonzero(arrival < running_max)
+        where = ""
+        if keep is None:
+            first_line = _locations(raw, late[:1])[0]
+            where = f"; first at {raw.row_word} {first_line}"
+        warnings.append(f"sorted {len(late)} out-of-order rows by arrival time{where}")
+        order = np.argsort(arrival, kind="stable")
+        arrival = arrival[order]
+    frame = _frame(arrival, columns, order, len(arrival))
+    meta = TraceMeta(
+        source=raw.source,
+        format=raw.format,
+        start_time=start_time if start_time is not None else raw.start_time,
+        skipped=skipped,
+        warnings=tuple(warnings),
+        transforms=raw.inherited.transforms if raw.inherited else (),
+    )
+    if raw.inherited is not None:
+        meta = _merge_inherited(meta, raw.inherited)
+    return Trace(df=frame, meta=meta)
+
+
+def _merge_inherited(meta: TraceMeta, old: TraceMeta) -> TraceMeta:
+    return TraceMeta(
+        source=meta.source,
+        format=meta.format,
+        start_time=meta.start_time or old.start_time,
+        skipped=meta.skipped if meta.skipped.count else old.skipped,
+        warnings=tuple(dict.fromkeys((*old.warnings, *meta.warnings))),
+        transforms=old.transforms,
+    )
+
+
+def _to_seconds(times: np.ndarray, unit: str, zone: str | None) -> tuple[np.ndarray, datetime | None]:
+    """Arrival seconds since the first request, and the absolute start time when the source has one."""
+    if zone is not None:  # int64 nanoseconds
+        first = int(times.min())
+        arrival = (times - first).astype(np.float64) / 1e9
+        stamp = pd.Timestamp(first, unit="ns")
+        start = stamp.tz_localize("UTC").to_pydatetime() if zone == "utc" else stamp.to_pydatetime()
+        return arrival, start
+    per_second = 1.0 / (TIME_UNITS[unit] or 1.0)  # exact for 1, 1e3, 1e6, 1e9: divide, don't multiply by 1e-3
+    first_value = float(times.min())
+    arrival = (times - first_value) / round(per_second)
+    epoch_start = datetime.fromtimestamp(first_value / round(per_second), tz=UTC)
+    return arrival, epoch_start if unit.startswith("epoch") else None
+
+
+def _frame(arrival: np.ndarray, columns: dict[str, Any], order: np.ndarray | None, n: int) -> pd.DataFrame:
+    data: dict[str, Any] = {"arrival_s": arrival}
+    for name in CANONICAL_COLUMNS[1:]:
+        if name not in columns:
+            continue
+        col = columns[name]
+        if isinstance(col, pa.ChunkedArray):  # hash_ids: keep Arrow lists (no Python objects per request)
+            if order is not None:
+                col = col.take(pa.array(order))
+            data[name] = pd.Series(pd.arrays.ArrowExtensionArray(col), copy=False)
+        elif isinstance(col, pd.Series):
+            data[name] = (col.take(order) if order is not None else col).array
+        else:
+            data[name] = col[order] if order is not None else col
+    frame = pd.DataFrame(data, copy=False)
+    for name in ("input_tokens", "output_tokens", "cached_tokens"):
+        if name in frame.columns and frame[name].dtype != np.int64:
+            frame[name] = frame[name].astype(np.int64)
+    if "model" in frame.columns and not isinstance(frame["model"].dtype, pd.CategoricalDtype):
+        frame["model"] = frame["model"].astype("category")
+    if "session_id" in frame.columns:
+        frame["session_id"] = frame["session_id"].astype("str")
+    frame.index = pd.RangeIndex(n)
+    return frame

@@ -1,0 +1,242 @@
+"""Read CSV, JSON Lines and Parquet trace files into a :class:`RawTable` of canonical-named columns.
+
+Each reader has a fast path (pyarrow, typed, multithreaded, no Python per row) used for well-formed
+files, and a slow path taken only when the fast one fails, which reads everything as text and records the
+line of every row so that errors can name it (CSV: pyarrow with an invalid-row handler; JSONL: one
+``json.loads`` per line — the only Python loop over records, and it runs on malformed files only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from breakeven.errors import InputError
+from traces._assemble import RawTable
+from traces._source import Source, nonempty_line_numbers
+from traces.formats import FormatSpec, resolve_columns, split_csv_header
+
+_TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
+
+
+def _rename(table: pa.Table, mapping: Mapping[str, str]) -> pa.Table:
+    """Select the mapped source columns and name them canonically (STYLE.md habit 3)."""
+    return pa.table({canonical: table.column(source) for canonical, source in mapping.items()})
+
+
+def _unit(spec: FormatSpec, time_unit: str | None) -> str:
+    if time_unit is not None:
+        return time_unit
+    return "auto" if spec.name in ("csv", "jsonl", "parquet") else spec.time_unit
+
+
+# --------------------------------------------------------------------------------------------- CSV
+
+
+def _csv_types(mapping: Mapping[str, str], spec: FormatSpec, unit: str) -> dict[str, pa.DataType]:
+    types: dict[str, pa.DataType] = {}
+    for canonical, source in mapping.items():
+        if canonical in _TOKENS:
+            types[source] = pa.int64()
+        elif canonical == "arrival_s":
+            if spec.time_type == "naive" and unit == "iso":
+                types[source] = pa.timestamp("ns")
+            elif spec.time_type == "utc" and unit == "iso":
+                types[source] = pa.timestamp("ns", "UTC")
+            elif unit not in ("iso", "auto"):
+                types[source] = pa.float64()
+        elif canonical == "model":
+            types[source] = pa.dictionary(pa.int32(), pa.string())
+        else:
+            types[source] = pa.string()
+    return types
+
+
+def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, time_unit: str | None) -> RawTable:
+    """Read a CSV trace (any of the CSV formats) into canonical-named columns."""
+    head = source.head()
+    first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    header = split_csv_header(first_line)
+    if not first_line.strip():
+        raise InputError(f"{source.name}:1: expected a CSV header line, found an empty line")
+    mapping, note = resolve_columns(spec, header, user, source=source.name)
+    unit = _unit(spec, time_unit)
+    sources = list(dict.fromkeys(mapping.values()))
+    convert = pa_csv.ConvertOptions(
+        include_columns=sources,
+        column_types=_csv_types(mapping, spec, unit),
+        null_values=[""],  # 'NaN', 'null', 'NA' are errors to report, not silent gaps
+        strings_can_be_null=True,
+    )
+    raw_args: dict[str, Any] = {
+        "table": pa.table({}),
+        "source": source.name,
+        "format": spec.name,
+        "mapping": mapping,
+        "time_unit": unit,
+        "time_type": spec.time_type,
+        "notes": [note] if note else [],
+    }
+    try:
+        table = pa_csv.read_csv(source.arrow_input(), convert_options=convert)
+    except pa.ArrowInvalid:
+        return _read_csv_slow(source, mapping, sources, raw_args)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{source.name}: cannot read as CSV ({exc})") from exc
+    raw_args["table"] = _rename(table, mapping)
+    raw_args["locate"] = lambda: nonempty_line_numbers(source.raw())[1:]
+    return RawTable(**raw_args)
+
+
+def _read_csv_slow(
+    source: Source, mapping: Mapping[str, str], sources: list[str], raw_args: dict[str, Any]
+) -> RawTable:
+    malformed: list[tuple[int, str]] = []
+
+    def on_invalid(row: Any) -> str:
+        malformed.append(
+            (int(row.number or 0), f"expected {row.expected_columns} fields, found {row.actual_columns}: {row.text!r}")
+        )
+        return "skip"
+
+    data = source.raw()
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(data),
+            read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=sources,
+                column_types=dict.fromkeys(sources, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowException as exc:
+        raise InputError(f"{source.name}: cannot read as CSV ({exc})") from exc
+    lines = nonempty_line_numbers(data)
+    # pyarrow numbers rows among the non-empty lines, header included, from 1.
+    bad_index = np.array([m[0] - 1 for m in malformed], dtype=np.int64)
+    fixed = [
+        (int(lines[i]) if 0 <= i < len(lines) else int(i) + 1, m[1]) for i, m in zip(bad_index, malformed, strict=True)
+    ]
+    row_lines = np.delete(lines[1:], bad_index - 1) if len(bad_index) else lines[1:]
+    raw_args["table"] = _rename(table, mapping)
+    raw_args["malformed"] = fixed
+    raw_args["locate"] = lambda: row_lines if len(row_lines) == table.num_rows else None
+    if len(row_lines) != table.num_rows:  # quoted newlines: fall back to record numbers
+        raw_args["row_word"] = "record"
+    return RawTable(**raw_args)
+
+
+# --------------------------------------------------------------------------------------------- JSONL
+
+
+def read_jsonl(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, time_unit: str | None) -> RawTable:
+    """Read a JSON Lines trace (Mooncake, canonical or generic) into canonical-named columns."""
+    unit = _unit(spec, time_unit)
+    try:
+        table = pa_json.read_json(source.arrow_input())
+    except pa.ArrowInvalid:
+        return _read_jsonl_slow(source, spec, user, unit)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{source.name}: cannot read as JSON Lines ({exc})") from exc
+    mapping, note = resolve_columns(spec, table.column_names, user, source=source.name)
+    return RawTable(
+        table=_rename(table, mapping),
+        source=source.name,
+        format=spec.name,
+        mapping=mapping,
+        time_unit=unit,
+        locate=lambda: nonempty_line_numbers(source.raw()),
+        notes=[note] if note else [],
+    )
+
+
+def _read_jsonl_slow(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, unit: str) -> RawTable:
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    malformed: list[tuple[int, str]] = []
+    keys: dict[str, None] = {}
+    for number, line in enumerate(source.raw().split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            malformed.append(
+                (number, f"expected a JSON object, found invalid JSON ({exc.msg if hasattr(exc, 'msg') else exc})")
+            )
+            continue
+        if not isinstance(record, dict):
+            malformed.append((number, f"expected a JSON object, found {type(record).__name__}"))
+            continue
+        records.append(record)
+        lines.append(number)
+        keys.update(dict.fromkeys(record))
+    mapping, note = resolve_columns(spec, list(keys), user, source=source.name)
+    columns = {}
+    for canonical, key in mapping.items():
+        values = [r.get(key) for r in records]
+        columns[canonical] = _loose_array(values)
+    row_lines = np.asarray(lines, dtype=np.int64)
+    return RawTable(
+        table=pa.table(columns) if columns else pa.table({}),
+        source=source.name,
+        format=spec.name,
+        mapping=mapping,
+        time_unit=unit,
+        locate=lambda: row_lines,
+        malformed=malformed,
+        notes=[note] if note else [],
+    )
+
+
+def _loose_array(values: list[Any]) -> pa.Array:
+    """An Arrow array from JSON values of possibly mixed types (mixed → strings, checked later)."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(
+            [None if v is None else (json.dumps(v) if isinstance(v, list | dict) else str(v)) for v in values]
+        )
+
+
+# --------------------------------------------------------------------------------------------- Parquet
+
+META_KEY = b"llm_breakeven.trace_meta"
+
+
+def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, time_unit: str | None) -> RawTable:
+    """Read a Parquet trace (canonical or generic with a mapping)."""
+    try:
+        schema = pq.read_schema(source.arrow_input())
+        names = list(schema.names)
+        mapping, note = resolve_columns(spec, names, user, source=source.name)
+        table = pq.read_table(source.arrow_input(), columns=list(dict.fromkeys(mapping.values())))
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{source.name}: cannot read as Parquet ({exc})") from exc
+    meta = (schema.metadata or {}).get(META_KEY)
+    return RawTable(
+        table=_rename(table, mapping),
+        source=source.name,
+        format=spec.name,
+        mapping=mapping,
+        time_unit=_unit(spec, time_unit),
+        row_word="row",
+        notes=[note] if note else [],
+        inherited=_meta_from_json(meta) if meta else None,
+    )
+
+
+def _meta_from_json(blob: bytes) -> Any:
+    from traces.writer import meta_from_json  # noqa: PLC0415 - writer imports this module
+
+    return meta_from_json(blob)

@@ -1,0 +1,98 @@
+"""``load_trace``: read any supported trace file into the canonical form (see :mod:`traces.model`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from breakeven.errors import InputError, UnknownNameError
+from breakeven.io import PathOrBuffer
+from traces._assemble import RawTable, assemble
+from traces._readers import read_csv, read_jsonl, read_parquet
+from traces._source import Source
+from traces.formats import TIME_UNITS, container_of, detect_format, get_format, normalize_columns
+from traces.model import REQUIRED_COLUMNS, Trace
+
+_READERS = {"csv": read_csv, "jsonl": read_jsonl, "parquet": read_parquet}
+
+
+def load_trace(
+    src: PathOrBuffer,
+    *,
+    format: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    time_unit: str | None = None,
+    skip_bad_rows: bool = False,
+    model: str | None = None,
+) -> Trace:
+    """Load a request trace from a path or a binary/text file object.
+
+    Args:
+        src: path, or a file-like object (read into memory once).
+        format: force a format (``azure-2023``, ``azure-2024``, ``burstgpt``, ``mooncake``, ``splitwise``,
+            ``canonical``, ``csv``, ``jsonl``, ``parquet``); ``None`` detects it from the header / first
+            record / Parquet magic.
+        columns: source column for each canonical column, keys ``arrival``, ``input``, ``output``,
+            ``cached``, ``session``, ``hash_ids``, ``model``, ``deferrable`` (or the canonical names).
+            Overrides the format's own names. Generic files without a mapping are matched by common names.
+        time_unit: unit of the arrival column: ``s``, ``ms``, ``us``, ``ns``, ``epoch_s``, ``epoch_ms``
+            (epoch units also set ``meta.start_time``) or ``iso`` (ISO-8601 datetimes). Defaults to the
+            format's own unit; generic files: ``iso`` for datetime strings, else seconds.
+        skip_bad_rows: skip malformed rows instead of raising; ``meta.skipped`` says how many and where.
+        model: the model this traffic is for. Where the trace names models (BurstGPT), keep only that
+            model's requests (:class:`UnknownNameError` lists the names present); otherwise label every
+            request with it.
+
+    Returns:
+        The trace: ``df`` sorted by ``arrival_s`` (float64 seconds since the first request), int64 token
+        columns, and ``meta`` with the format, the absolute start time when known, skipped rows and
+        warnings (e.g. out-of-order rows that were sorted).
+
+    Raises:
+        InputError: unreadable / empty file, a bad row (naming file and line), a missing column.
+        UnknownNameError: an unknown ``format``, column key or ``model``.
+    """
+    source = Source.open(src)
+    if time_unit is not None and time_unit not in TIME_UNITS:
+        raise UnknownNameError("time unit", time_unit, TIME_UNITS, context=source.name)
+    user = normalize_columns(columns, context=f"{source.name}: column mapping") if columns else None
+    head = source.head()
+    if format is None:
+        name, container = detect_format(head, source=source.name, suffix=source.suffix)
+        if container == "parquet" and _is_canonical_parquet(source):
+            name = "canonical"
+    else:
+        spec = get_format(format, context=source.name)
+        if not head.strip():
+            raise InputError(f"{source.name}: empty file; expected a trace with at least one request")
+        name, container = spec.name, container_of(spec.name, head, source=source.name, suffix=source.suffix)
+    spec = get_format(name, context=source.name)
+    raw: RawTable = _READERS[container](source, spec, user, time_unit)
+    trace = assemble(raw, skip_bad_rows=skip_bad_rows)
+    if model is not None:
+        trace = _select_model(trace, model)
+    return trace
+
+
+def _is_canonical_parquet(source: Source) -> bool:
+    try:
+        names = set(pq.read_schema(source.arrow_input()).names)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{source.name}: cannot read as Parquet ({exc})") from exc
+    return set(REQUIRED_COLUMNS) <= names
+
+
+def _select_model(trace: Trace, model: str) -> Trace:
+    df = trace.df
+    if "model" not in df.columns:
+        labelled = df.assign(model=pd.Categorical(np.full(len(df), model, dtype=object)))
+        return trace.with_df(labelled, f"label_model({model!r})")
+    present = [str(m) for m in pd.unique(df["model"].dropna())]
+    if model not in present:
+        raise UnknownNameError("model", model, present, context=f"{trace.meta.source}: model column")
+    kept = df[(df["model"] == model).to_numpy()].reset_index(drop=True)  # keeps the source clock
+    return trace.with_df(kept, f"filter_model([{model!r}])")
