@@ -1,8 +1,293 @@
-"""``breakeven table``: break-even request rates by output length."""
+"""``breakeven table``: break-even request rates by output length (closed form, and capacity-aware with a
+measured profile). The command resolves prices (catalog ids or explicit numbers), fits the profile, calls
+:func:`costmodel.breakeven.breakeven_table` and renders its rows."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Final
 
-def table() -> None:
-    """Print break-even request rates by output length (closed form, capacity-aware, trace-shaped)."""
-    raise NotImplementedError
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.table import Table
+
+from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
+from breakeven.errors import InputError
+from breakeven.io import read_text
+from costmodel.breakeven import breakeven_table
+from costmodel.capacity import CapacityFit, fit_replica_service
+from costmodel.profiles.schema import Profile
+from costmodel.results import BreakevenRow, Slo
+from pricing.catalog import Catalog
+from pricing.cli import PricesOption, catalog_from_options
+
+#: The seed article's comparison: gpt-oss-120b on DigitalOcean Serverless Inference vs a 1×MI300X droplet.
+DEFAULT_SERVERLESS_ID: Final = "digitalocean/gpt-oss-120b"
+DEFAULT_GPU_ID: Final = "digitalocean/gpu-mi300x-1x-article"
+
+
+class PercentileChoice(StrEnum):
+    """Latency statistic the SLO is planned at."""
+
+    mean = "mean"
+    p50 = "p50"
+    p90 = "p90"
+    p99 = "p99"
+
+
+class TierChoice(StrEnum):
+    """GPU price tier."""
+
+    on_demand = "on_demand"
+    reserved = "reserved"
+    spot = "spot"
+
+
+@dataclass(frozen=True)
+class ResolvedPrices:
+    """The three prices a table needs, where they came from, and caveats (stale entries, mismatches)."""
+
+    gpu_hourly_usd: float
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    serverless_price_id: str | None = None
+    gpu_price_id: str | None = None
+    tier: str = "on_demand"
+    warnings: list[str] = field(default_factory=list)
+
+
+def _non_negative(value: float | None, option: str) -> float | None:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise InputError(f"option {option}: expected a non-negative number, found {value!r}")
+    return value
+
+
+def resolve_prices(
+    *,
+    load: Catalog | None,
+    serverless: str | None,
+    gpu: str | None,
+    gpu_hourly: float | None,
+    input_price: float | None,
+    output_price: float | None,
+    tier: TierChoice | None,
+    profile_gpu_price_id: str | None = None,
+) -> ResolvedPrices:
+    """Prices from explicit numbers (all three of ``--gpu-hourly``, ``--input-price``, ``--output-price``) or
+    from catalog ids (each missing id defaults to the seed case; the GPU id to the profile's when it names
+    one). Mixing the two ways raises :class:`InputError`."""
+    explicit = {"--gpu-hourly": gpu_hourly, "--input-price": input_price, "--output-price": output_price}
+    given = [name for name, value in explicit.items() if value is not None]
+    if given:
+        ids = [name for name, value in (("--serverless", serverless), ("--gpu", gpu)) if value is not None]
+        if ids:
+            raise InputError(
+                f"options {', '.join(ids)} and {', '.join(given)}: expected catalog ids or explicit prices, not both"
+            )
+        missing = [name for name in explicit if name not in given]
+        if missing:
+            raise InputError(
+                f"option {', '.join(missing)}: expected all of --gpu-hourly, --input-price and --output-price "
+                f"with explicit prices, found only {', '.join(given)}"
+            )
+        if tier is not None:
+            raise InputError("option --price-tier: applies to a catalog GPU price (--gpu ID), not to --gpu-hourly")
+        return ResolvedPrices(
+            gpu_hourly_usd=float(_non_negative(gpu_hourly, "--gpu-hourly") or 0.0),
+            input_usd_per_mtok=float(_non_negative(input_price, "--input-price") or 0.0),
+            output_usd_per_mtok=float(_non_negative(output_price, "--output-price") or 0.0),
+        )
+    if load is None:
+        raise InputError("prices: expected a catalog to look ids up in")
+    token = load.token(serverless or DEFAULT_SERVERLESS_ID)
+    gpu_price = load.gpu(gpu or profile_gpu_price_id or DEFAULT_GPU_ID)
+    chosen_tier = (tier or TierChoice.on_demand).value
+    try:
+        hourly = gpu_price.hourly_for(chosen_tier)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InputError(f"option --price-tier: {exc}; use on_demand or a GPU price that has one") from exc
+    warnings = [
+        f"price {entry_id} is {load.age_days(entry_id)} days old (stale): check it"
+        for entry_id in (token.id, gpu_price.id)
+        if load.is_stale(entry_id)
+    ]
+    if token.currency != gpu_price.currency:
+        raise InputError(
+            f"prices {token.id} ({token.currency}) and {gpu_price.id} ({gpu_price.currency}): expected one currency"
+        )
+    return ResolvedPrices(
+        gpu_hourly_usd=hourly,
+        input_usd_per_mtok=token.input_usd_per_mtok,
+        output_usd_per_mtok=token.output_usd_per_mtok,
+        serverless_price_id=token.id,
+        gpu_price_id=gpu_price.id,
+        tier=chosen_tier,
+        warnings=warnings,
+    )
+
+
+def read_profile(path: Path) -> Profile:
+    """A profile JSON file (``llm-breakeven/profile/v1``); errors name the file and the field."""
+    text = read_text(path)
+    try:
+        return Profile.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(
+            f"{path}: key {key!r}: {first['msg']}; expected a profile written by `breakeven profile import`"
+        ) from exc
+
+
+def _fmt_rate(value: float | None) -> str:
+    if value is None:
+        return "never"
+    return f"{value:,.3g}" if value < 100 else f"{value:,.0f}"
+
+
+def _render(rows: list[BreakevenRow], prices: ResolvedPrices, input_tokens: float, fit: CapacityFit | None) -> Table:
+    gpu = prices.gpu_price_id or "explicit"
+    serverless = prices.serverless_price_id or "explicit"
+    title = (
+        f"Break-even: ${prices.gpu_hourly_usd:,.4g}/h GPU ({escape(gpu)}, {prices.tier}) vs "
+        f"${prices.input_usd_per_mtok:,.4g} / ${prices.output_usd_per_mtok:,.4g} per 1M in / out tokens "
+        f"({escape(serverless)}), {input_tokens:,.0f} input tokens"
+    )
+    if fit is not None:
+        slo = fit.slo
+        title += (
+            f"; capacity from {escape(fit.profile_id)} at {slo.percentile} TTFT ≤ {slo.ttft_ms:,.0f} ms, "
+            f"TPOT ≤ {slo.tpot_ms:,.0f} ms"
+        )
+    table = Table(title=title, title_justify="left")
+    for name in ("output tokens", "method", "serverless $/request", "break-even req/s", "req/hour"):
+        table.add_column(name, justify="left" if name == "method" else "right")
+    if fit is not None:
+        table.add_column("replica req/s", justify="right")
+        table.add_column("replicas", justify="right")
+        table.add_column("crossings", justify="right")
+    for row in rows:
+        cells = [
+            f"{row.output_tokens:,.0f}",
+            row.method.replace("_", " "),
+            f"{row.serverless_cost_per_request_usd:.3g}",
+            _fmt_rate(row.breakeven_rps),
+            "never" if row.breakeven_rph is None else f"{row.breakeven_rph:,.0f}",
+        ]
+        if fit is not None:
+            capacity = row.replica_capacity_rps
+            cells += [
+                "" if capacity is None else _fmt_rate(capacity),
+                "" if row.replicas is None else str(row.replicas),
+                "" if row.method != "capacity" else str(len(row.crossings_rps)),
+            ]
+        table.add_row(*cells)
+    return table
+
+
+def table(  # typer passes every option by keyword
+    *,
+    serverless: Annotated[
+        str | None,
+        typer.Option(
+            "--serverless",
+            metavar="ID",
+            help=f"Per-token price id from the catalog [default: {DEFAULT_SERVERLESS_ID}].",
+        ),
+    ] = None,
+    gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--gpu",
+            metavar="ID",
+            help=f"GPU price id from the catalog [default: the profile's, else {DEFAULT_GPU_ID}].",
+        ),
+    ] = None,
+    gpu_hourly: Annotated[
+        float | None, typer.Option("--gpu-hourly", metavar="USD", help="Explicit instance price [USD / hour].")
+    ] = None,
+    input_price: Annotated[
+        float | None,
+        typer.Option("--input-price", metavar="USD_PER_M", help="Explicit serverless input price [USD / 1M tokens]."),
+    ] = None,
+    output_price: Annotated[
+        float | None,
+        typer.Option("--output-price", metavar="USD_PER_M", help="Explicit serverless output price [USD / 1M tokens]."),
+    ] = None,
+    input_tokens: Annotated[
+        float, typer.Option("--input-tokens", metavar="N", help="Input tokens per request.")
+    ] = 80.0,
+    output_tokens: Annotated[
+        str, typer.Option("--output-tokens", metavar="LIST", help="Output lengths to tabulate, comma-separated.")
+    ] = "30,220,1200",
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile", metavar="FILE", help="Measured profile (JSON): adds capacity-aware rows.", show_default=False
+        ),
+    ] = None,
+    prices: PricesOption = None,
+    slo_ttft_ms: Annotated[
+        float, typer.Option("--slo-ttft-ms", metavar="MS", help="Time-to-first-token target [ms].")
+    ] = 600.0,
+    slo_tpot_ms: Annotated[
+        float, typer.Option("--slo-tpot-ms", metavar="MS", help="Time-per-output-token target [ms].")
+    ] = 60.0,
+    percentile: Annotated[
+        PercentileChoice, typer.Option("--percentile", help="Latency statistic the SLO targets apply to.")
+    ] = PercentileChoice.p90,
+    price_tier: Annotated[
+        TierChoice | None,
+        typer.Option("--price-tier", help="GPU price tier of a catalog GPU [default: on_demand].", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"rows": [...]} as JSON instead of a table.')] = False,
+) -> None:
+    """Print break-even request rates by output length: closed form, and capacity-aware with --profile."""
+    outputs = parse_number_list(output_tokens, option="--output-tokens")
+    if not math.isfinite(input_tokens) or input_tokens < 0:
+        raise InputError(f"option --input-tokens: expected a non-negative number, found {input_tokens!r}")
+    for option, value in (("--slo-ttft-ms", slo_ttft_ms), ("--slo-tpot-ms", slo_tpot_ms)):
+        if not math.isfinite(value) or value <= 0:
+            raise InputError(f"option {option}: expected a positive number of milliseconds, found {value!r}")
+    explicit = any(v is not None for v in (gpu_hourly, input_price, output_price))
+    if explicit and prices:
+        raise InputError("option --prices: only used to look up catalog ids; explicit prices were given")
+    loaded = read_profile(profile) if profile is not None else None
+    resolved = resolve_prices(
+        load=None if explicit else catalog_from_options(prices),
+        serverless=serverless,
+        gpu=gpu,
+        gpu_hourly=gpu_hourly,
+        input_price=input_price,
+        output_price=output_price,
+        tier=price_tier,
+        profile_gpu_price_id=loaded.gpu_price_id if loaded is not None else None,
+    )
+    fit = None
+    warnings = list(resolved.warnings)
+    if loaded is not None:
+        fit = fit_replica_service(loaded, Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value))
+        warnings += [f"{loaded.id}: {w}" for w in fit.warnings]
+    rows = breakeven_table(
+        gpu_hourly_usd=resolved.gpu_hourly_usd,
+        input_usd_per_mtok=resolved.input_usd_per_mtok,
+        output_usd_per_mtok=resolved.output_usd_per_mtok,
+        input_tokens=input_tokens,
+        output_tokens=outputs,
+        fit=fit,
+        serverless_price_id=resolved.serverless_price_id,
+        gpu_price_id=resolved.gpu_price_id,
+    )
+    if as_json:
+        print_json({"rows": rows})
+    else:
+        stdout.print(_render(rows, resolved, input_tokens, fit))
+        for row in rows:
+            for note in row.notes:
+                warnings.append(f"{row.output_tokens:,.0f} out, {row.method.replace('_', ' ')}: {note}")
+    for warning in warnings:
+        stderr.print(f"warning: {warning}", markup=False)
