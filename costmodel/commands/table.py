@@ -12,6 +12,7 @@ from typing import Annotated, Final
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -144,17 +145,29 @@ def read_profile(path: Path) -> Profile:
 
 
 def _fmt_rate(value: float | None) -> str:
+    """``1,234`` at or above 100, ``18.0`` at or above 10, ``3.22`` at or above 1, else three significant
+    figures (``0.616``); ``never`` for None."""
     if value is None:
         return "never"
-    return f"{value:,.3g}" if value < 100 else f"{value:,.0f}"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def _fmt_usd(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.3g}"
 
 
 def _render(rows: list[BreakevenRow], prices: ResolvedPrices, input_tokens: float, fit: CapacityFit | None) -> Table:
     gpu = prices.gpu_price_id or "explicit"
     serverless = prices.serverless_price_id or "explicit"
     title = (
-        f"Break-even: ${prices.gpu_hourly_usd:,.4g}/h GPU ({escape(gpu)}, {prices.tier}) vs "
-        f"${prices.input_usd_per_mtok:,.4g} / ${prices.output_usd_per_mtok:,.4g} per 1M in / out tokens "
+        f"Break-even: {_fmt_usd(prices.gpu_hourly_usd)}/h GPU ({escape(gpu)}, {prices.tier}) vs "
+        f"{_fmt_usd(prices.input_usd_per_mtok)} / {_fmt_usd(prices.output_usd_per_mtok)} per 1M in / out tokens "
         f"({escape(serverless)}), {input_tokens:,.0f} input tokens"
     )
     if fit is not None:
@@ -163,27 +176,31 @@ def _render(rows: list[BreakevenRow], prices: ResolvedPrices, input_tokens: floa
             f"; capacity from {escape(fit.profile_id)} at {slo.percentile} TTFT ≤ {slo.ttft_ms:,.0f} ms, "
             f"TPOT ≤ {slo.tpot_ms:,.0f} ms"
         )
-    table = Table(title=title, title_justify="left")
-    for name in ("output tokens", "method", "serverless $/request", "break-even req/s", "req/hour"):
-        table.add_column(name, justify="left" if name == "method" else "right")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = ["output\ntokens", "$ per 1k\nrequests", "closed\nreq/s", "closed\nreq/h"]
     if fit is not None:
-        table.add_column("replica req/s", justify="right")
-        table.add_column("replicas", justify="right")
-        table.add_column("crossings", justify="right")
+        columns += ["replica\nreq/s", "capacity\nreq/s", "replicas", "cross-\nings"]
+    for name in columns:
+        table.add_column(name, justify="right", no_wrap=True)
+    by_length: dict[float, dict[str, BreakevenRow]] = {}
     for row in rows:
+        by_length.setdefault(row.output_tokens, {})[row.method] = row
+    for n_out, methods in by_length.items():
+        closed = methods["closed_form"]
         cells = [
-            f"{row.output_tokens:,.0f}",
-            row.method.replace("_", " "),
-            f"{row.serverless_cost_per_request_usd:.3g}",
-            _fmt_rate(row.breakeven_rps),
-            "never" if row.breakeven_rph is None else f"{row.breakeven_rph:,.0f}",
+            f"{n_out:,.0f}",
+            f"{closed.serverless_cost_per_request_usd * 1000:.3g}",
+            _fmt_rate(closed.breakeven_rps),
+            "never" if closed.breakeven_rph is None else f"{closed.breakeven_rph:,.0f}",
         ]
-        if fit is not None:
-            capacity = row.replica_capacity_rps
+        capacity = methods.get("capacity")
+        if capacity is not None:
+            per_replica = capacity.replica_capacity_rps or 0.0
             cells += [
-                "" if capacity is None else _fmt_rate(capacity),
-                "" if row.replicas is None else str(row.replicas),
-                "" if row.method != "capacity" else str(len(row.crossings_rps)),
+                "0 (SLO)" if per_replica <= 0 else _fmt_rate(per_replica),
+                _fmt_rate(capacity.breakeven_rps),
+                "" if capacity.replicas is None else str(capacity.replicas),
+                str(len(capacity.crossings_rps)),
             ]
         table.add_row(*cells)
     return table
