@@ -1,0 +1,136 @@
+"""The one number-formatting helper of the report.
+
+Every number the report prints goes through :func:`fmt`, so that the same value always reads the same way
+and a test can check each rendered number against results.json within the rounding it shows.
+
+Rules (the rounding is part of the contract; ``tests/test_reports_verdict.py`` re-parses the output):
+
+- ``usd``: ``$1,234`` at or above $100, ``$12.34`` from $0.01, three significant figures below
+  (``$0.000161``); a minus sign (U+2212) before the dollar sign for negative values.
+- ``usd_abs``: like ``usd`` on the absolute value (a saving or a gap whose sign the sentence states).
+- ``rps``: ``1,234`` at or above 100, ``18.0`` at or above 10, ``3.21`` at or above 1, three significant
+  figures below (``0.620``, ``0.0123``).
+- ``pct``: a share 0..1 as a percentage with one decimal (``99.2%``); never rounds a share below 1 up to
+  ``100.0%`` (shown ``>99.9%``) nor one above 0 down to ``0.0%`` (shown ``<0.1%``).
+- ``tokens`` / ``count``: whole numbers with thousands separators.
+- ``ms``: whole milliseconds at or above 100 or when whole, one decimal below.
+- ``hours``: one decimal below 100, whole hours above.
+- ``num``: up to three significant figures, trailing zeros dropped (plain quantities: replicas, a CV).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Final, Literal
+
+Kind = Literal["usd", "usd_abs", "rps", "pct", "tokens", "count", "ms", "hours", "num", "text"]
+
+MINUS: Final = "\u2212"
+MISSING: Final = "–"
+
+
+def _sig(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant figures, in fixed notation (no exponent)."""
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    decimals = max(digits - 1 - exponent, 0)
+    rounded = round(value, decimals)
+    # Rounding may carry into a new digit (0.09996 -> 0.100): recompute the decimals once.
+    if rounded != 0 and math.floor(math.log10(abs(rounded))) != exponent:
+        decimals = max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)
+    return f"{rounded:,.{decimals}f}"
+
+
+def usd(value: float) -> str:
+    """Dollars: ``$1,234`` / ``$12.34`` / ``$0.000161``; negatives as ``−$12.34``."""
+    a = abs(value)
+    if a >= 99.995:
+        text = f"{a:,.0f}"
+    elif a >= 0.01 or a == 0:
+        text = f"{a:,.2f}" if a else "0"
+    else:
+        text = _sig(a)
+    sign = MINUS if value < 0 and any(c in "123456789" for c in text) else ""
+    return f"{sign}${text}"
+
+
+def usd_abs(value: float) -> str:
+    """Dollars of the absolute value (the sentence says which way the difference goes)."""
+    return usd(abs(value))
+
+
+def rps(value: float) -> str:
+    """A request rate [req/s]: 3 significant figures, thousands separators above 100."""
+    a = abs(value)
+    if a >= 99.95:
+        text = f"{value:,.0f}"
+    elif a >= 9.995:
+        text = f"{value:.1f}"
+    elif a >= 0.9995:
+        text = f"{value:.2f}"
+    else:
+        text = _sig(value)
+    return text.replace("-", MINUS)
+
+
+def pct(share: float) -> str:
+    """A share 0..1 as a percentage with one decimal; never a false 100.0% or 0.0%."""
+    percent = share * 100.0
+    if 0 < share < 1 and round(percent, 1) >= 100.0:
+        return ">99.9%"
+    if 0 < share < 0.001:
+        return "<0.1%"
+    return f"{percent:.1f}%".replace("-", MINUS)
+
+
+def whole(value: float) -> str:
+    """A whole number with thousands separators (token counts, requests, replicas)."""
+    return f"{value:,.0f}".replace("-", MINUS)
+
+
+def ms(value: float) -> str:
+    """Milliseconds: whole at or above 100 ms (or when whole), one decimal below."""
+    whole_ms = abs(value) >= 99.95 or float(value).is_integer()
+    return (f"{value:,.0f}" if whole_ms else f"{value:.1f}").replace("-", MINUS)
+
+
+def hours(value: float) -> str:
+    """Hours: one decimal below 100 h, whole hours above."""
+    return (f"{value:,.0f}" if abs(value) >= 99.95 else f"{value:.1f}").replace("-", MINUS)
+
+
+def num(value: float) -> str:
+    """A plain quantity with up to three significant figures, trailing zeros dropped (``1``, ``0.35``)."""
+    if abs(value) >= 999.5:
+        return whole(value)
+    text = _sig(value)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace("-", MINUS)
+
+
+_FORMATTERS: Final[dict[str, Callable[[float], str]]] = {
+    "usd": usd,
+    "usd_abs": usd_abs,
+    "rps": rps,
+    "pct": pct,
+    "tokens": whole,
+    "count": whole,
+    "ms": ms,
+    "hours": hours,
+    "num": num,
+}
+
+
+def fmt(value: object, kind: Kind) -> str:
+    """Format ``value`` for the report. ``None`` and non-finite numbers print as an en dash."""
+    if kind == "text":
+        return MISSING if value is None else str(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return MISSING if value is None else str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return MISSING
+    return _FORMATTERS[kind](number)
