@@ -1,0 +1,122 @@
+"""Recognise an input file by its content (never by its name) and hand it to the right importer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, get_args
+
+from breakeven.errors import InputError, UnknownNameError
+from breakeven.io import PathOrBuffer, read_bytes, source_name
+from costmodel.profiles.importers.aiperf import is_aiperf, is_aiperf_csv, parse_aiperf, parse_aiperf_csv
+from costmodel.profiles.importers.base import FormatName, ImportedPart, sha256_hex
+from costmodel.profiles.importers.guidellm import is_guidellm, parse_guidellm
+from costmodel.profiles.importers.llmperf import (
+    is_llmperf_responses,
+    is_llmperf_summary,
+    parse_llmperf_responses,
+    parse_llmperf_summary,
+)
+from costmodel.profiles.importers.prometheus import is_vllm_metrics, parse_vllm_metrics
+from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record, parse_vllm_bench
+from costmodel.profiles.importers.vllm_log import looks_like_vllm_log, parse_vllm_log, part_from_log
+from costmodel.profiles.schema import PROFILE_SCHEMA
+
+#: Every format name, for ``--format`` and error messages.
+FORMATS: tuple[str, ...] = get_args(FormatName)
+
+_JSON_FORMATS: dict[str, Callable[..., ImportedPart]] = {
+    "vllm-bench": parse_vllm_bench,
+    "guidellm": parse_guidellm,
+    "aiperf": parse_aiperf,
+    "llmperf-summary": parse_llmperf_summary,
+    "llmperf-responses": parse_llmperf_responses,
+}
+
+
+def _decode_json(text: str, name: str) -> tuple[bool, Any]:
+    """(True, value) for JSON or JSON Lines text; (False, None) when it is not JSON at all."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{":
+        return False, None
+    try:
+        return True, json.loads(stripped)
+    except json.JSONDecodeError as first_error:
+        lines = [(i, line) for i, line in enumerate(stripped.splitlines(), start=1) if line.strip()]
+        if len(lines) < 2 or not all(line.lstrip().startswith("{") for _, line in lines):
+            raise InputError(
+                f"{name}:{first_error.lineno}: invalid JSON ({first_error.msg} at column {first_error.colno})"
+            ) from first_error
+        records = []
+        for line_no, line in lines:  # JSON Lines: vllm bench serve --append-result
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{name}:{line_no}: invalid JSON line ({exc.msg} at column {exc.colno})") from exc
+        return True, records
+
+
+def detect_format(text: str, *, name: str = "<input>") -> tuple[FormatName, Any]:
+    """The format of ``text`` and its decoded payload (the JSON value, or the text itself).
+
+    Raises :class:`InputError` naming the file when nothing matches.
+    """
+    is_json, value = _decode_json(text, name)
+    if is_json:
+        if is_vllm_bench_record(value) or (
+            isinstance(value, list) and value and all(is_vllm_bench_record(v) for v in value)
+        ):
+            return "vllm-bench", value
+        if is_guidellm(value):
+            return "guidellm", value
+        if is_aiperf(value):
+            return "aiperf", value
+        if is_llmperf_summary(value):
+            return "llmperf-summary", value
+        if is_llmperf_responses(value):
+            return "llmperf-responses", value
+        if isinstance(value, dict) and value.get("schema") == PROFILE_SCHEMA:
+            raise InputError(f"{name}: this is already a profile ({PROFILE_SCHEMA}); use 'breakeven profile show'")
+        raise InputError(
+            f"{name}: JSON of an unknown kind; expected one of: vllm bench serve result, GuideLLM "
+            "benchmarks.json, AIPerf/genai-perf export, llmperf summary or individual responses"
+        )
+    if is_aiperf_csv(text):
+        return "aiperf-csv", text
+    if is_vllm_metrics(text):
+        return "vllm-metrics", text
+    if looks_like_vllm_log(text):
+        return "vllm-log", text
+    raise InputError(
+        f"{name}: format not recognised; expected a vLLM server log, benchmark result JSON "
+        f"(vllm bench serve, GuideLLM, AIPerf/genai-perf, llmperf), an AIPerf CSV or a vLLM /metrics "
+        f"scrape (formats: {', '.join(FORMATS)})"
+    )
+
+
+def parse_part(data: bytes, *, name: str, format: str | None = None) -> ImportedPart:
+    """Bytes of one input file → an :class:`ImportedPart`, auto-detecting the format unless given."""
+    if format is not None and format not in FORMATS:
+        raise UnknownNameError("format", format, FORMATS, context="option --format")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); expected a log, JSON or CSV file") from exc
+    digest = sha256_hex(data)
+    if format is None:
+        fmt, payload = detect_format(text, name=name)
+    else:
+        fmt = format  # type: ignore[assignment]
+        payload = text if fmt in {"vllm-log", "aiperf-csv", "vllm-metrics"} else _decode_json(text, name)[1]
+    if fmt == "vllm-log":
+        return part_from_log(parse_vllm_log(payload, source=name), sha256=digest)
+    if fmt == "aiperf-csv":
+        return parse_aiperf_csv(payload, source=name, sha256=digest)
+    if fmt == "vllm-metrics":
+        return parse_vllm_metrics(payload, source=name, sha256=digest)
+    return _JSON_FORMATS[fmt](payload, source=name, sha256=digest)
+
+
+def read_part(src: PathOrBuffer, *, format: str | None = None) -> ImportedPart:
+    """Read one input (path or file-like) into an :class:`ImportedPart`; the format is detected by content."""
+    return parse_part(read_bytes(src), name=source_name(src), format=format)
