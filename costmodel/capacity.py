@@ -352,9 +352,11 @@ class _Row:
     ttft_mean: float
     ttft_p: float
     ttft_p_name: str
+    ttft_mean_name: str
     tpot_mean: float
     tpot_p: float
     tpot_p_name: str
+    tpot_mean_name: str
     tpot_source: Literal["tpot", "itl", "throughput"]
 
 
@@ -418,9 +420,11 @@ def _row(p: WarmPoint, want: Percentile, label: str) -> _Row | str:
         ttft_mean=ttft_mean[0],
         ttft_p=ttft_p[0],
         ttft_p_name=ttft_p[1],
+        ttft_mean_name=ttft_mean[1],
         tpot_mean=tpot_mean[0],
         tpot_p=tpot_p[0],
         tpot_p_name=tpot_p[1],
+        tpot_mean_name=tpot_mean[1],
         tpot_source=tpot_source,
     )
 
@@ -611,12 +615,20 @@ def _level(p: WarmPoint) -> str:
 
 
 def _fallback_warnings(rows: Sequence[_Row], want: Percentile, warnings: list[str]) -> None:
-    for metric, names in (("TTFT", [r.ttft_p_name for r in rows]), ("TPOT", [r.tpot_p_name for r in rows])):
-        used = sorted({n for n in names if n != want}, key=_ORDER.index)
-        for name in used:
-            count = names.count(name)
-            side = "conservative" if _ORDER.index(name) > _ORDER.index(want) else "optimistic"
-            warnings.append(f"{want} {metric} not measured at {count} point(s): used {name} instead ({side})")
+    checks = [
+        ("mean", "TTFT", [r.ttft_mean_name for r in rows]),
+        ("mean", "TPOT", [r.tpot_mean_name for r in rows]),
+    ]
+    if want != "mean":
+        checks += [(want, "TTFT", [r.ttft_p_name for r in rows]), (want, "TPOT", [r.tpot_p_name for r in rows])]
+    for stat, metric, names in checks:
+        for name in sorted({n for n in names if n != stat}, key=_ORDER.index):
+            side = "conservative" if _ORDER.index(name) > _ORDER.index(stat) else "optimistic"
+            if stat == "mean":  # a percentile standing in for the mean is neither side for sure
+                side = "an approximation"
+            warnings.append(
+                f"{stat} {metric} not measured at {names.count(name)} point(s): used {name} instead ({side})"
+            )
     itl = sum(r.tpot_source == "itl" for r in rows)
     if itl:
         warnings.append(

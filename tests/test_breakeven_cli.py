@@ -76,6 +76,19 @@ def test_profile_adds_capacity_rows(tmp_path: Path) -> None:
     result = runner.invoke(app, ["table", "--profile", str(path), "--gpu", "digitalocean/gpu-h100-1x"])
     assert result.exit_code == 0
     assert "burst" in result.stderr and "replicas" in result.stdout
+    # the default serverless price is gpt-oss-120b, not the Llama 8B the profile measured
+    assert "check that they are the same model" in " ".join(result.stderr.split())
+
+
+def test_gpu_mismatch_is_warned(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(mi300x_seed().dump_json())
+    result = runner.invoke(app, ["table", "--profile", str(path), "--gpu", "digitalocean/gpu-h100-8x"])
+    assert result.exit_code == 0, result.output
+    stderr = " ".join(result.stderr.split())
+    assert "was measured on MI300X but digitalocean/gpu-h100-8x is a H100" in stderr
+    assert "is a 8-GPU instance priced as one replica" in stderr
+    assert "same model" not in stderr  # openai/gpt-oss-120b is what digitalocean/gpt-oss-120b serves
 
 
 def test_profile_names_its_gpu_price(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from costmodel.profiles.schema import Profile
 from costmodel.results import BreakevenRow, Slo
 from pricing.catalog import Catalog
 from pricing.cli import PricesOption, catalog_from_options
+from pricing.models import GpuPrice, TokenPrice
 
 #: The seed article's comparison: gpt-oss-120b on DigitalOcean Serverless Inference vs a 1×MI300X droplet.
 DEFAULT_SERVERLESS_ID: Final = "digitalocean/gpt-oss-120b"
@@ -76,11 +77,12 @@ def resolve_prices(
     input_price: float | None,
     output_price: float | None,
     tier: TierChoice | None,
-    profile_gpu_price_id: str | None = None,
+    profile: Profile | None = None,
 ) -> ResolvedPrices:
     """Prices from explicit numbers (all three of ``--gpu-hourly``, ``--input-price``, ``--output-price``) or
     from catalog ids (each missing id defaults to the seed case; the GPU id to the profile's when it names
-    one). Mixing the two ways raises :class:`InputError`."""
+    one). Mixing the two ways raises :class:`InputError`. Warns when a catalog price is stale or does not
+    match the profile's model or GPU."""
     explicit = {"--gpu-hourly": gpu_hourly, "--input-price": input_price, "--output-price": output_price}
     given = [name for name, value in explicit.items() if value is not None]
     if given:
@@ -105,7 +107,7 @@ def resolve_prices(
     if load is None:
         raise InputError("prices: expected a catalog to look ids up in")
     token = load.token(serverless or DEFAULT_SERVERLESS_ID)
-    gpu_price = load.gpu(gpu or profile_gpu_price_id or DEFAULT_GPU_ID)
+    gpu_price = load.gpu(gpu or (profile.gpu_price_id if profile is not None else None) or DEFAULT_GPU_ID)
     chosen_tier = (tier or TierChoice.on_demand).value
     try:
         hourly = gpu_price.hourly_for(chosen_tier)  # type: ignore[arg-type]
@@ -116,6 +118,8 @@ def resolve_prices(
         for entry_id in (token.id, gpu_price.id)
         if load.is_stale(entry_id)
     ]
+    if profile is not None:
+        warnings += _mismatches(profile, token, gpu_price)
     if token.currency != gpu_price.currency:
         raise InputError(
             f"prices {token.id} ({token.currency}) and {gpu_price.id} ({gpu_price.currency}): expected one currency"
@@ -129,6 +133,29 @@ def resolve_prices(
         tier=chosen_tier,
         warnings=warnings,
     )
+
+
+def _model_key(name: str) -> str:
+    return "".join(c for c in name.rsplit("/", 1)[-1].lower() if c.isalnum())
+
+
+def _mismatches(profile: Profile, token: TokenPrice, gpu_price: GpuPrice) -> list[str]:
+    """Plain-words warnings when the profile measured another model or GPU than the prices describe."""
+    found = []
+    a, b = _model_key(profile.model), _model_key(token.model)
+    if a and b and a not in b and b not in a:
+        found.append(
+            f"profile {profile.id} measured {profile.model!r} but {token.id} prices {token.model!r}: "
+            "check that they are the same model"
+        )
+    if profile.gpu and profile.gpu.lower() != gpu_price.gpu.lower():
+        found.append(f"profile {profile.id} was measured on {profile.gpu} but {gpu_price.id} is a {gpu_price.gpu}")
+    if profile.gpu_count != gpu_price.gpu_count:
+        found.append(
+            f"a replica of {profile.id} uses {profile.gpu_count} GPU(s) but {gpu_price.id} is a "
+            f"{gpu_price.gpu_count}-GPU instance priced as one replica"
+        )
+    return found
 
 
 def read_profile(path: Path) -> Profile:
@@ -282,7 +309,7 @@ def table(  # typer passes every option by keyword
         input_price=input_price,
         output_price=output_price,
         tier=price_tier,
-        profile_gpu_price_id=loaded.gpu_price_id if loaded is not None else None,
+        profile=loaded,
     )
     fit = None
     warnings = list(resolved.warnings)
