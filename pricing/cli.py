@@ -77,6 +77,7 @@ def catalog_from_options(prices: list[Path] | None, *, no_bundled: bool = False)
         stderr.print(
             f"note: {report.file}: {len(report.skipped):,} entries not imported (see `breakeven prices import`)",
             markup=False,
+            soft_wrap=True,
         )
     return catalog
 
@@ -140,7 +141,10 @@ def list_prices(
     if not entries:
         stderr.print("no prices match")
     stale = sum(catalog.is_stale(e.id, day, stale_after) for e in entries)
-    stderr.print(f"{len(entries)} prices, {stale} stale (read more than {stale_after} days before {day.isoformat()})")
+    stderr.print(
+        f"{len(entries)} prices, {stale} stale (read more than {stale_after} days before {day.isoformat()})",
+        soft_wrap=True,
+    )
 
 
 @app.command("show")

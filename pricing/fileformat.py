@@ -45,6 +45,19 @@ OUTPUT_ONLY_KEYS: Final = frozenset({"origin", "replaced", "age_days", "stale"})
 
 _MAX_ERRORS_SHOWN = 3
 
+#: pydantic error types → what the user should have written.
+_EXPECTED_BY_TYPE: Final = (
+    ("date", "a date YYYY-MM-DD"),
+    ("float", "a number"),
+    ("int", "a whole number"),
+    ("string", "text"),
+    ("bool", "true or false"),
+    ("list", "a list"),
+    ("tuple", "a list"),
+    ("dict", "a table"),
+    ("model_type", "a table"),
+)
+
 
 # --------------------------------------------------------------------------------------------- reading
 
@@ -172,9 +185,12 @@ def _describe_error(err: Mapping[str, Any], model: type[BaseModel]) -> str:
         valid = ", ".join(_field_names(model, loc[:-1]))
         return f"field {field!r}: unknown field; expected one of: {valid}"
     if kind == "missing":
-        description = _field_description(model, loc)
-        hint = f" ({description})" if description else ""
-        return f"field {field!r}: missing; expected a value{hint}"
+        description = _field_description(model, loc).rstrip(".")
+        expected = description[:1].lower() + description[1:] if description else "a value"
+        return f"field {field!r}: missing; expected {expected}"
+    for prefix, expected in _EXPECTED_BY_TYPE:
+        if kind.startswith(prefix):
+            return f"field {field!r}: expected {expected}, found {_show(found)}"
     message = str(err.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
     if "found" in message:

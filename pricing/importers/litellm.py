@@ -106,29 +106,45 @@ def parse_litellm(
             f"{source}: expected a JSON object keyed by model name (LiteLLM cost map), found {type(data).__name__}"
         )
     entries: dict[str, TokenPrice] = {}
+    keys: dict[str, str] = {}
     skipped: list[Skipped] = []
-    for key, spec in data.items():
+    for raw_key, spec in data.items():
+        key = str(raw_key)
         try:
-            price = _convert(str(key), spec, as_of=as_of, source=source)
+            price = _convert(key, spec, as_of=as_of, source=source)
         except _Skip as skip:
-            skipped.append(Skipped(str(key), skip.reason, skip.detail))
+            skipped.append(Skipped(key, skip.reason, skip.detail))
             continue
         if price.id in entries:
-            kept = entries[price.id]
-            same = (kept.input_usd_per_mtok, kept.output_usd_per_mtok) == (
-                price.input_usd_per_mtok,
-                price.output_usd_per_mtok,
-            )
-            detail = f"{price.id} already imported from an earlier key" + (
-                ", same prices"
-                if same
-                else f", prices differ: kept {kept.input_usd_per_mtok:g}/"
-                f"{kept.output_usd_per_mtok:g}, dropped {price.input_usd_per_mtok:g}/{price.output_usd_per_mtok:g}"
-            )
-            skipped.append(Skipped(str(key), DUPLICATE, detail))
+            # Two keys map to one id (e.g. 'deepseek-chat' and 'deepseek/deepseek-chat'): keep the key that
+            # names its provider (LiteLLM's routed form), report the other.
+            kept, kept_key = entries[price.id], keys[price.id]
+            if _names_provider(key, spec) and not _names_provider(kept_key, data[kept_key]):
+                price, key, kept, kept_key = kept, kept_key, price, key
+            skipped.append(Skipped(key, DUPLICATE, _duplicate_detail(kept, kept_key, price)))
+            entries[kept.id], keys[kept.id] = kept, kept_key
             continue
-        entries[price.id] = price
+        entries[price.id], keys[price.id] = price, key
     return ImportResult(tuple(entries.values()), tuple(skipped), source=source, as_of=as_of)
+
+
+def _names_provider(key: str, spec: Any) -> bool:
+    provider = spec.get("litellm_provider", "") if isinstance(spec, Mapping) else ""
+    return bool(provider) and key.startswith(f"{provider}/")
+
+
+def _duplicate_detail(kept: TokenPrice, kept_key: str, dropped: TokenPrice) -> str:
+    same = (kept.input_usd_per_mtok, kept.output_usd_per_mtok) == (
+        dropped.input_usd_per_mtok,
+        dropped.output_usd_per_mtok,
+    )
+    prices = (
+        "same prices"
+        if same
+        else f"prices differ: kept {kept.input_usd_per_mtok:g}/{kept.output_usd_per_mtok:g}, "
+        f"dropped {dropped.input_usd_per_mtok:g}/{dropped.output_usd_per_mtok:g} per 1M tokens"
+    )
+    return f"{kept.id} comes from key {kept_key!r}; {prices}"
 
 
 def read_litellm(src: PathOrBuffer, *, as_of: date | None = None, source: str | None = None) -> ImportResult:
