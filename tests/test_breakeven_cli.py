@@ -133,4 +133,11 @@ def test_malformed_profile_names_the_key(tmp_path: Path) -> None:
     path.write_text(json.dumps({"schema": "llm-breakeven/profile/v1", "id": "x"}))
     result = runner.invoke(app, ["table", "--profile", str(path)])
     assert result.exit_code == 2
-    assert "bad.json" in result.output and "'model'" in result.output
+    assert "bad.json" in result.output and "model: missing required key" in " ".join(result.output.split())
+
+
+def test_bundled_profile_by_name() -> None:
+    rows = _json(["--profile", "gpt-oss-120b_1xMI300X_article", "--output-tokens", "220"])
+    assert [r["method"] for r in rows] == ["closed_form", "capacity"]
+    assert rows[1]["replicas"] == 1  # one MI300X carries far more than the 3.22 req/s closed form
+    assert rows[1]["gpu_price_id"] == "digitalocean/gpu-mi300x-1x-article"  # the profile's own price

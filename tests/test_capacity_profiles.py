@@ -1,19 +1,18 @@
-"""Real profiles for the capacity tests, built from the vLLM benchmark sweeps in tests/data/costmodel.
+"""Real profiles for the capacity tests: the vLLM benchmark sweeps in tests/data/costmodel read by
+``costmodel.profiles.import_profile``, and the seed article's bundled MI300X profile.
 
-``sweep_profile`` is a deliberately small reader of the 2024 ``benchmark_serving.py`` result keys (the
-profile importers of ``costmodel.profiles`` own the general job); the tests below check that it reproduces
-the hand-read table of ``/work/shared/data/vllm_bench/sweeps/SOURCES.md``, so the capacity tests stand on
-the real numbers.
+The tests below check the imported points against the hand-read table of
+``/work/shared/data/vllm_bench/sweeps/SOURCES.md``, so the capacity tests stand on the real numbers.
 """
 
 from __future__ import annotations
 
-import json
+from functools import cache
 from pathlib import Path
 
 import pytest
 
-from costmodel.profiles.schema import Profile, Stat, WarmPoint
+from costmodel.profiles import Profile, bundled_profile, import_profile
 from tests.conftest import DATA
 
 SWEEPS = DATA / "costmodel"
@@ -21,65 +20,31 @@ LLAMA_8B = SWEEPS / "Meta-Llama-3.1-8B-FP8_tp1_len2048"
 LLAMA_70B = SWEEPS / "Meta-Llama-3.1-70B-Instruct-FP8_tp1_len2048"
 
 
-def _point(path: Path) -> WarmPoint:
-    d = json.loads(path.read_text())
-    n = int(d["num_prompts"])
-    completed = int(d["completed"])
-
-    def stat(metric: str) -> Stat:
-        return Stat(mean=d[f"mean_{metric}_ms"], p50=d[f"median_{metric}_ms"], p99=d[f"p99_{metric}_ms"])
-
-    return WarmPoint(
-        concurrency=float(n),  # request_rate "inf": all N prompts at t = 0
-        ttft_ms=stat("ttft"),
-        tpot_ms=stat("tpot"),
-        itl_ms=stat("itl"),
-        e2e_ms=stat("latency"),
-        output_tok_s=d["output_throughput"],
-        request_s=d["request_throughput"],
-        input_tokens_mean=d["total_input_tokens"] / completed if completed else None,
-        output_tokens_mean=d["total_output_tokens"] / completed if completed else None,
-        requests=completed,
-        failed=n - completed,
-        duration_s=d["duration"],
-        valid=completed == n,
-        source=path.name,
-    )
-
-
 def sweep_profile(folder: Path, profile_id: str) -> Profile:
-    """A profile of every ``prompt_<N>[.summary].json`` in ``folder``."""
-    points = [_point(p) for p in sorted(folder.glob("prompt_*.json"))]
-    d = json.loads(next(folder.glob("prompt_*.json")).read_text())
-    return Profile(id=profile_id, model=d["model_id"], gpu="H100", warm=points, settings={"max_num_seqs": 1024})
+    """A profile of every ``prompt_<N>[.summary].json`` in ``folder``, read by the real importer."""
+    return import_profile(sorted(folder.glob("prompt_*.json")), gpu="H100", profile_id=profile_id)
+
+
+@cache
+def _cached(folder: Path, profile_id: str) -> Profile:
+    return sweep_profile(folder, profile_id)
 
 
 def llama_8b() -> Profile:
     """Llama-3.1-8B-FP8 on 1×H100: the clean 8-point burst sweep (N = 10 … 1280)."""
-    return sweep_profile(LLAMA_8B, "llama-3.1-8b-fp8@1xH100")
+    return _cached(LLAMA_8B, "llama-3.1-8b-fp8@1xH100").model_copy(deep=True)
 
 
 def llama_70b() -> Profile:
     """Llama-3.1-70B-FP8 on 1×H100: N = 10, 20 valid; N = 40, 80 failed part-way."""
-    return sweep_profile(LLAMA_70B, "llama-3.1-70b-fp8@1xH100")
+    return _cached(LLAMA_70B, "llama-3.1-70b-fp8@1xH100").model_copy(deep=True)
 
 
 def mi300x_seed() -> Profile:
-    """The seed article's gpt-oss-120b on 1×MI300X: one warm level, TTFT ~322 ms (spread ~2 ms over 20
-    requests), ~154 tok/s single stream; input length not stated."""
-    return Profile(
-        id="gpt-oss-120b@1xMI300X-article",
-        model="openai/gpt-oss-120b",
-        gpu="MI300X",
-        warm=[
-            WarmPoint(
-                concurrency=1,
-                ttft_ms=Stat(p50=322.0),
-                output_tok_s=154.0,
-                source="serverless-vs-gpu-breakeven-and-nfs-tuning.txt",
-            )
-        ],
-    )
+    """The seed article's gpt-oss-120b on 1×MI300X (bundled, hand-written from the article): one warm
+    level, TTFT p50 322 ms (spread ~2 ms over 20 requests), ~154 tok/s single stream; input length not
+    stated. Cold start 61 s (60.8–61.4 s over restarts)."""
+    return bundled_profile("gpt-oss-120b_1xMI300X_article")
 
 
 # Hand-read from SOURCES.md: N → (req/s, TTFT mean, TTFT p99, mean TPOT, total in, total out).

@@ -134,7 +134,9 @@ def test_spreads_from_profiles() -> None:
     one_total = mi300x_seed().model_copy(update={"cold_start": ColdStart(total_s=61.0)})
     spread = cold_start_spread(one_total)
     assert spread is not None and (spread.low, spread.high) == pytest.approx((48.8, 73.2))
-    assert cold_start_spread(mi300x_seed()) is None
+    assert cold_start_spread(mi300x_seed().model_copy(update={"cold_start": None})) is None
+    bundled = cold_start_spread(mi300x_seed())  # the article's restarts: 60.8 and 61.4 s
+    assert bundled is not None and bundled.values == (60.8, 61.4)
     cap = capacity_spread(llama_8b(), Slo(), 80, 220)
     assert cap.low <= cap.mode <= cap.high and cap.low < cap.high
 

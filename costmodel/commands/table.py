@@ -11,17 +11,15 @@ from pathlib import Path
 from typing import Annotated, Final
 
 import typer
-from pydantic import ValidationError
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
-from breakeven.io import read_text
 from costmodel.breakeven import breakeven_table
 from costmodel.capacity import CapacityFit, fit_replica_service
-from costmodel.profiles.schema import Profile
+from costmodel.profiles import Profile, bundled_profile, bundled_profile_names, load_profile
 from costmodel.results import BreakevenRow, Slo
 from pricing.catalog import Catalog
 from pricing.cli import PricesOption, catalog_from_options
@@ -159,16 +157,10 @@ def _mismatches(profile: Profile, token: TokenPrice, gpu_price: GpuPrice) -> lis
 
 
 def read_profile(path: Path) -> Profile:
-    """A profile JSON file (``llm-breakeven/profile/v1``); errors name the file and the field."""
-    text = read_text(path)
-    try:
-        return Profile.model_validate_json(text)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(
-            f"{path}: key {key!r}: {first['msg']}; expected a profile written by `breakeven profile import`"
-        ) from exc
+    """A profile JSON file, or (when no such file exists) a profile bundled with the package, by name."""
+    if not path.exists() and str(path) in bundled_profile_names():
+        return bundled_profile(str(path))
+    return load_profile(path)
 
 
 def _fmt_rate(value: float | None) -> str:
@@ -271,7 +263,10 @@ def table(  # typer passes every option by keyword
     profile: Annotated[
         Path | None,
         typer.Option(
-            "--profile", metavar="FILE", help="Measured profile (JSON): adds capacity-aware rows.", show_default=False
+            "--profile",
+            metavar="FILE",
+            help="Measured profile (JSON, or the name of a bundled one): adds capacity-aware rows.",
+            show_default=False,
         ),
     ] = None,
     prices: PricesOption = None,
