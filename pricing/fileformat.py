@@ -257,13 +257,11 @@ def _field_description(model: type[BaseModel], loc: Sequence[Any]) -> str:
 # --------------------------------------------------------------------------------------------- writing
 
 
-def entry_fields(entry: Price, *, include_kind: bool = False) -> dict[str, Any]:
-    """The fields of ``entry`` worth writing: required ones and every value that differs from its default."""
-    exclude = None if include_kind else {"kind"}
-    data = entry.model_dump(mode="python", exclude_defaults=True, exclude=exclude)
-    if include_kind:
-        data = {"kind": entry.kind, **data}
-    return data
+def entry_fields(entry: Price) -> dict[str, Any]:
+    """The fields of ``entry`` to write (``kind`` aside): every value that is set, defaults included (so a
+    written file keeps its meaning if a schema default changes); unset optional and empty values left out."""
+    data = entry.model_dump(mode="python", exclude_none=True, exclude={"kind"})
+    return {key: value for key, value in data.items() if value not in ((), "")}
 
 
 def dump_catalog_toml(entries: Iterable[Price], *, header: str = "") -> str:
@@ -281,8 +279,12 @@ def dump_catalog_toml(entries: Iterable[Price], *, header: str = "") -> str:
 
 def dump_catalog_json(entries: Iterable[Price]) -> str:
     """Render entries as a JSON list, each entry with ``kind`` and every non-default field."""
-    payload = [{"kind": entry.kind} | entry.model_dump(mode="json", exclude_defaults=True) for entry in entries]
+    payload = [{"kind": entry.kind} | _json_ready(entry_fields(entry)) for entry in entries]
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _json_ready(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in fields.items()}
 
 
 def _toml_value(value: Any) -> str:

@@ -227,6 +227,7 @@ def test_digitalocean_both_gpuinfo_spellings(name: str) -> None:
     assert (eight.hourly_usd, eight.gpu_count, eight.gpu_hourly_usd) == (47.6, 8, 5.95)
     assert one.gpu_memory_gib == eight.gpu_memory_gib == round(81559 / 1024, 2)  # per GPU, from GpuInfo
     assert one.regions == ("tor1",) and one.spot_hourly_usd is None
+    assert (one.billing_increment_s, one.minimum_billed_s) == (1, 300) and "[unverified]" in one.notes
 
 
 def test_cpu_rows_are_skipped_with_a_reason() -> None:
@@ -248,6 +249,7 @@ def test_nebius_crlf_and_spot_prices() -> None:
     assert (h200x8.hourly_usd, h200x8.gpu_hourly_usd, h200x8.spot_hourly_usd) == (28.0, 3.5, 11.6)
     assert gpus["nebius/gpu-b200-sxm_8gpu-160vcpu-1792gb"].spot_hourly_usd is None
     assert "\r" not in "".join(g.offering + "".join(g.regions) for g in gpus.values())
+    assert (h100.billing_increment_s, h100.minimum_billed_s) == (1, 60) and "schema defaults" in h100.notes
 
 
 def test_azure_column_order_bare_gpuinfo_and_known_errors() -> None:

@@ -90,7 +90,7 @@ KNOWN_FILES: Final[dict[str, KnownFile]] = {
         as_of=date(2026, 11, 22),
         upstream="skypilot-org/skypilot-catalog:catalogs/v6/do/vms.csv@a66ac219187867b41de75bde7aef5c5006e0b1ef",
         note="catalog date unknown; as_of is the date the copy was read; these DO GPU prices are older list "
-        "prices (DO docs showed H100 at $3.39/h from 2025-04-22)",
+        "prices: DO docs showed H100 at $3.39/h from 2025-04-22",
     ),
     "c522dacd344b962b66d9c17594f011c477bf6b3143b31e2705c77c740dd5e5cd": KnownFile(
         as_of=date(2026, 11, 22),

@@ -16,8 +16,9 @@ Azure's (``...,GpuInfo,Price,SpotPrice,Region,Generation``). LF and CRLF line en
 - Known data errors are corrected **and said so in the entry's notes** (:data:`KNOWN_CORRECTIONS`):
   Azure ``Standard_ND96isr_H100_v5`` has ``AcceleratorCount`` 12 in the catalog; the VM has 8 H100s.
 - A ``SpotPrice`` equal to ``Price`` (Azure H100 rows) is not a spot market; it is left out, with a note.
-- Billing granularity is not in the catalog: entries keep the schema's defaults (per second, 60 s minimum)
-  and their notes say so.
+- Billing granularity is not in the catalog: DigitalOcean entries get the bundled catalog's rule (per second,
+  5-minute minimum, [unverified]; :data:`BILLING_RULES`), others the schema's defaults (per second, 60 s
+  minimum); each entry's notes say which.
 """
 
 from __future__ import annotations
@@ -66,6 +67,19 @@ KNOWN_CORRECTIONS: Final[dict[tuple[str, str, int], tuple[int, str]]] = {
         (
             "the SkyPilot catalog says AcceleratorCount=12, which is wrong: the ND96isr H100 v5 VM has 8x H100 "
             "(third-party listings give $12.29/GPU-h = eastus $98.32/h / 8); corrected to 8 by the importer"
+        ),
+    ),
+}
+
+#: Billing rules the catalog does not carry, per provider: (increment [s], minimum [s], note). Others get the
+#: schema defaults (per second, 60 s minimum), said so in each entry's notes.
+BILLING_RULES: Final[dict[str, tuple[int, int, str]]] = {
+    "digitalocean": (
+        1,
+        300,
+        (
+            "billing per second with a 5-minute minimum, as in the bundled DigitalOcean entries "
+            "(from the DO booth guide; not seen in DO's own text) [unverified]"
         ),
     ),
 }
@@ -279,7 +293,11 @@ def _entry(group: Sequence[_Row], *, provider: str, as_of: date, source: str, mu
         return None
     notes = [f"[table] SkyPilot catalog row(s) at line(s) {', '.join(str(r.line) for r in group)}"]
     notes.extend(dict.fromkeys(n for r in group for n in r.notes))
-    notes.append("billing granularity not in the SkyPilot catalog; schema defaults (per second, 60 s minimum) assumed")
+    increment_s, minimum_s, billing_note = BILLING_RULES.get(
+        provider,
+        (1, 60, "billing granularity not in the SkyPilot catalog; schema defaults (per second, 60 s minimum) assumed"),
+    )
+    notes.append(billing_note)
     return GpuPrice(
         id=entry_id,
         provider=provider,
@@ -289,6 +307,8 @@ def _entry(group: Sequence[_Row], *, provider: str, as_of: date, source: str, mu
         gpu_memory_gib=first.memory_gib,
         hourly_usd=first.price,
         spot_hourly_usd=first.spot,
+        billing_increment_s=increment_s,
+        minimum_billed_s=minimum_s,
         regions=regions,
         as_of=as_of,
         source=source,
