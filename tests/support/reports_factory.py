@@ -191,11 +191,14 @@ def _profile(case: Case, gpu: GpuPrice) -> Profile:
     )
 
 
-def _timeline(case: Case, rng: np.random.Generator, bins: int | None = None) -> Timeline:
-    n = bins if bins is not None else max(round(case.hours * 3600 / case.bin_s), 1)
+def _timeline(case: Case, rng: np.random.Generator, rate_rps: float, requests: int) -> Timeline:
+    n = max(round(case.hours * 3600 / case.bin_s), 1) if requests > 1 else 1
     t = np.arange(n) * case.bin_s
     diurnal = 1 + 0.6 * np.sin(2 * np.pi * (t / 86400.0 - 0.3))
-    arrivals = rng.poisson(np.maximum(case.user_rps * diurnal * case.bin_s, 0)) / case.bin_s
+    if requests > 1:
+        arrivals = rng.poisson(np.maximum(rate_rps * diurnal * case.bin_s, 0)) / case.bin_s
+    else:
+        arrivals = np.full(n, requests / case.bin_s)
     need = np.clip(np.ceil(arrivals / (case.capacity_rps * 0.7)), 1, 8)
     running = np.maximum.accumulate(need) if n < 3 else need
     ready = np.concatenate([[running[0]], np.minimum(running[1:], running[:-1])])
@@ -344,9 +347,9 @@ def make_results(case: Case = SEED, **overrides: object) -> Results:
             ),
             gpu_hours_billed=case.hours,
             overflow_share=overflow,
-            latency=d_lat if case.dedicated_slo_ok else None,
-            slo_attainment=d_att if case.dedicated_slo_ok else None,
-            meets_slo=True if case.dedicated_slo_ok else None,
+            latency=d_lat,
+            slo_attainment=d_att,
+            meets_slo=d_att >= slo.attainment_target,
         )
     )
 
@@ -473,7 +476,7 @@ def make_results(case: Case = SEED, **overrides: object) -> Results:
         options=options,
         breakeven=rows,
         cost_curve=curve,
-        timeline=_timeline(case, rng) if case.timeline and requests > 0 else None,
+        timeline=_timeline(case, rng, user_rps, requests) if case.timeline else None,
         sensitivity=sens,
         recommendation=rec,
     )
