@@ -238,7 +238,7 @@ def import_cmd(  # typer passes every option by keyword
     )
     if output is not None:
         save_profile(profile, output)
-        stderr.print(_summary_line(profile, output), markup=False)
+        stderr.print(_summary_line(profile, output), markup=False, soft_wrap=True)
     if as_json:
         print_json(profile.model_dump(mode="json", by_alias=True))
     elif output is None:

@@ -144,6 +144,9 @@ def parse_aiperf(obj: Any, *, source: str = "<aiperf>", sha256: str | None = Non
     valid = not failed and not obj.get("was_cancelled") and bool(requests or requests is None)
     if failed:
         notes.append(f"{failed} failed requests: a failed run, not a capacity point")
+    per_user = _avg(obj, "output_token_throughput_per_user")
+    if per_user is not None:
+        notes.append(f"output token throughput per user {per_user:.3f} tok/s")
     duration = _avg(obj, "benchmark_duration")
     if duration is not None and isinstance(obj.get("benchmark_duration"), dict):
         duration *= _scale(obj["benchmark_duration"], where=source, name="benchmark_duration") / 1000.0

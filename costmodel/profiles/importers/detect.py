@@ -35,7 +35,10 @@ _JSON_FORMATS: dict[str, Callable[..., ImportedPart]] = {
 
 
 def _decode_json(text: str, name: str) -> tuple[bool, Any]:
-    """(True, value) for JSON or JSON Lines text; (False, None) when it is not JSON at all."""
+    """(True, value) for JSON or JSON Lines text; (False, None) when it does not start like JSON.
+
+    Text that starts like JSON but does not parse raises :class:`InputError` with the line and column.
+    """
     stripped = text.strip()
     if not stripped or stripped[0] not in "[{":
         return False, None
@@ -61,7 +64,14 @@ def detect_format(text: str, *, name: str = "<input>") -> tuple[FormatName, Any]
 
     Raises :class:`InputError` naming the file when nothing matches.
     """
-    is_json, value = _decode_json(text, name)
+    try:
+        is_json, value = _decode_json(text, name)
+    except InputError:
+        # "[2025-08-12T08:42:32Z] (EngineCore_0 ...)" starts like a JSON array: try the text formats first.
+        if looks_like_vllm_log(text) or is_vllm_metrics(text):
+            is_json, value = False, None
+        else:
+            raise
     if is_json:
         if is_vllm_bench_record(value) or (
             isinstance(value, list) and value and all(is_vllm_bench_record(v) for v in value)

@@ -73,7 +73,7 @@ _COMMAND = re.compile(r"(?:^|[\s$>])(?P<cmd>vllm serve|-m vllm\.entrypoints\.ope
 # --- messages ----------------------------------------------------------------------------------------------
 
 _NUM = r"(\d+(?:\.\d+)?)"
-_INT = r"(\d[\d,]*)"
+_INT = r"(\d{1,3}(?:,\d{3})+|\d+)"
 _MODEL_LOADING = re.compile(rf"Model loading took {_NUM} ?(GiB|GB)(?: memory)? and {_NUM} seconds")
 _LOADING_WEIGHTS = re.compile(rf"Loading weights took {_NUM} seconds")
 _OLD_WEIGHTS = re.compile(rf"Loading model weights took {_NUM} ?(GiB|GB)")
@@ -158,6 +158,7 @@ class VllmLog:
 def looks_like_vllm_log(text: str) -> bool:
     """True when ``text`` holds at least one line the log parser understands."""
     probes = (
+        _DOWNLOAD,
         _MODEL_LOADING,
         _LOADING_WEIGHTS,
         _OLD_WEIGHTS,
@@ -284,6 +285,13 @@ class _RunBuilder:
     has_data: bool = False
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def worth_keeping(self) -> bool:
+        """True once the run holds anything read from the log (a phase, a start or ready line, a failure)."""
+        return bool(
+            self.has_data or self.failure or self.start_stamps or self.ready_stamps or self.version or self.command
+        )
+
     def add_rank_value(self, rank: str, key: str, value: float) -> None:
         values = self.per_rank.setdefault(rank, {})
         values[key] = values.get(key, 0.0) + value
@@ -379,7 +387,7 @@ def parse_vllm_log(text: str, *, source: str = "<log>") -> VllmLog:
 
     def new_run(at: int) -> None:
         nonlocal run
-        if run.has_data or run.failure is not None:
+        if run.worth_keeping:
             runs.append(run.build())
         run = _RunBuilder(first_line=at)
 
