@@ -20,12 +20,17 @@ COLD_START_TICKS = 300
 
 @dataclass(frozen=True)
 class _Clock:
-    """The time axis: bin starts [s], where the last bin ends [s], and the display unit (min, h or d)."""
+    """The timeline as arrays (converted from the lists once) and its time axis: bin starts [s], where the
+    last bin ends [s], and the display unit (min, h or d)."""
 
     t: FloatArray
     t_end: float
     unit_s: float
     unit: str
+    arrivals: FloatArray
+    running: FloatArray
+    ready: FloatArray
+    cold: FloatArray
 
     @classmethod
     def of(cls, tl: Timeline) -> _Clock:
@@ -35,7 +40,8 @@ class _Clock:
         unit_s, unit = (
             (60.0, "min") if duration <= 2 * 3600 else (3600.0, "h") if duration <= 72 * 3600 else (86400.0, "d")
         )
-        return cls(t, t_end, unit_s, unit)
+        series = (arr(tl.arrivals_rps), arr(tl.replicas_running), arr(tl.replicas_ready), arr(tl.cold_start_times_s))
+        return cls(t, t_end, unit_s, unit, *series)
 
     def label(self, t_s: float) -> str:
         """A time as '6 h', '2.5 d'."""
@@ -57,9 +63,9 @@ def timeline_chart(results: Results) -> Chart:
     t, t_end, unit_s = clock.t, clock.t_end, clock.unit_s
     label = _option_label(results, tl)
 
-    arrivals = summarize(t, arr(tl.arrivals_rps), t_end, TIMELINE_BUCKETS)
-    run_t, run_y = minmax_points(t, arr(tl.replicas_running), TIMELINE_BUCKETS)
-    rdy_t, rdy_y = minmax_points(t, arr(tl.replicas_ready), TIMELINE_BUCKETS)
+    arrivals = summarize(t, clock.arrivals, t_end, TIMELINE_BUCKETS)
+    run_t, run_y = minmax_points(t, clock.running, TIMELINE_BUCKETS)
+    rdy_t, rdy_y = minmax_points(t, clock.ready, TIMELINE_BUCKETS)
     # Extend the replica steps to the end of the last bin.
     run_t, run_y = np.append(run_t, t_end), np.append(run_y, run_y[-1])
     rdy_t, rdy_y = np.append(rdy_t, t_end), np.append(rdy_y, rdy_y[-1])
@@ -109,7 +115,7 @@ def _option_label(results: Results, tl: Timeline) -> str:
 
 
 def _cold_ticks(plot: XYPlot, tl: Timeline, clock: _Clock) -> None:
-    cold = arr(tl.cold_start_times_s)
+    cold = clock.cold
     if cold.size == 0:
         return
     if cold.size <= COLD_START_TICKS:
@@ -125,10 +131,10 @@ def _cold_ticks(plot: XYPlot, tl: Timeline, clock: _Clock) -> None:
 
 
 def _hover(plot: XYPlot, tl: Timeline, clock: _Clock) -> None:
-    a = summarize(clock.t, arr(tl.arrivals_rps), clock.t_end, HOVER_STRIPS)
-    r = summarize(clock.t, arr(tl.replicas_running), clock.t_end, HOVER_STRIPS)
+    a = summarize(clock.t, clock.arrivals, clock.t_end, HOVER_STRIPS)
+    r = summarize(clock.t, clock.running, clock.t_end, HOVER_STRIPS)
     edges = np.append(a.t_start, clock.t_end)
-    cold, _ = np.histogram(arr(tl.cold_start_times_s), bins=edges)
+    cold, _ = np.histogram(clock.cold, bins=edges)
     tips = [
         f"{clock.span(a.t_start[i], a.t_end[i])}: arrivals mean {fmt(a.mean[i], 'rps')} req/s "
         f"(peak {fmt(a.max[i], 'rps')}), replicas billed {fmt(r.min[i], 'num')}–{fmt(r.max[i], 'num')}, "
@@ -139,7 +145,7 @@ def _hover(plot: XYPlot, tl: Timeline, clock: _Clock) -> None:
 
 
 def _summary(tl: Timeline, clock: _Clock, label: str) -> str:
-    arrivals, running = arr(tl.arrivals_rps), arr(tl.replicas_running)
+    arrivals, running = clock.arrivals, clock.running
     duration = clock.t_end - float(clock.t[0])
     mean_rate = float(np.nansum(arrivals) * tl.bin_s / duration) if duration > 0 else 0.0
     lo, hi = float(np.nanmin(running)), float(np.nanmax(running))
@@ -157,10 +163,10 @@ def _summary(tl: Timeline, clock: _Clock, label: str) -> str:
 
 
 def _table(tl: Timeline, clock: _Clock) -> DataTable:
-    a = summarize(clock.t, arr(tl.arrivals_rps), clock.t_end, TABLE_ROWS)
-    r = summarize(clock.t, arr(tl.replicas_running), clock.t_end, TABLE_ROWS)
-    q = summarize(clock.t, arr(tl.replicas_ready), clock.t_end, TABLE_ROWS)
-    cold, _ = np.histogram(arr(tl.cold_start_times_s), bins=np.append(a.t_start, clock.t_end))
+    a = summarize(clock.t, clock.arrivals, clock.t_end, TABLE_ROWS)
+    r = summarize(clock.t, clock.running, clock.t_end, TABLE_ROWS)
+    q = summarize(clock.t, clock.ready, clock.t_end, TABLE_ROWS)
+    cold, _ = np.histogram(clock.cold, bins=np.append(a.t_start, clock.t_end))
     rows = [
         [
             clock.span(a.t_start[i], a.t_end[i]),
