@@ -19,7 +19,7 @@ from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
 from costmodel.profiles.importers import FORMATS, import_profile
 from costmodel.profiles.io import bundled_profile, bundled_profile_names, load_profile, save_profile
-from costmodel.profiles.schema import Profile, Stat
+from costmodel.profiles.schema import Profile, Stat, WarmPoint
 
 app = new_app("Measured deployment profiles: import vLLM logs and benchmark results, or measure an endpoint live.")
 
@@ -42,6 +42,15 @@ def _stat(stat: Stat | None, which: str = "p50") -> str:
         return "—"
     value = getattr(stat, which)
     return "—" if value is None else f"{value:,.1f}"
+
+
+def _level(point: WarmPoint) -> str:
+    parts = []
+    if point.concurrency is not None:
+        parts.append(f"concurrency {point.concurrency:g}")
+    if point.request_rate is not None:
+        parts.append(f"{point.request_rate:g} req/s")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
@@ -126,9 +135,7 @@ def render_profile(profile: Profile, console: Console) -> None:
     for src in prov.sources:
         detail = ", ".join(x for x in (src.kind, src.tool, src.tool_version, src.date) if x)
         console.print(Text(f"  {src.path} ({detail})"))
-    points = [
-        f"#{i} {Path(p.source).name if p.source else ''}: {p.notes}" for i, p in enumerate(profile.warm, 1) if p.notes
-    ]
+    points = [f"#{i}{_level(p)}: {p.notes}" for i, p in enumerate(profile.warm, start=1) if p.notes]
     notes = [*prov.notes, *points]
     if notes:
         console.print(Text("Notes", style="bold"))

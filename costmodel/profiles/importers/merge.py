@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from os import PathLike
 from typing import Literal
 
 from breakeven import __version__
@@ -152,13 +153,37 @@ def import_profile(
     sources: PathOrBuffer | Sequence[PathOrBuffer],
     *,
     format: str | None = None,  # mirrors the --format option
-    **options: object,
+    profile_id: str | None = None,
+    model: str | None = None,
+    kind: Literal["dedicated", "serverless"] = "dedicated",
+    gpu: str | None = None,
+    gpu_count: int | None = None,
+    engine: str | None = None,
+    engine_version: str | None = None,
+    gpu_price_id: str | None = None,
+    serverless_price_id: str | None = None,
+    settings: Mapping[str, SettingValue] | None = None,
+    notes: Sequence[str] = (),
+    created: datetime | None = None,
 ) -> Profile:
     """Read one or more files (paths or file-like objects; formats detected by content) into one profile.
 
-    ``options`` are :func:`build_profile`'s keywords (``model``, ``gpu``, ``gpu_count``, ``profile_id``,
-    ``gpu_price_id``, ``engine_version``, ``settings``, ``notes``, ...).
+    The keywords are :func:`build_profile`'s; ``format`` forces one input format for every file.
     """
-    items = [sources] if isinstance(sources, str) or not isinstance(sources, Sequence) else list(sources)
+    items = [sources] if isinstance(sources, str | PathLike) or not isinstance(sources, Sequence) else list(sources)
     parts = [read_part(src, format=format) for src in items]
-    return build_profile(parts, **options)  # type: ignore[arg-type]
+    return build_profile(
+        parts,
+        profile_id=profile_id,
+        model=model,
+        kind=kind,
+        gpu=gpu,
+        gpu_count=gpu_count,
+        engine=engine,
+        engine_version=engine_version,
+        gpu_price_id=gpu_price_id,
+        serverless_price_id=serverless_price_id,
+        settings=settings,
+        notes=notes,
+        created=created,
+    )

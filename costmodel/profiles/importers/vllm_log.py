@@ -377,10 +377,19 @@ class _RunBuilder:
         return self._ready_span(self.init_stamp)
 
 
+#: A cheap first pass: only lines holding one of these words can matter (logs of busy servers run to
+#: millions of request lines).
+_RELEVANT = re.compile(
+    r"took|takes|Graph capturing|transform time|blocks|KV cache size|Maximum concurrency|API server|LLM engine|non-default args|"
+    r"Starting to load model|startup complete|Uvicorn running|downloading weights|failed to start|"
+    r"initialization failed|hit an exception|Error|Exception|vllm serve|vllm\.entrypoints"
+)
+
+
 def parse_vllm_log(text: str, *, source: str = "<log>") -> VllmLog:
     """Parse the text of a vLLM server log into one :class:`LogRun` per start found in it."""
     raw_lines = text.splitlines()
-    lines = [_split(i + 1, raw) for i, raw in enumerate(raw_lines)]
+    lines = [_split(i + 1, raw) for i, raw in enumerate(raw_lines) if _RELEVANT.search(raw)]
     clock = _inner_clock([line.inner for line in lines])
     runs: list[LogRun] = []
     run = _RunBuilder(first_line=1)
@@ -432,7 +441,7 @@ def parse_vllm_log(text: str, *, source: str = "<log>") -> VllmLog:
             run.has_data = True
             continue
         _apply_message(run, rank, msg, stamp)
-    new_run(len(lines) + 1)
+    new_run(len(raw_lines) + 1)
     return VllmLog(source=source, runs=runs)
 
 
