@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,12 @@ def test_engine_is_unknown_when_no_file_says() -> None:
         import_profile(ROOT / "other_bench" / "ray-project-llmperf-leaderboard_groq_70b_summary.json").engine.name
         == "groq"
     )
+
+
+def test_values_outside_the_schema_bounds_are_input_errors() -> None:
+    doc = json.loads((ROOT / "other_bench" / "ray-project-llmperf-leaderboard_groq_70b_summary.json").read_text())
+    doc["num_concurrent_requests"] = 0
+    stream = io.BytesIO(json.dumps(doc).encode())
+    stream.name = "zero.json"
+    with pytest.raises(InputError, match=r"zero\.json: concurrency: Input should be greater than 0, found 0\.0"):
+        read_part(stream)

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any, get_args
 
+from pydantic import ValidationError
+
 from breakeven.errors import InputError, UnknownNameError
 from breakeven.io import PathOrBuffer, read_bytes, source_name
 from costmodel.profiles.importers.aiperf import is_aiperf, is_aiperf_csv, parse_aiperf, parse_aiperf_csv
@@ -106,6 +108,15 @@ def detect_format(text: str, *, name: str = "<input>") -> tuple[FormatName, Any]
 
 def parse_part(data: bytes, *, name: str, format: str | None = None) -> ImportedPart:
     """Bytes of one input file → an :class:`ImportedPart`, auto-detecting the format unless given."""
+    try:
+        return _parse_part(data, name=name, format=format)
+    except ValidationError as exc:  # a value the importers passed through but the schema bounds refuse
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        raise InputError(f"{name}: {where or 'value'}: {first.get('msg')}, found {first.get('input')!r}") from exc
+
+
+def _parse_part(data: bytes, *, name: str, format: str | None) -> ImportedPart:
     if format is not None and format not in FORMATS:
         raise UnknownNameError("format", format, FORMATS, context="option --format")
     try:
