@@ -158,6 +158,9 @@ def _describe(exc: ValidationError) -> str:
         if err["type"] == "json_invalid":
             parts.append(f"not valid JSON ({err['msg']}); expected a results.json written by `breakeven analyze`")
             continue
+        if err["type"] == "missing":
+            parts.append(f"key '{loc}': field required but missing")
+            continue
         found = err.get("input")
         shown = repr(found) if not isinstance(found, dict | list) else type(found).__name__
         if len(shown) > 60:

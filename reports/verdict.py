@@ -116,7 +116,7 @@ def _saving(results: Results, refs: Refs, index: dict[str, int]) -> list[Markup]
         return []
     j = index[rec.runner_up_option_id]
     return [
-        Markup("It saves {} a month over the next-best option, {} ({} a month).").format(
+        Markup("It saves {} a month over the next-best option, {}, which costs {} a month.").format(
             refs.num("/recommendation/monthly_saving_usd", "usd"),
             refs.text(pointer("options", j, "label")),
             refs.num(pointer("options", j, "monthly_cost_usd"), "usd"),

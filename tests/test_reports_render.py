@@ -82,7 +82,7 @@ def test_missing_key_names_the_key(tmp_path):
     del doc["recommendation"]["headline"]
     path = tmp_path / "results.json"
     path.write_text(json.dumps(doc))
-    with pytest.raises(InputError, match=r"key 'recommendation\.headline': field required"):
+    with pytest.raises(InputError, match=r"key 'recommendation\.headline': field required but missing"):
         load_results(path)
 
 

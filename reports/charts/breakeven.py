@@ -10,7 +10,7 @@ from costmodel.results import BreakevenRow, Results
 from reports.blocks import Chart, DataTable
 from reports.charts.common import METHOD_LABELS, thin_indices
 from reports.fmt import fmt
-from reports.svg import LegendItem, XYPlot
+from reports.plots import LegendItem, XYPlot
 
 _METHOD_ORDER = ("closed_form", "capacity", "trace")
 

@@ -8,7 +8,8 @@ from costmodel.results import CostCurve, Results
 from reports.blocks import Chart, DataTable
 from reports.charts.common import arr, cheapest, edges_between, thin_indices
 from reports.fmt import fmt
-from reports.svg import LegendItem, XYPlot, compact_usd
+from reports.plots import LegendItem, XYPlot
+from reports.svg import compact_usd
 
 _KIND_CLASS = {"serverless": "s-serverless", "dedicated": "s-dedicated", "hybrid": "s-hybrid"}
 
@@ -78,7 +79,7 @@ def cost_chart(results: Results) -> Chart:
             plot.vline(
                 be,
                 cls="ref-breakeven",
-                label=f"break-even {fmt(be, 'rps')} req/s",
+                label=f"lines cross at {fmt(be, 'rps')} req/s",
                 tooltip=f"Serverless and dedicated cost the same at {fmt(be, 'rps')} req/s",
                 level=1,
             )
@@ -88,7 +89,7 @@ def cost_chart(results: Results) -> Chart:
     plot.vline(
         user_x,
         cls="ref-user",
-        label=f"your traffic {fmt(user, 'rps')} req/s",
+        label=f"your traffic {fmt(user, 'rps')} req/s" + (" (axis edge)" if at_edge else ""),
         tooltip=f"Your trace's mean rate: {fmt(user, 'rps')} req/s{at_edge}",
     )
     for opt in results.options:

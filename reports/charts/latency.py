@@ -9,7 +9,8 @@ from costmodel.results import Distribution, Option, Results
 from reports.blocks import Chart, DataTable
 from reports.charts.common import arr
 from reports.fmt import fmt
-from reports.svg import LegendItem, RowPlot, compact
+from reports.plots import LegendItem, RowPlot
+from reports.svg import compact
 
 _STATS = (("p50", "dot", "m-p50"), ("p90", "diamond", "m-p90"), ("p99", "triangle", "m-p99"))
 

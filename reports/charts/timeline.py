@@ -11,7 +11,8 @@ from reports.blocks import Chart, DataTable
 from reports.charts.common import FloatArray, arr
 from reports.downsample import TIMELINE_BUCKETS, minmax_points, summarize
 from reports.fmt import fmt
-from reports.svg import LegendItem, XYPlot, compact
+from reports.plots import LegendItem, XYPlot
+from reports.svg import compact
 
 HOVER_STRIPS = 120
 TABLE_ROWS = 48

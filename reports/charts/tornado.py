@@ -9,7 +9,8 @@ from costmodel.results import Results, Sensitivity
 from reports.blocks import Chart, DataTable
 from reports.charts.common import arr
 from reports.fmt import fmt
-from reports.svg import LegendItem, RowPlot, compact, compact_usd
+from reports.plots import LegendItem, RowPlot
+from reports.svg import compact, compact_usd
 
 
 def tornado_chart(results: Results) -> Chart:
