@@ -14,7 +14,7 @@ Rules (the rounding is part of the contract; ``tests/test_reports_verdict.py`` r
   ``100.0%`` (shown ``>99.9%``) nor one above 0 down to ``0.0%`` (shown ``<0.1%``).
 - ``tokens`` / ``count``: whole numbers with thousands separators.
 - ``ms``: whole milliseconds at or above 100 or when whole, one decimal below.
-- ``hours``: one decimal below 100, whole hours above.
+- ``hours``: whole from 100 h, one decimal from 1 h, three significant figures below.
 - ``num``: up to three significant figures, trailing zeros dropped (plain quantities: replicas, a CV).
 """
 
@@ -97,8 +97,10 @@ def ms(value: float) -> str:
 
 
 def hours(value: float) -> str:
-    """Hours: one decimal below 100 h, whole hours above."""
-    return (f"{value:,.0f}" if abs(value) >= 99.95 else f"{value:.1f}").replace("-", MINUS)
+    """Hours: whole from 100 h, one decimal from 1 h, three significant figures below (61 s = 0.0169 h)."""
+    a = abs(value)
+    text = f"{value:,.0f}" if a >= 99.95 else f"{value:.1f}" if a >= 0.995 else _sig(value)
+    return text.replace("-", MINUS)
 
 
 def num(value: float) -> str:
