@@ -6,8 +6,10 @@ import json
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from reports import write_outputs
+from reports import render_report, write_outputs
 from reports.fmt import fmt
 from tests.support.reports_factory import H100, SEED, make_results
 from tests.support.reports_html import check_number, parse_verdict, resolve
@@ -91,3 +93,31 @@ def test_unknown_serverless_latency_is_said_not_guessed(tmp_path):
     codes = [r["code"] for r in doc["recommendation"]["risks"]]
     assert "serverless-latency-unknown" in codes
     assert "(serverless-latency-unknown)" in html
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    gpu_hourly=st.floats(0.2, 120.0),
+    p_in=st.floats(0.0, 20.0),
+    p_out=st.floats(0.01, 90.0),
+    user_rps=st.floats(0.001, 400.0),
+    capacity=st.floats(0.2, 60.0),
+    output_tokens=st.sampled_from([30.0, 220.0, 1200.0]),
+)
+def test_verdict_numbers_hold_for_any_prices_and_traffic(gpu_hourly, p_in, p_out, user_rps, capacity, output_tokens):
+    results = make_results(
+        gpu_hourly_usd=gpu_hourly,
+        input_usd_per_mtok=p_in,
+        output_usd_per_mtok=p_out,
+        user_rps=user_rps,
+        capacity_rps=capacity,
+        output_tokens=output_tokens,
+        hours=2.0,
+    )
+    html = render_report(results)
+    doc = json.loads(results.model_dump_json(by_alias=True))
+    verdict = parse_verdict(html)
+    for ref in verdict.refs:
+        if ref.tag == "data":
+            check_number(ref.text, resolve(doc, ref.pointer), ref.kind)
+    assert not re.search(r"[0-9]", " ".join(verdict.loose_text))

@@ -251,8 +251,8 @@ def make_results(case: Case = SEED, **overrides: object) -> Results:
     replicas = max(math.ceil(user_rps / case.capacity_rps), 1)
     ded_hours = replicas * case.hours
     ded_total = ded_hours * case.gpu_hourly_usd
-    busy = min(ded_hours, requests * (case.input_tokens * 0.05 + case.output_tokens * 7) / 1000 / 3600 / 4)
-    cold_h = case.cold_start_s / 3600 * (1 + replicas)
+    cold_h = min(case.cold_start_s / 3600 * (1 + replicas), 0.05 * ded_hours)
+    busy = min(0.9 * ded_hours, requests * (case.input_tokens * 0.05 + case.output_tokens * 7) / 1000 / 3600 / 4)
     slo = Slo()
     s_lat = None
     if case.serverless_latency:
@@ -341,7 +341,12 @@ def make_results(case: Case = SEED, **overrides: object) -> Results:
                 requests=int(requests * overflow),
             ),
             gpu_costs=GpuCosts(
-                hours=GpuHours(busy=busy, idle=case.hours - busy, cold_start=0.0, total=case.hours),
+                hours=GpuHours(
+                    busy=min(busy, 0.9 * case.hours),
+                    idle=case.hours - min(busy, 0.9 * case.hours),
+                    cold_start=0.0,
+                    total=case.hours,
+                ),
                 hourly_usd=case.gpu_hourly_usd,
                 total_usd=case.gpu_hourly_usd * case.hours,
             ),
