@@ -35,13 +35,16 @@ LineLocator = Callable[[], np.ndarray | None]
 class RawTable:
     """What a reader hands over: canonical-named columns plus how to find each row in the file."""
 
-    table: pa.Table
+    columns: dict[str, Any]
+    """Canonical column → numpy array, pandas Categorical or Arrow ChunkedArray (any type; checked here)."""
+    n_rows: int
     source: str
     format: str
     mapping: dict[str, str]
     """Canonical column → source column (for messages)."""
     time_unit: str
-    time_type: str | None = None
+    time_zone: str | None = None
+    """For an int64 numpy arrival column: it holds nanoseconds of ``"naive"`` or ``"utc"`` datetimes."""
     locate: LineLocator = field(default=lambda: None)
     malformed: list[tuple[int, str]] = field(default_factory=list)
     """(line, reason) of rows the reader could not even split into fields."""
@@ -55,13 +58,14 @@ class RawTable:
 @dataclass
 class _Check:
     canonical: str
-    mask: np.ndarray
+    mask: np.ndarray | None
+    """Bad rows; ``None`` when a cheap scalar check proved there are none (no 5 M-element temporaries)."""
     values: Any
     expected: str
 
 
 def _found(values: Any, row: int) -> str:
-    value = values[row]
+    value = values[row].as_py() if isinstance(values, pa.ChunkedArray | pa.Array) else values[row]
     if value is None or value is pd.NA or value is pd.NaT:
         return "an empty value"
     if isinstance(value, float | np.floating) and not np.isfinite(value):
@@ -73,20 +77,25 @@ def _as_series(column: pa.ChunkedArray) -> pd.Series:
     return column.to_pandas()
 
 
-def _tokens(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, Any]:
+def _tokens(column: Any) -> tuple[np.ndarray, np.ndarray | None, Any]:
     """int64 token counts, a bad mask (null, not a number, negative, fractional) and the raw values."""
+    if isinstance(column, np.ndarray) and column.dtype == np.int64:
+        clean = len(column) == 0 or column.min() >= 0
+        return column, None if clean else column < 0, column
+    if isinstance(column, np.ndarray):
+        column = pa.chunked_array([pa.array(column)])
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        arr = column.to_numpy().astype(np.int64, copy=False)
-        return arr, arr < 0, arr
-    raw = _as_series(column)
-    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return _tokens(column.to_numpy().astype(np.int64, copy=False))  # zero-copy for one chunk
+    num = pd.to_numeric(_as_series(column), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(num) | (num < 0) | (num != np.floor(num))
     out = np.where(bad, 0, num).astype(np.int64)
-    return out, bad, raw.to_numpy(dtype=object)
+    return out, bad, column
 
 
-def _auto_unit(column: pa.ChunkedArray) -> str:
+def _auto_unit(column: Any) -> str:
+    if isinstance(column, np.ndarray):
+        return "s"
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
         return "iso"
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -101,14 +110,20 @@ def _auto_unit(column: pa.ChunkedArray) -> str:
     return "s"
 
 
-def _times(column: pa.ChunkedArray, unit: str) -> tuple[np.ndarray, np.ndarray, Any, str | None]:
+def _times(column: Any, unit: str, zone: str | None) -> tuple[np.ndarray, np.ndarray | None, Any, str | None]:
     """Arrival values: (float64 seconds, or int64 ns for datetimes), bad mask, raw values, datetime zone kind."""
+    if isinstance(column, np.ndarray):
+        if zone is not None:  # int64 nanoseconds from a typed timestamp column
+            return column, None, column, zone
+        floats = column.astype(np.float64, copy=False)
+        clean = len(floats) == 0 or (np.isfinite(floats.min()) and np.isfinite(floats.max()))
+        return floats, None if clean else ~np.isfinite(floats), floats, None
     if pa.types.is_timestamp(column.type):
         tz = column.type.tz
         ns = column.cast(pa.timestamp("ns", tz)).cast(pa.int64())
         bad = ns.is_null().to_numpy(zero_copy_only=False)
         arr = ns.fill_null(0).to_numpy()
-        return arr, bad, column.to_pandas().to_numpy(dtype=object), ("utc" if tz else "naive")
+        return arr, bad, column, ("utc" if tz else "naive")
     if unit == "iso":
         raw = _as_series(column).astype(object)
         try:
@@ -120,21 +135,18 @@ def _times(column: pa.ChunkedArray, unit: str) -> tuple[np.ndarray, np.ndarray, 
         bad = ns_series.isna().to_numpy()
         arr = ns_series.astype("datetime64[ns]").to_numpy().view(np.int64).copy()
         arr[bad] = 0
-        return arr, bad, raw.to_numpy(dtype=object), kind
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        num = column.to_numpy().astype(np.float64, copy=False) if column.null_count == 0 else None
-        if num is not None:
-            return num, ~np.isfinite(num), num, None
-    raw = _as_series(column)
-    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return num, ~np.isfinite(num), raw.to_numpy(dtype=object), None
+        return arr, bad, column, kind
+    numeric = pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
+    if numeric and column.null_count == 0:
+        return _times(column.to_numpy(), unit, None)
+    num = pd.to_numeric(_as_series(column), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return num, ~np.isfinite(num), column, None
 
 
 def _hash_ids(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, Any]:
     if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
         if not pa.types.is_integer(column.type.value_type):
-            values = column.to_pylist()
-            return column, np.ones(len(column), dtype=bool), values
+            return column, np.ones(len(column), dtype=bool), column
         return column.cast(pa.list_(pa.int64())), np.zeros(len(column), dtype=bool), None
     if pa.types.is_null(column.type):
         return pa.chunked_array([pa.nulls(len(column), pa.list_(pa.int64()))]), np.zeros(len(column), bool), None
@@ -146,21 +158,22 @@ def _hash_ids(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, Any
     # "" splits into [""]: make those empty lists, then cast the strings to integers.
     empty = pc.fill_null(pc.equal(trimmed, ""), False)
     parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
-    return parts.cast(pa.list_(pa.int64())), ~ok, column.to_pandas().to_numpy(dtype=object)
+    return parts.cast(pa.list_(pa.int64())), ~ok, column
 
 
 def _bools(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, Any]:
     if pa.types.is_boolean(column.type):
         bad = column.is_null().to_numpy(zero_copy_only=False)
-        return column.fill_null(False).to_numpy(zero_copy_only=False), bad, column.to_pylist()
-    text = pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string())))
-    low = text.to_pandas().fillna("").to_numpy(dtype=object)
-    is_true = np.isin(low, _TRUE)
-    bad = ~(is_true | np.isin(low, _FALSE))
-    return is_true, bad, column.to_pandas().to_numpy(dtype=object)
+        return column.fill_null(False).to_numpy(zero_copy_only=False), bad, column
+    text = pc.fill_null(pc.utf8_lower(pc.utf8_trim_whitespace(column.cast(pa.string()))), "")
+    is_true = pc.is_in(text, value_set=pa.array(_TRUE)).to_numpy(zero_copy_only=False)
+    is_false = pc.is_in(text, value_set=pa.array(_FALSE)).to_numpy(zero_copy_only=False)
+    return is_true, ~(is_true | is_false), column
 
 
-def _text(column: pa.ChunkedArray, *, categorical: bool) -> pd.Series:
+def _text(column: Any, *, categorical: bool) -> pd.Series:
+    if isinstance(column, pd.Categorical):
+        return pd.Series(column, copy=False)
     if categorical:
         if pa.types.is_dictionary(column.type):
             return column.to_pandas()
@@ -168,9 +181,9 @@ def _text(column: pa.ChunkedArray, *, categorical: bool) -> pd.Series:
     return column.cast(pa.string()).to_pandas().astype("str")
 
 
-def _locations(raw: RawTable, rows: np.ndarray) -> list[int]:
+def _locations(raw: RawTable, rows: np.ndarray, n_rows: int) -> list[int]:
     lines = raw.locate()
-    if lines is not None and len(lines) == raw.table.num_rows:
+    if lines is not None and len(lines) == n_rows:
         return [int(lines[r]) for r in rows]
     return [int(r) + 1 for r in rows]
 
@@ -182,52 +195,58 @@ def _where(raw: RawTable, line: int) -> str:
 
 
 def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
-    """Validate ``raw``'s columns (vectorised) and build the canonical trace; see the module docstring."""
-    table = raw.table
-    n = table.num_rows
+    """Validate ``raw``'s columns (vectorised) and build the canonical trace; see the module docstring.
+
+    Consumes ``raw.columns`` (it is emptied).
+    """
+    # Take the columns out one by one and drop each source column as soon as it is converted, so that peak
+    # memory stays near the final DataFrame's size (benchmarks/bench_traces.py).
+    n = raw.n_rows
+    pending = raw.columns
+    raw.columns = {}
     if n == 0 and not raw.malformed:
         raise InputError(f"{raw.source}: no requests in the file; expected at least one data row")
     unit = raw.time_unit
     if unit == "auto":
-        unit = _auto_unit(table.column("arrival_s"))
+        unit = _auto_unit(pending["arrival_s"])
     if unit not in TIME_UNITS:
         raise InputError(f"{raw.source}: unknown time unit {unit!r}; expected one of {', '.join(TIME_UNITS)}")
 
     checks: list[_Check] = []
-    times, bad, values, zone = _times(table.column("arrival_s"), unit)
+    times, bad, values, zone = _times(pending.pop("arrival_s"), unit, raw.time_zone)
     unit_text = "an ISO-8601 datetime" if unit == "iso" or zone else f"a number of {unit.removeprefix('epoch_')}"
     checks.append(_Check("arrival_s", bad, values, unit_text))
     columns: dict[str, Any] = {}
     for name in ("input_tokens", "output_tokens", "cached_tokens"):
-        if name in table.column_names:
-            arr, bad, values = _tokens(table.column(name))
+        if name in pending:
+            arr, bad, values = _tokens(pending.pop(name))
             columns[name] = arr
             checks.append(_Check(name, bad, values, "a non-negative integer token count"))
     if "cached_tokens" in columns:
         over = columns["cached_tokens"] > columns["input_tokens"]
         checks.append(_Check("cached_tokens", over, columns["cached_tokens"], "at most input_tokens"))
-    if "hash_ids" in table.column_names:
-        hashes, bad, values = _hash_ids(table.column("hash_ids"))
+    if "hash_ids" in pending:
+        hashes, bad, values = _hash_ids(pending.pop("hash_ids"))
         columns["hash_ids"] = hashes
         checks.append(_Check("hash_ids", bad, values, "a list of integers (space-separated in CSV)"))
-    if "deferrable" in table.column_names:
-        flags, bad, values = _bools(table.column("deferrable"))
+    if "deferrable" in pending:
+        flags, bad, values = _bools(pending.pop("deferrable"))
         columns["deferrable"] = flags
         checks.append(_Check("deferrable", bad, values, "true or false"))
     for name in ("model", "session_id"):
-        if name in table.column_names:
-            columns[name] = _text(table.column(name), categorical=name == "model")
-    del table
+        if name in pending:
+            columns[name] = _text(pending.pop(name), categorical=name == "model")
 
-    bad_any = np.zeros(n, dtype=bool)
+    checks = [c for c in checks if c.mask is not None and c.mask.any()]
+    bad_any = np.zeros(n, dtype=bool) if checks else None
     for check in checks:
-        bad_any |= check.mask
-    bad_rows = np.flatnonzero(bad_any)
+        bad_any |= check.mask  # type: ignore[operator]
+    bad_rows = np.flatnonzero(bad_any) if bad_any is not None else np.zeros(0, dtype=np.int64)
     problems: list[tuple[int, str]] = list(raw.malformed)
     if len(bad_rows):
         shown = bad_rows[: MAX_REPORTED + 1]
-        for row, line in zip(shown, _locations(raw, shown), strict=True):
-            check = next(c for c in checks if c.mask[row])
+        for row, line in zip(shown, _locations(raw, shown, n), strict=True):
+            check = next(c for c in checks if c.mask is not None and c.mask[row])
             source_col = raw.mapping.get(check.canonical, check.canonical)
             problems.append(
                 (line, f"column {source_col!r}: expected {check.expected}, found {_found(check.values, int(row))}")
@@ -246,7 +265,7 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         first_lines=tuple(p[0] for p in problems[:MAX_REPORTED]),
         reasons=tuple(f"{raw.row_word} {p[0]}: {p[1]}" for p in problems[:MAX_REPORTED]),
     )
-    keep = ~bad_any if len(bad_rows) else None
+    keep = ~bad_any if bad_any is not None and len(bad_rows) else None
     if keep is not None:
         times = times[keep]
         for name, col in list(columns.items()):
@@ -259,12 +278,12 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     if skipped.count:
         warnings.append(f"skipped {skipped.count} bad rows (first at {raw.row_word}s {list(skipped.first_lines[:5])})")
     order = None
-    if len(arrival) > 1 and bool(np.any(arrival[1:] < arrival[:-1])):
+    if len(arrival) > 1 and not _is_sorted(arrival):
         running_max = np.maximum.accumulate(arrival)
         late = np.flatnonzero(arrival < running_max)
         where = ""
         if keep is None:
-            first_line = _locations(raw, late[:1])[0]
+            first_line = _locations(raw, late[:1], n)[0]
             where = f"; first at {raw.row_word} {first_line}"
         warnings.append(f"sorted {len(late)} out-of-order rows by arrival time{where}")
         order = np.argsort(arrival, kind="stable")
@@ -281,6 +300,15 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     if raw.inherited is not None:
         meta = _merge_inherited(meta, raw.inherited)
     return Trace(df=frame, meta=meta)
+
+
+def _is_sorted(values: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Non-decreasing? Checked in chunks so that the temporary boolean array stays small."""
+    for start in range(0, len(values) - 1, chunk):  # a loop over 1 M-row chunks, not over requests
+        part = values[start : start + chunk + 1]
+        if np.any(part[1:] < part[:-1]):
+            return False
+    return True
 
 
 def _merge_inherited(meta: TraceMeta, old: TraceMeta) -> TraceMeta:
@@ -302,10 +330,16 @@ def _to_seconds(times: np.ndarray, unit: str, zone: str | None) -> tuple[np.ndar
         stamp = pd.Timestamp(first, unit="ns")
         start = stamp.tz_localize("UTC").to_pydatetime() if zone == "utc" else stamp.to_pydatetime()
         return arrival, start
-    per_second = 1.0 / (TIME_UNITS[unit] or 1.0)  # exact for 1, 1e3, 1e6, 1e9: divide, don't multiply by 1e-3
+    per_second = round(1.0 / (TIME_UNITS[unit] or 1.0))  # 1, 1e3, 1e6, 1e9: divide (exact), not multiply by 1e-3
     first_value = float(times.min())
-    arrival = (times - first_value) / round(per_second)
-    epoch_start = datetime.fromtimestamp(first_value / round(per_second), tz=UTC)
+    if first_value == 0 and per_second == 1 and times.dtype == np.float64:
+        arrival = times  # already seconds from 0 (canonical files): keep it, even a read-only Arrow view
+    else:
+        arrival = times if times.flags.writeable and times.dtype == np.float64 else times.astype(np.float64)
+        arrival -= first_value  # in place: no second copy of the biggest column
+        if per_second != 1:
+            arrival /= per_second
+    epoch_start = datetime.fromtimestamp(first_value / per_second, tz=UTC)
     return arrival, epoch_start if unit.startswith("epoch") else None
 
 

@@ -20,15 +20,16 @@ import pyarrow.parquet as pq
 
 from breakeven.errors import InputError
 from traces._assemble import RawTable
+from traces._csv_stream import SlowPath, stream_csv
 from traces._source import Source, nonempty_line_numbers
 from traces.formats import FormatSpec, resolve_columns, split_csv_header
 
 _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
 
 
-def _rename(table: pa.Table, mapping: Mapping[str, str]) -> pa.Table:
+def _rename(table: pa.Table, mapping: Mapping[str, str]) -> dict[str, Any]:
     """Select the mapped source columns and name them canonically (STYLE.md habit 3)."""
-    return pa.table({canonical: table.column(source) for canonical, source in mapping.items()})
+    return {canonical: table.column(source) for canonical, source in mapping.items()}
 
 
 def _unit(spec: FormatSpec, time_unit: str | None) -> str:
@@ -69,28 +70,22 @@ def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, t
     mapping, note = resolve_columns(spec, header, user, source=source.name)
     unit = _unit(spec, time_unit)
     sources = list(dict.fromkeys(mapping.values()))
-    convert = pa_csv.ConvertOptions(
-        include_columns=sources,
-        column_types=_csv_types(mapping, spec, unit),
-        null_values=[""],  # 'NaN', 'null', 'NA' are errors to report, not silent gaps
-        strings_can_be_null=True,
-    )
     raw_args: dict[str, Any] = {
-        "table": pa.table({}),
+        "columns": {},
+        "n_rows": 0,
         "source": source.name,
         "format": spec.name,
         "mapping": mapping,
         "time_unit": unit,
-        "time_type": spec.time_type,
         "notes": [note] if note else [],
     }
     try:
-        table = pa_csv.read_csv(source.arrow_input(), convert_options=convert)
-    except pa.ArrowInvalid:
+        columns, rows, zone = stream_csv(source, mapping, _csv_types(mapping, spec, unit))
+    except SlowPath:
         return _read_csv_slow(source, mapping, sources, raw_args)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{source.name}: cannot read as CSV ({exc})") from exc
-    raw_args["table"] = _rename(table, mapping)
+    raw_args.update(columns=columns, n_rows=rows, time_zone=zone)
     raw_args["locate"] = lambda: nonempty_line_numbers(source.raw())[1:]
     return RawTable(**raw_args)
 
@@ -128,10 +123,11 @@ def _read_csv_slow(
         (int(lines[i]) if 0 <= i < len(lines) else int(i) + 1, m[1]) for i, m in zip(bad_index, malformed, strict=True)
     ]
     row_lines = np.delete(lines[1:], bad_index - 1) if len(bad_index) else lines[1:]
-    raw_args["table"] = _rename(table, mapping)
+    raw_args["columns"] = _rename(table, mapping)
     raw_args["malformed"] = fixed
-    raw_args["locate"] = lambda: row_lines if len(row_lines) == table.num_rows else None
-    if len(row_lines) != table.num_rows:  # quoted newlines: fall back to record numbers
+    n_rows = raw_args["n_rows"] = table.num_rows
+    raw_args["locate"] = lambda: row_lines if len(row_lines) == n_rows else None
+    if len(row_lines) != n_rows:  # quoted newlines: fall back to record numbers
         raw_args["row_word"] = "record"
     return RawTable(**raw_args)
 
@@ -150,7 +146,8 @@ def read_jsonl(source: Source, spec: FormatSpec, user: Mapping[str, str] | None,
         raise InputError(f"{source.name}: cannot read as JSON Lines ({exc})") from exc
     mapping, note = resolve_columns(spec, table.column_names, user, source=source.name)
     return RawTable(
-        table=_rename(table, mapping),
+        columns=_rename(table, mapping),
+        n_rows=table.num_rows,
         source=source.name,
         format=spec.name,
         mapping=mapping,
@@ -185,10 +182,11 @@ def _read_jsonl_slow(source: Source, spec: FormatSpec, user: Mapping[str, str] |
     columns = {}
     for canonical, key in mapping.items():
         values = [r.get(key) for r in records]
-        columns[canonical] = _loose_array(values)
+        columns[canonical] = pa.chunked_array([_loose_array(values)])
     row_lines = np.asarray(lines, dtype=np.int64)
     return RawTable(
-        table=pa.table(columns) if columns else pa.table({}),
+        columns=columns,
+        n_rows=len(records),
         source=source.name,
         format=spec.name,
         mapping=mapping,
@@ -217,15 +215,18 @@ META_KEY = b"llm_breakeven.trace_meta"
 def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, time_unit: str | None) -> RawTable:
     """Read a Parquet trace (canonical or generic with a mapping)."""
     try:
-        schema = pq.read_schema(source.arrow_input())
-        names = list(schema.names)
-        mapping, note = resolve_columns(spec, names, user, source=source.name)
-        table = pq.read_table(source.arrow_input(), columns=list(dict.fromkeys(mapping.values())))
+        # ParquetFile.read gives one Arrow chunk per row group (read_table would cut 128 Ki-row batches);
+        # our own files have one row group, so numpy views the columns without copying them.
+        parquet = pq.ParquetFile(source.arrow_input())
+        schema = parquet.schema_arrow
+        mapping, note = resolve_columns(spec, list(schema.names), user, source=source.name)
+        table = parquet.read(columns=list(dict.fromkeys(mapping.values())))
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{source.name}: cannot read as Parquet ({exc})") from exc
     meta = (schema.metadata or {}).get(META_KEY)
     return RawTable(
-        table=_rename(table, mapping),
+        columns=_rename(table, mapping),
+        n_rows=table.num_rows,
         source=source.name,
         format=spec.name,
         mapping=mapping,
