@@ -283,7 +283,13 @@ class XYPlot:
             )
         )
         out.append(
-            text((x0 + x1) / 2, self.canvas.height - 10, self.x_label, class_="axis-title", text_anchor="middle")
+            text(
+                fit_centre((x0 + x1) / 2, self.x_label, w),
+                self.canvas.height - 10,
+                self.x_label,
+                class_="axis-title",
+                text_anchor="middle",
+            )
         )
         cy = (self.top + self.bottom) / 2
         out.append(
@@ -466,7 +472,7 @@ class RowPlot:
         out.append(tag("path", d=f"M{self.left:.1f},{self.bottom:.1f}H{self.width - self.right:.1f}", class_="axis"))
         out.append(
             text(
-                (self.left + self.width - self.right) / 2,
+                fit_centre((self.left + self.width - self.right) / 2, self.x_label, self.width),
                 self.bottom + 38,
                 self.x_label,
                 class_="axis-title",
@@ -475,6 +481,12 @@ class RowPlot:
         )
         legend, _ = self.canvas.legend_rows(self.left, 10, self.width - self.left - self.right)
         return self.canvas.wrap(join(out) + tag("g", join(self.canvas.layers), class_="layers") + legend)
+
+
+def fit_centre(centre: float, label: str, width: float) -> float:
+    """The x of a centred axis title moved inwards so that the whole title stays inside the chart."""
+    half = len(label) * CHAR_PX * 1.1 / 2  # titles are bold: a little wider than the estimate
+    return min(max(centre, half + 4), width - half - 4)
 
 
 def _ellipsis(label: str, limit: int) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reports import write_report
-from tests.support.reports_factory import H100, make_results
+from tests.support.reports_factory import H100, costmodel_results, make_results
 from tests.test_reports_render import HOSTILE, hostile_results
 
 pytestmark = pytest.mark.browser
@@ -181,6 +181,17 @@ def test_report_opens_offline_without_errors_and_draws_every_chart(browser, visi
 )
 def test_edge_cases_open_cleanly(visit, kwargs):
     v = visit(make_results(**kwargs))
+    _check_clean(v)
+
+
+@pytest.mark.parametrize("name", ["seed", "h100"])
+def test_costmodel_outputs_open_cleanly(visit, name):
+    v = visit(costmodel_results(name))
+    _check_clean(v)
+    assert v.page.locator("#chart-tornado-breakeven").count() == 1
+
+
+def _check_clean(v: Visit) -> None:
     assert v.errors == [] and v.requests == []
     drawn = [c for c in CHART_IDS if v.page.locator(f"#{c}").count()]
     assert "chart-breakeven" in drawn and "chart-latency-slo" in drawn

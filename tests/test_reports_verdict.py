@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from reports import render_report, write_outputs
 from reports.fmt import fmt
-from tests.support.reports_factory import H100, SEED, make_results
+from tests.support.reports_factory import H100, SEED, costmodel_results, make_results
 from tests.support.reports_html import check_number, parse_verdict, resolve
 
 CASES = {
@@ -28,10 +28,17 @@ CASES = {
 }
 
 
+# Break-even rows, cost curve and sensitivity from the real cost model fitted to the bundled profiles.
+CASES["costmodel-seed-mi300x"] = {"costmodel": "seed"}
+CASES["costmodel-h100-8b"] = {"costmodel": "h100"}
+
+
 def _render(tmp_path, name):
     kwargs = dict(CASES[name])
     case = kwargs.pop("case", SEED)
-    json_path, html_path = write_outputs(make_results(case, **kwargs), tmp_path)
+    real = kwargs.pop("costmodel", None)
+    results = costmodel_results(real) if real else make_results(case, **kwargs)
+    json_path, html_path = write_outputs(results, tmp_path)
     return json.loads(json_path.read_text()), html_path.read_text()
 
 

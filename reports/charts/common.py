@@ -40,6 +40,16 @@ def thin_indices(n: int, limit: int = TABLE_ROWS, *, log_x: FloatArray | None = 
     return sorted({int(i) for i in idx} | {0, n - 1})
 
 
+def rate_axis_is_log(rps: FloatArray) -> bool:
+    """A log rate axis when the sampled rates span two decades *and* were sampled log-spaced (their
+    geometric mean is under a tenth of the largest). A linear grid from 0 (the cost model's default) reads
+    best on a linear axis, where its replica steps keep their widths."""
+    pos = rps[np.isfinite(rps) & (rps > 0)]
+    if pos.size < 2 or pos.max() / pos.min() < 100:
+        return False
+    return bool(np.exp(np.log(pos).mean()) < 0.1 * pos.max())
+
+
 def cheapest(results: Results, kind: str) -> Option | None:
     """The cheapest option of a family by monthly cost (None if the family is absent)."""
     family = [o for o in results.options if o.kind == kind]

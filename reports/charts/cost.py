@@ -6,7 +6,7 @@ import numpy as np
 
 from costmodel.results import CostCurve, Results
 from reports.blocks import Chart, DataTable
-from reports.charts.common import arr, cheapest, edges_between, thin_indices
+from reports.charts.common import arr, cheapest, edges_between, rate_axis_is_log, thin_indices
 from reports.fmt import fmt
 from reports.plots import LegendItem, XYPlot
 from reports.svg import compact_usd
@@ -24,7 +24,7 @@ def cost_chart(results: Results) -> Chart:
     rps = arr(curve.rps)
     sls, ded = arr(curve.serverless_monthly_usd), arr(curve.dedicated_monthly_usd)
     hyb = arr(curve.hybrid_monthly_usd) if curve.hybrid_monthly_usd else None
-    x_log = bool(rps[rps > 0].size >= 2 and rps[rps > 0].max() / rps[rps > 0].min() >= 100)
+    x_log = rate_axis_is_log(rps)
     all_costs = np.concatenate([sls, ded, hyb if hyb is not None else np.empty(0)])
     pos = all_costs[np.isfinite(all_costs) & (all_costs > 0)]
     y_log = bool(x_log and pos.size >= 2 and pos.max() / pos.min() >= 100)
@@ -128,7 +128,9 @@ def _cost_summary(results: Results, curve: CostCurve, rps: np.ndarray, sls: np.n
         )
     ]
     fin = np.isfinite(ded)
-    if fin.any():
+    if fin.any() and ded[fin].min() == ded[fin].max():
+        parts.append(f"Dedicated stays at {fmt(ded[fin].min(), 'usd')} a month across the rates shown.")
+    elif fin.any():
         parts.append(
             f"Dedicated steps from {fmt(ded[fin].min(), 'usd')} to {fmt(ded[fin].max(), 'usd')} a month "
             "as replicas are added."
@@ -158,7 +160,7 @@ def band_chart(results: Results) -> Chart:
         return Chart("chart-band", title, "", missing=why, table=_band_stats_table(results))
     rps = arr(sens.cost_band_rps)
     p10, p50, p90 = arr(sens.dedicated_monthly_p10), arr(sens.dedicated_monthly_p50), arr(sens.dedicated_monthly_p90)
-    x_log = bool(rps[rps > 0].size >= 2 and rps[rps > 0].max() / rps[rps > 0].min() >= 100)
+    x_log = rate_axis_is_log(rps)
     curve = results.cost_curve
     sls = None
     if curve is not None and curve.rps:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -540,4 +541,83 @@ def _sensitivity(case: Case, user_rps: float, rng: np.random.Generator) -> Sensi
         dedicated_monthly_p50=np.percentile(samples, 50, axis=0).tolist(),
         dedicated_monthly_p90=np.percentile(samples, 90, axis=0).tolist(),
         varied=["GPU $/hour ±10 % (lognormal)", "cold start from 3 measured samples"],
+    )
+
+
+# ------------------------------------------------------------------------- from the real cost model
+
+PROFILES = {
+    "seed": ("gpt-oss-120b_1xMI300X_article.json", SEED),
+    "h100": ("llama-3.1-8b-fp8_1xH100.json", H100),
+}
+
+
+def costmodel_results(name: str) -> Results:
+    """A case whose break-even rows, cost curve and sensitivity come from the real cost model
+    (``costmodel.capacity`` fitted to a bundled profile, ``costmodel.breakeven``, ``costmodel.sensitivity``);
+    options and trace come from :func:`make_results`, and the verdict is recomputed over the real rows."""
+    import costmodel  # noqa: PLC0415 - only this helper needs the package path
+    from costmodel.breakeven import breakeven_table, cost_curve  # noqa: PLC0415
+    from costmodel.capacity import fit_replica_service  # noqa: PLC0415
+    from costmodel.sensitivity import (  # noqa: PLC0415
+        SensitivityInputs,
+        cold_start_spread,
+        relative_spread,
+        sensitivity_analysis,
+    )
+
+    file_name, case = PROFILES[name]
+    profile = Profile.model_validate_json(
+        (Path(costmodel.__file__).parent / "data" / "profiles" / file_name).read_text()
+    )
+    fit = fit_replica_service(profile, Slo())
+    cap = fit.capacity(case.input_tokens, case.output_tokens).rps
+    base = make_results(case, capacity_rps=cap)
+    n_in, n_out, user = case.input_tokens, case.output_tokens, base.trace.mean_rps
+    ids = {"serverless_price_id": base.options[0].serverless_price_id, "gpu_price_id": base.options[1].gpu_price_id}
+    prices = {
+        "gpu_hourly_usd": case.gpu_hourly_usd,
+        "input_usd_per_mtok": case.input_usd_per_mtok,
+        "output_usd_per_mtok": case.output_usd_per_mtok,
+    }
+    rows = breakeven_table(
+        **prices, input_tokens=n_in, output_tokens=[30, 60, 120, 220, 500, 1200, 4000], fit=fit, **ids
+    )
+    curve = cost_curve(**prices, input_tokens=n_in, output_tokens=n_out, replica_capacity_rps=cap, user_rps=user, **ids)
+    inputs = SensitivityInputs(
+        **prices,
+        input_tokens=n_in,
+        output_tokens=n_out,
+        replica_capacity_rps=cap,
+        cold_start_s=case.cold_start_s,
+        user_rps=user,
+    )
+    spreads = [
+        s
+        for s in (
+            cold_start_spread(profile),
+            relative_spread("gpu_hourly_usd", case.gpu_hourly_usd, 0.1, "GPU price ±10 %"),
+        )
+        if s
+    ]
+    sens = sensitivity_analysis(
+        inputs, spreads=spreads, rng=np.random.default_rng(case.seed), seed=case.seed, samples=500
+    )
+    rec = recommend(
+        base.options,
+        rows,
+        prices=base.prices,
+        user_rps=user,
+        output_tokens_mean=base.trace.output_tokens_mean,
+        trace_hours=base.trace.duration_s / 3600,
+        warnings=list(fit.warnings),
+    )
+    return base.model_copy(
+        update={
+            "breakeven": rows,
+            "cost_curve": curve,
+            "sensitivity": sens,
+            "recommendation": rec,
+            "profiles": [profile],
+        }
     )
