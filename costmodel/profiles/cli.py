@@ -17,6 +17,7 @@ from rich.text import Text
 
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
+from costmodel.profiles import measure_cli
 from costmodel.profiles.importers import FORMATS, import_profile
 from costmodel.profiles.io import bundled_profile, bundled_profile_names, load_profile, save_profile
 from costmodel.profiles.schema import Profile, Stat, WarmPoint
@@ -277,3 +278,4 @@ def show_cmd(
 
 app.command("import")(import_cmd)
 app.command("show")(show_cmd)
+app.command("measure")(measure_cli.measure)
