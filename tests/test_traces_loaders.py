@@ -299,3 +299,24 @@ def test_forced_format_overrides_detection() -> None:
     assert trace.meta.format == "splitwise"
     with pytest.raises(InputError, match=r"header lacks.*format burstgpt"):
         load_trace(TR / "vidur_splitwise_conv_first100.csv", format="burstgpt")
+
+
+@pytest.mark.parametrize("piece_bytes", [64, 4096, 100_000])
+@pytest.mark.parametrize("how", ["path", "stream", "gzip"])
+def test_piecewise_csv_reading_matches_whole_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, piece_bytes: int, how: str
+) -> None:
+    # The fast path parses the file in pieces cut at line breaks; tiny pieces exercise every boundary
+    # (CRLF, the header, the last line without a newline, lines longer than a piece).
+    import traces._csv_stream as fast  # noqa: PLC0415
+
+    expected = load_trace(AZURE_CODE).df
+    monkeypatch.setattr(fast, "PIECE_BYTES", piece_bytes)
+    if how == "path":
+        src: Path | io.BytesIO = AZURE_CODE
+    elif how == "stream":
+        src = io.BytesIO(AZURE_CODE.read_bytes())
+    else:
+        src = tmp_path / "azure.csv.gz"
+        src.write_bytes(gzip.compress(AZURE_CODE.read_bytes()))
+    pd.testing.assert_frame_equal(load_trace(src).df, expected)

@@ -1,8 +1,10 @@
-"""The CSV fast path: stream typed record batches from pyarrow straight into preallocated numpy arrays.
+"""The CSV fast path: parse the file piece by piece with pyarrow's multithreaded reader, straight into
+preallocated numpy arrays.
 
-Reading the whole file into an Arrow table first and converting it afterwards would hold both copies at
-once (and glibc keeps the freed Arrow blocks); streaming keeps peak memory close to the final DataFrame
-(see benchmarks/bench_traces.py). The row count is estimated from the file size and the first batch; the
+Reading the whole file into one Arrow table and converting it afterwards would hold both copies at once
+(and the allocator keeps the freed Arrow blocks); pyarrow's streaming reader keeps memory low but parses
+on one core. Pieces of ~16 MiB get both: all cores, and peak memory close to the final DataFrame (see
+benchmarks/bench_traces.py). The row count is estimated from the file size and the first piece; the
 arrays grow by doubling in the rare case the estimate is short, and are trimmed at the end.
 
 Anything unusual — a conversion error, a malformed row, an empty cell in a numeric column — raises
@@ -11,7 +13,9 @@ Anything unusual — a conversion error, a malformed row, an empty cell in a num
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import csv
+import gzip
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -76,13 +80,95 @@ class _Categories:
         return pd.Categorical.from_codes(self.codes.result(), categories=pd.Index(categories, dtype=object))
 
 
+PIECE_BYTES = 4 << 20
+"""Bytes of CSV text parsed per ``read_csv`` call (in 1 MiB blocks, in parallel). pyarrow's parse buffers
+take a few times the piece's size, so bigger pieces cost memory (benchmarks/bench_traces.py)."""
+
+
+def _pieces(source: Source, piece_bytes: int) -> Iterator[memoryview]:
+    """The file's bytes in pieces of about ``piece_bytes`` that end at a line break (the header included).
+
+    Plain files and in-memory data are cut without copying the text twice (seek / memoryview slices);
+    a gzip stream is decompressed piece by piece.
+    """
+    if source.data is not None:
+        view = memoryview(source.data)
+        start = 0
+        while start < len(view):
+            end = _cut(view, start, piece_bytes)
+            yield view[start:end]
+            start = end
+        return
+    if source.gzipped:
+        with gzip.open(source.path, "rb") as handle:  # type: ignore[arg-type]
+            yield from _stream_pieces(handle, piece_bytes)
+        return
+    with source.path.open("rb") as handle:  # type: ignore[union-attr]
+        offset = 0
+        while True:
+            handle.seek(offset)
+            data = handle.read(piece_bytes)
+            if not data:
+                return
+            cut = data.rfind(b"\n") + 1 if len(data) == piece_bytes else len(data)
+            if cut == 0:  # one line longer than a piece: read on until its end
+                rest = handle.read()
+                newline = rest.find(b"\n")
+                data += rest if newline < 0 else rest[: newline + 1]
+                cut = len(data)
+            yield memoryview(data)[:cut]
+            offset += cut
+
+
+def _cut(view: memoryview, start: int, piece_bytes: int) -> int:
+    end = min(start + piece_bytes, len(view))
+    if end == len(view):
+        return end
+    newline = bytes(view[max(start, end - (1 << 16)) : end]).rfind(b"\n")
+    if newline >= 0:
+        return max(start, end - (1 << 16)) + newline + 1
+    rest = bytes(view[end:]).find(b"\n")  # a very long line: extend the piece to its end
+    return len(view) if rest < 0 else end + rest + 1
+
+
+def _stream_pieces(handle: Any, piece_bytes: int) -> Iterator[memoryview]:
+    carry = b""
+    while True:
+        chunk = handle.read(piece_bytes)
+        if not chunk:
+            if carry:
+                yield memoryview(carry)
+            return
+        data = carry + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        carry = data[cut + 1 :]
+        yield memoryview(data)[: cut + 1]
+
+
+def _total_bytes(source: Source) -> int | None:
+    if source.data is not None:
+        return len(source.data)
+    if source.path is not None and not source.gzipped:
+        return source.path.stat().st_size
+    return None
+
+
 def stream_csv(
-    source: Source, mapping: Mapping[str, str], column_types: Mapping[str, pa.DataType]
+    source: Source,
+    mapping: Mapping[str, str],
+    column_types: Mapping[str, pa.DataType],
+    *,
+    piece_bytes: int | None = None,
 ) -> tuple[dict[str, Any], int, str | None]:
     """Read the mapped columns; returns (canonical → numpy / Categorical / ChunkedArray, rows, time zone kind).
 
-    Numeric and timestamp columns must be typed in ``column_types`` (by source name) to land in numpy;
-    others are kept as Arrow chunks. Raises :class:`SlowPath` when the file needs the careful reader.
+    The text is cut into pieces at line breaks; each piece is parsed by pyarrow's multithreaded reader
+    and copied into the preallocated output arrays before the next is read. Numeric and timestamp
+    columns must be typed in ``column_types`` (by source name) to land in numpy; others stay Arrow chunks.
+    Raises :class:`SlowPath` when the file needs the careful reader.
     """
     sources = list(dict.fromkeys(mapping.values()))
     convert = pa_csv.ConvertOptions(
@@ -91,44 +177,56 @@ def stream_csv(
         null_values=[""],  # 'NaN', 'null', 'NA' are errors to report, not silent gaps
         strings_can_be_null=True,
     )
-    try:
-        reader = pa_csv.open_csv(source.arrow_input(), convert_options=convert)
-        batches = iter(reader)
-        first = next(batches, None)
-    except pa.ArrowInvalid as exc:
-        raise SlowPath(str(exc)) from exc
-    if first is None:
-        return {name: pa.chunked_array([], pa.string()) for name in mapping}, 0, None
-    capacity = _estimate_rows(source, first)
     sinks: dict[str, Any] = {}
+    types: dict[str, pa.DataType] = {}
     zone: str | None = None
-    for canonical, name in mapping.items():
-        typ = first.schema.field(name).type
-        if pa.types.is_timestamp(typ):
-            zone = "utc" if typ.tz else "naive"
-            sinks[canonical] = _Growable(np.int64, capacity)
-        elif typ in _NUMERIC and name in column_types:
-            sinks[canonical] = _Growable(_NUMERIC[typ], capacity)
-        elif canonical == "model":
-            sinks[canonical] = _Categories(capacity)
-        else:
-            sinks[canonical] = []
     rows = 0
-    batch: pa.RecordBatch | None = first
-    try:
-        while batch is not None:
+    header: list[str] | None = None
+    total = _total_bytes(source)
+    for piece in _pieces(source, piece_bytes or PIECE_BYTES):
+        if header is None:
+            first_line = bytes(piece[: 1 << 16]).split(b"\n", 1)[0]
+            header = next(csv.reader([first_line.decode("utf-8-sig").rstrip("\r")]))
+            read = pa_csv.ReadOptions(column_names=header, skip_rows=1)
+        else:
+            read = pa_csv.ReadOptions(column_names=header)
+        try:
+            # The system allocator: blocks freed after each piece are reused by numpy (same malloc).
+            table = pa_csv.read_csv(
+                pa.BufferReader(pa.py_buffer(piece)),
+                read_options=read,
+                convert_options=convert,
+                memory_pool=pa.system_memory_pool(),
+            )
+        except pa.ArrowInvalid as exc:
+            raise SlowPath(str(exc)) from exc
+        if not sinks:
+            scale = total / piece.nbytes if total else 8.0
+            capacity = int(table.num_rows * scale * 1.02) + 1024
             for canonical, name in mapping.items():
-                _append(sinks[canonical], batch.column(name))
-            rows += batch.num_rows
-            batch = next(batches, None)
-    except pa.ArrowInvalid as exc:
-        raise SlowPath(str(exc)) from exc
+                typ = types[canonical] = table.schema.field(name).type
+                if pa.types.is_timestamp(typ):
+                    zone = "utc" if typ.tz else "naive"
+                    sinks[canonical] = _Growable(np.int64, capacity)
+                elif typ in _NUMERIC and name in column_types:
+                    sinks[canonical] = _Growable(_NUMERIC[typ], capacity)
+                elif canonical == "model":
+                    sinks[canonical] = _Categories(capacity)
+                else:
+                    sinks[canonical] = []
+        for canonical, name in mapping.items():
+            column = table.column(name)
+            if column.type != types[canonical]:
+                raise SlowPath(f"column {name!r} changes type between pieces")
+            for chunk in column.chunks:
+                _append(sinks[canonical], chunk)
+        rows += table.num_rows
+        del table
+    if header is None or not sinks:
+        return {name: pa.chunked_array([], pa.string()) for name in mapping}, 0, None
     out: dict[str, Any] = {}
     for canonical, sink in sinks.items():
-        if isinstance(sink, list):
-            out[canonical] = pa.chunked_array(sink, type=first.schema.field(mapping[canonical]).type)
-        else:
-            out[canonical] = sink.result()
+        out[canonical] = pa.chunked_array(sink, type=types[canonical]) if isinstance(sink, list) else sink.result()
     return out, rows, zone
 
 
@@ -144,15 +242,3 @@ def _append(sink: Any, array: pa.Array) -> None:
     if pa.types.is_timestamp(array.type):
         array = array.cast(pa.int64())
     sink.append(array.to_numpy(zero_copy_only=False))
-
-
-def _estimate_rows(source: Source, first: pa.RecordBatch) -> int:
-    """Rows in the file, from its size and the first batch (≈ 1 MiB of text); +5 % and a margin."""
-    size = len(source.data) if source.data is not None else None
-    if size is None and source.path is not None and not source.gzipped:
-        size = source.path.stat().st_size
-    if size is None:
-        return first.num_rows * 8
-    per_block = pa_csv.ReadOptions().block_size
-    estimate = size / per_block * first.num_rows if size > per_block else first.num_rows
-    return int(estimate * 1.05) + 1024
