@@ -107,6 +107,14 @@ def test_inconsistent_series_fail_before_anything_is_written(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_timeline_out_of_order_is_an_input_error():
+    results = make_results()
+    assert results.timeline is not None
+    results.timeline.t_s[5], results.timeline.t_s[6] = results.timeline.t_s[6], results.timeline.t_s[5]
+    with pytest.raises(InputError, match=r"timeline\.t_s: expected finite, increasing"):
+        render_report(results)
+
+
 # -------------------------------------------------------------------------------------- escaping
 
 HOSTILE = {

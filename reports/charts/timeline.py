@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from breakeven.errors import InputError
 from costmodel.results import Results, Timeline
 from reports.blocks import Chart, DataTable
 from reports.charts.common import FloatArray, arr
@@ -36,6 +37,8 @@ class _Clock:
     @classmethod
     def of(cls, tl: Timeline) -> _Clock:
         t = arr(tl.t_s)
+        if not np.isfinite(t).all() or (np.diff(t) < 0).any():
+            raise InputError("results: timeline.t_s: expected finite, increasing bin start times [s]")
         t_end = float(t[-1] + tl.bin_s)
         duration = t_end - float(t[0])
         unit_s, unit = (
