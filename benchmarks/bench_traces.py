@@ -213,7 +213,9 @@ def main() -> None:
         build_csv(args.rows, csv_path)
         print(f"built {csv_path} ({csv_path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t0:.1f} s")
     parquet_path = csv_path.with_suffix(".parquet")
-    print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    python = sys.version.split()[0]
+    print(f"machine: {cpus} CPUs usable (of {os.cpu_count()}); python {python}; pyarrow threads {pa.cpu_count()}")
 
     print(f"pandas {pd.__version__}, pyarrow {pa.__version__}; {args.repeat} runs per loader, median time")
     print(f"file: {csv_path.name}, {csv_path.stat().st_size / 2**20:,.0f} MiB, {args.rows:,} rows\n")

@@ -3,7 +3,7 @@ preallocated numpy arrays.
 
 Reading the whole file into one Arrow table and converting it afterwards would hold both copies at once
 (and the allocator keeps the freed Arrow blocks); pyarrow's streaming reader keeps memory low but parses
-on one core. Pieces of ~16 MiB get both: all cores, and peak memory close to the final DataFrame (see
+on one core. Pieces of 8 MiB get both: all cores, and peak memory close to the final DataFrame (see
 benchmarks/bench_traces.py). The row count is estimated from the file size and the first piece; the
 arrays grow by doubling in the rare case the estimate is short, and are trimmed at the end.
 
@@ -80,7 +80,7 @@ class _Categories:
         return pd.Categorical.from_codes(self.codes.result(), categories=pd.Index(categories, dtype=object))
 
 
-PIECE_BYTES = 4 << 20
+PIECE_BYTES = 8 << 20
 """Bytes of CSV text parsed per ``read_csv`` call (in 1 MiB blocks, in parallel). pyarrow's parse buffers
 take a few times the piece's size, so bigger pieces cost memory (benchmarks/bench_traces.py)."""
 
