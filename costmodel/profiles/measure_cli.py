@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
+from breakeven.cli_support import parse_number_list, stderr, stdout
 from breakeven.errors import InputError, MeasurementError
 from breakeven.io import atomic_write_text
 from costmodel.profiles.live.aggregate import build_profile
@@ -61,11 +62,9 @@ def _api_key(var: str | None) -> str | None:
 
 
 def _print_summary(profile: Profile, output: Path, samples: Path) -> None:
-    table = Table(title=f"{profile.id} ({profile.kind})")
-    for col in ("concurrency", "max_tokens→out", "ok", "failed", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms"):
-        table.add_column(col, justify="right")
-    for col in ("ITL p99 ms", "out tok/s", "req/s"):
-        table.add_column(col, justify="right")
+    table = Table(title=f"{profile.id} ({profile.kind}); latencies in ms", title_justify="left")
+    for col in ("conc", "out", "ok", "fail", "TTFT p50", "TTFT p99", "TPOT p50", "ITL p99", "tok/s", "req/s"):
+        table.add_column(col, justify="right", no_wrap=True)
 
     def ms(stat: Any, name: str) -> str:
         value = getattr(stat, name) if stat is not None else None
@@ -76,7 +75,7 @@ def _print_summary(profile: Profile, output: Path, samples: Path) -> None:
             f"{p.concurrency:g}" if p.concurrency else "—",
             f"{p.output_tokens_mean:,.0f}" if p.output_tokens_mean is not None else "—",
             str(p.requests or 0),
-            str(p.failed or 0) + ("" if p.valid else " (partial)"),
+            str(p.failed or 0) + ("" if p.valid else "!"),
             ms(p.ttft_ms, "p50"),
             ms(p.ttft_ms, "p99"),
             ms(p.tpot_ms, "p50"),
@@ -85,6 +84,8 @@ def _print_summary(profile: Profile, output: Path, samples: Path) -> None:
             f"{p.request_s:,.2f}" if p.request_s is not None else "—",
         )
     stdout.print(table)
+    if not all(p.valid for p in profile.warm):
+        stdout.print("! = not a valid capacity point (failures above 5 % or the level did not finish)")
     cold = profile.cold_start
     if cold is not None and cold.samples_s:
         samples_text = ", ".join(f"{s:.1f}" for s in cold.samples_s)
@@ -96,7 +97,8 @@ def _write_profile(profile: Profile, output: Path, secrets: tuple[str, ...], as_
     text = scrub(profile.dump_json(), secrets) + "\n"
     atomic_write_text(output, text)
     if as_json:
-        print_json(profile)
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 class EndpointName(StrEnum):
@@ -262,11 +264,8 @@ def measure(  # typer passes every option by keyword
         records = log.records
     has_requests = any(r.get("type") == "request" for r in records)
     if not has_requests:
-        raise MeasurementError(
-            f"{config.base_url}: nothing was measured; no profile written (samples: {samples_path})"
-            + (f": {error}" if error else "")
-            + (" (interrupted)" if interrupted else "")
-        )
+        why = error or ("interrupted before any request finished" if interrupted else "no request finished")
+        raise MeasurementError(f"{why} (no profile written; samples: {samples_path})")
     profile = build_profile(records, samples_source=str(samples_path), created=datetime.now(UTC))
     _write_profile(profile, output, secrets, as_json)
     if not as_json:

@@ -11,13 +11,16 @@ Behaviour is chosen per request by parameters in the model name, so one server p
     fake:ttft=0.2,itl=0.02        injected delays [s]
     fake:usage=0                  never send a usage chunk (the client must count chunks)
     fake:ignore_eos=reject        answer 400 when the request has ``ignore_eos`` (as OpenAI does)
+    fake:strict=1                 also 400 for ``max_tokens`` and ``temperature`` (OpenAI's reasoning models)
     fake:eos=5                    stop after 5 tokens unless ``ignore_eos`` is true
     fake:status=500               answer every request with that HTTP status
     fake:fail_every=3             every 3rd request (server-wide count) gets 503
     fake:error_after=3            send 3 tokens, then an error event
     fake:hang_after=3             send 3 tokens, then go silent (the connection stays open)
+    fake:drop_after=3             send 3 tokens, then close the connection without ending the body
     fake:chunk=2                  2 tokens per SSE event (providers that bundle tokens)
     fake:key=SECRET               401 unless ``Authorization: Bearer SECRET``; the 401 body echoes the key sent
+    fake:close=1                  answer, then close the connection without saying so (a stale keep-alive)
 
 Prompt tokens are counted as whitespace-separated words, plus 7 for the chat template (4 per message + 3)
 or 1 (BOS) for completions, so prompt calibration has a template overhead to find.
@@ -66,8 +69,11 @@ class Behaviour:
     fail_every: int = 0
     error_after: int | None = None
     hang_after: int | None = None
+    drop_after: int | None = None
     chunk: int = 1
     key: str | None = None
+    close: bool = False
+    strict: bool = False
 
 
 def parse_behaviour(model: str, defaults: str = "") -> Behaviour:
@@ -83,10 +89,10 @@ def _set(b: Behaviour, item: str, model: str) -> None:
     name, _, value = item.partition("=")
     if name in ("ttft", "itl"):
         setattr(b, name, float(value))
-    elif name in ("eos", "error_after", "hang_after", "status", "fail_every", "chunk"):
+    elif name in ("eos", "error_after", "hang_after", "drop_after", "status", "fail_every", "chunk"):
         setattr(b, name, int(value))
-    elif name == "usage":
-        b.usage = value not in ("0", "false", "no")
+    elif name in ("usage", "close", "strict"):
+        setattr(b, name, value not in ("0", "false", "no"))
     elif name in ("ignore_eos", "key"):
         setattr(b, name, value)
     else:
@@ -175,7 +181,15 @@ class Server:
             sent = headers.get("authorization", "")
             if sent != f"Bearer {b.key}":
                 return await send_json(writer, 401, error_body(f"invalid API key: {sent!r}", 401))
-        if "ignore_eos" in body and b.ignore_eos == "reject":
+        if b.strict and "max_tokens" in body:
+            message = (
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens'"
+            )
+            return await send_json(writer, 400, error_body(message, 400))
+        if b.strict and "temperature" in body:
+            message = "Unsupported value: 'temperature' does not support 0 with this model."
+            return await send_json(writer, 400, error_body(message, 400))
+        if "ignore_eos" in body and (b.ignore_eos == "reject" or b.strict):
             return await send_json(writer, 400, error_body("Unrecognized request argument: ignore_eos", 400))
         if b.status != 200:
             return await send_json(writer, b.status, error_body(f"injected status {b.status}", b.status))
@@ -241,6 +255,8 @@ class Server:
                     await asyncio.sleep(delay)
                 if b.hang_after is not None and sent >= b.hang_after:
                     await asyncio.sleep(3600)
+                if b.drop_after is not None and sent >= b.drop_after:
+                    return False  # close the connection in the middle of the body
                 if b.error_after is not None and sent >= b.error_after:
                     err = {"error": {"object": "error", "message": "injected engine error", "code": 500}}
                     writer.write(event(err))
@@ -270,7 +286,7 @@ class Server:
             await writer.drain()
         except ConnectionError:
             return False
-        return True
+        return not b.close
 
 
 def error_body(message: str, code: int) -> dict[str, Any]:

@@ -55,6 +55,8 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     ignore_eos: bool = True  #: send ``ignore_eos: true`` (dropped when the server refuses it)
     stream_options: bool = True  #: send ``stream_options: {include_usage: true}``
+    temperature: bool = True  #: send ``temperature: 0`` (some reasoning models refuse any temperature)
+    max_tokens_key: str = "max_tokens"  #: or ``max_completion_tokens`` (OpenAI's reasoning models)
 
     @property
     def url(self) -> str:
@@ -63,7 +65,9 @@ class Endpoint:
 
     def body(self, prompt: str, max_tokens: int) -> dict[str, Any]:
         """The request body for ``prompt`` with the output pinned to ``max_tokens``."""
-        body: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "stream": True, "temperature": 0}
+        body: dict[str, Any] = {"model": self.model, self.max_tokens_key: max_tokens, "stream": True}
+        if self.temperature:
+            body["temperature"] = 0
         if self.api == "chat":
             body["messages"] = [{"role": "user", "content": prompt}]
         else:

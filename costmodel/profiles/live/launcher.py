@@ -43,6 +43,24 @@ def split_command(command: str) -> list[str]:
     return argv
 
 
+def group_members(pgid: int) -> list[int] | None:
+    """Pids of the live (non-zombie) processes in process group ``pgid``; None when /proc is unreadable."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
 class LaunchedServer:
     """A server process group started from ``command``; use ``async with``."""
 
@@ -114,7 +132,7 @@ class LaunchedServer:
         except OSError:
             return ""
 
-    def _log_tail(self, lines: int = 8) -> str:
+    def _log_tail(self, lines: int = 4) -> str:
         tail = [line.strip() for line in self.log_text().splitlines() if line.strip()][-lines:]
         return " | ".join(tail)
 
@@ -170,13 +188,15 @@ class LaunchedServer:
             await asyncio.sleep(POLL_S)
 
     def _group_alive(self) -> bool:
+        """A live (non-zombie) process is left in the group."""
         if self.pgid is None:
             return False
+        members = group_members(self.pgid)
+        if members is not None:
+            return bool(members)
         try:
             os.killpg(self.pgid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # a member we cannot signal: treat as gone
+        except (ProcessLookupError, PermissionError):
             return False
         return True
 

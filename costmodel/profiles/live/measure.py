@@ -223,8 +223,13 @@ async def _warm(
         reporter.phase("probing the endpoint")
     kind = config.resolved_kind()
     engine, version = await _engine_info(client, config.base_url, kind)
-    found = await probe(
-        client, endpoint, input_tokens=config.input_tokens, rng=rng, timeout_s=config.timeout_s, retries=config.retries
+    found = await probe(  # a set-up step: a transient error must not end the run, whatever --retries says
+        client,
+        endpoint,
+        input_tokens=config.input_tokens,
+        rng=rng,
+        timeout_s=config.timeout_s,
+        retries=max(2, config.retries),
     )
     emit({**found.record(endpoint), "engine": engine, "engine_version": version})
     for concurrency, output_tokens, requests in config.levels():

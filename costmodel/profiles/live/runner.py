@@ -49,6 +49,8 @@ class ProbeResult:
             "type": "probe",
             "ignore_eos": endpoint.ignore_eos,
             "stream_options": endpoint.stream_options,
+            "temperature": endpoint.temperature,
+            "max_tokens_key": endpoint.max_tokens_key,
             "usage": self.usage,
             "intercept_tokens": round(c.intercept_tokens, 4),
             "tokens_per_word": round(c.tokens_per_word, 6),
@@ -67,21 +69,34 @@ async def _probe_once(
     timeout_s: float,
     retries: int,
 ) -> Attempt:
-    """One probe request; drops ``ignore_eos`` then ``stream_options`` (remembered on ``endpoint``) on a 400."""
+    """One probe request. On a 400/422 it adapts ``endpoint`` and tries again (the choice is remembered):
+    ``max_completion_tokens`` for ``max_tokens`` or no ``temperature`` when the error names them, else drop
+    ``ignore_eos``, then ``stream_options``."""
     prompt = prompt_text(words, rng)
     while True:
         attempt, _ = await stream_with_retries(
             client, endpoint, endpoint.body(prompt, 2), timeout_s=timeout_s, retries=retries
         )
-        if attempt.status in (400, 422) and endpoint.ignore_eos:
-            endpoint.ignore_eos = False
-            continue
-        if attempt.status in (400, 422) and endpoint.stream_options:
-            endpoint.stream_options = False
+        if attempt.status in (400, 422) and _adapt(endpoint, (attempt.error or "").lower()):
             continue
         if not attempt.ok:
             raise MeasurementError(f"{endpoint.url}: the probe request failed: {attempt.error}")
         return attempt
+
+
+def _adapt(endpoint: Endpoint, error: str) -> bool:
+    """Change one request setting that a 400 answer may be about; False when nothing is left to try."""
+    if "max_tokens" in error and endpoint.max_tokens_key == "max_tokens":
+        endpoint.max_tokens_key = "max_completion_tokens"
+    elif "temperature" in error and endpoint.temperature:
+        endpoint.temperature = False
+    elif endpoint.ignore_eos:
+        endpoint.ignore_eos = False
+    elif endpoint.stream_options:
+        endpoint.stream_options = False
+    else:
+        return False
+    return True
 
 
 async def probe(
@@ -171,6 +186,9 @@ async def run_level(
                 )
             )
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(min(concurrency, requests)):
-            group.create_task(worker())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, requests)):
+                group.create_task(worker())
+    finally:
+        gc.unfreeze()  # leave the process's collector as it was

@@ -67,6 +67,10 @@ class ProbeRecord(_Record):
     type: Literal["probe"] = "probe"
     ignore_eos: bool = Field(description="The server accepted ignore_eos.")
     stream_options: bool = Field(description="The server accepted stream_options.include_usage.")
+    temperature: bool = Field(default=True, description="temperature=0 was sent (some models refuse it).")
+    max_tokens_key: Literal["max_tokens", "max_completion_tokens"] = Field(
+        default="max_tokens", description="The output-length parameter the server accepted."
+    )
     usage: bool = Field(description="The server reported usage in the stream.")
     intercept_tokens: float = Field(description="Prompt tokens not from the words (template, instruction).")
     tokens_per_word: float = Field(gt=0, description="Prompt tokens per filler word.")
