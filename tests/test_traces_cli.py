@@ -69,8 +69,8 @@ def test_info_prints_warnings_to_stderr(tmp_path: Path) -> None:
     path = tmp_path / "swapped.csv"
     path.write_text("\n".join(lines) + "\n")
     result = _ok(["info", str(path), "--json"])
-    assert json.loads(result.stdout)["warnings"] == ["sorted 1 out-of-order rows by arrival time; first at line 4"]
-    assert "warning: sorted 1 out-of-order rows" in _err(result)
+    assert json.loads(result.stdout)["warnings"] == ["sorted 1 out-of-order row by arrival time; first at line 4"]
+    assert "warning: sorted 1 out-of-order row " in _err(result)
 
 
 def test_info_unknown_format() -> None:

@@ -90,7 +90,7 @@ def test_error_counts_the_other_bad_rows() -> None:
     lines = _azure_lines(8)
     lines[3] = lines[3].replace(",110,", ",x,")
     lines[4] = lines[4].replace(",7433,", ",y,")
-    with pytest.raises(InputError, match=r":4: .*found 'x' \(1 more bad rows; pass --skip-bad-rows"):
+    with pytest.raises(InputError, match=r":4: .*found 'x' \(1 more bad row; pass --skip-bad-rows"):
         load_trace(io.BytesIO(_azure_bytes(lines)))
 
 
@@ -109,7 +109,7 @@ def test_bad_jsonl_record_named_by_line() -> None:
     data = ("\n".join(lines) + "\n").encode()
     with pytest.raises(InputError, match=r"moon\.jsonl:3: expected a JSON object, found invalid JSON") as info:
         load_trace(_named(data, "moon.jsonl"))
-    assert "1 more bad rows" in str(info.value)
+    assert "1 more bad row;" in str(info.value)
     trace = load_trace(_named(data, "moon.jsonl"), skip_bad_rows=True)
     assert len(trace) == 3
     assert trace.meta.skipped.first_lines == (3, 5)

@@ -256,7 +256,7 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         problems.sort(key=lambda p: p[0])
         if not skip_bad_rows:
             line, reason = problems[0]
-            more = f"{total_bad - 1} more bad rows; " if total_bad > 1 else ""
+            more = f"{_rows(total_bad - 1, 'more bad row')}; " if total_bad > 1 else ""
             raise InputError(
                 f"{_where(raw, line)}: {reason} ({more}pass --skip-bad-rows / skip_bad_rows=True to load the rest)"
             )
@@ -271,12 +271,13 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         for name, col in list(columns.items()):
             columns[name] = col.filter(pa.array(keep)) if isinstance(col, pa.ChunkedArray) else col[keep]
     if len(times) == 0:
-        raise InputError(f"{raw.source}: no valid requests left after skipping {total_bad} bad rows")
+        raise InputError(f"{raw.source}: no valid requests left after skipping {_rows(total_bad, 'bad row')}")
 
     arrival, start_time = _to_seconds(times, unit, zone)
     warnings = list(raw.notes)
     if skipped.count:
-        warnings.append(f"skipped {skipped.count} bad rows (first at {raw.row_word}s {list(skipped.first_lines[:5])})")
+        first = list(skipped.first_lines[:5])
+        warnings.append(f"skipped {_rows(skipped.count, 'bad row')} (first at {raw.row_word}s {first})")
     order = None
     if len(arrival) > 1 and not _is_sorted(arrival):
         running_max = np.maximum.accumulate(arrival)
@@ -285,7 +286,7 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         if keep is None:
             first_line = _locations(raw, late[:1], n)[0]
             where = f"; first at {raw.row_word} {first_line}"
-        warnings.append(f"sorted {len(late)} out-of-order rows by arrival time{where}")
+        warnings.append(f"sorted {_rows(len(late), 'out-of-order row')} by arrival time{where}")
         order = np.argsort(arrival, kind="stable")
         arrival = arrival[order]
     frame = _frame(arrival, columns, order, len(arrival))
@@ -300,6 +301,10 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     if raw.inherited is not None:
         meta = _merge_inherited(meta, raw.inherited)
     return Trace(df=frame, meta=meta)
+
+
+def _rows(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _is_sorted(values: np.ndarray, chunk: int = 1 << 20) -> bool:

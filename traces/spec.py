@@ -128,6 +128,17 @@ def parse_length_spec(
 ) -> LengthModel:
     """Parse ``fixed(220)``, ``220``, ``lognormal(800,1500)``, ``lognormal(median=..,p90=..,max=..)`` or
     ``resample(FILE)`` (that file's ``column``) into a length model."""
+    try:
+        return _parse_length(text, column, where, loader)
+    except UnknownNameError:
+        raise
+    except InputError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise InputError(f"{where}: {exc}") from exc
+
+
+def _parse_length(text: str, column: str, where: str, loader: _TraceLoader | None) -> LengthModel:
     text = text.strip()
     if re.fullmatch(_NUMBER, text):
         return Fixed(int(_number(text, where)) if float(text).is_integer() else _bad_fixed(text, where))
