@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,13 @@ def test_read_text_from_path_and_buffer(tmp_path: Path) -> None:
     assert source_name(io.BytesIO(b"")) == "<stream>"
     with pytest.raises(InputError, match="file not found"):
         read_text(tmp_path / "missing.csv")
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path: Path) -> None:
+
+    mask = os.umask(0o022)
+    try:
+        target = atomic_write_text(tmp_path / "profile.json", "{}")
+    finally:
+        os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o644
