@@ -354,6 +354,7 @@ def main() -> None:
     parser.add_argument("--ttft", type=float, default=0.1, help="Injected TTFT [s].")
     parser.add_argument("--itl", type=float, default=0.02, help="Injected ITL [s].")
     parser.add_argument("--skip-guidellm", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1, help="Rounds (alternating the clients); medians are printed.")
     parser.add_argument(
         "--nice", type=int, default=0, help="Run server and clients at this nice level (e.g. -10 on a busy machine)."
     )
@@ -374,18 +375,33 @@ def main() -> None:
                 f"{args.output_tokens} output tokens, server TTFT {args.ttft * 1e3:.0f} ms, ITL {args.itl * 1e3:.0f} ms"
                 + (f"; nice {args.nice}" if args.nice else "")
             )
-            print(f"load average before: {os.getloadavg()[0]:.2f}")
-            results: dict[str, dict[str, float] | None] = {"llm-breakeven": bench_ours(args, port, workdir, server.pid)}
-            print(f"load average after llm-breakeven: {os.getloadavg()[0]:.2f}")
-            if not args.skip_guidellm:
-                results["GuideLLM"] = bench_guidellm(args, port, workdir, server.pid)
-                print(f"load average after GuideLLM: {os.getloadavg()[0]:.2f}")
+            rounds: dict[str, list[dict[str, float] | None]] = {"llm-breakeven": [], "GuideLLM": []}
+            for k in range(args.repeat):  # alternate the two clients, so that both see the same machine
+                load = os.getloadavg()[0]
+                rounds["llm-breakeven"].append(bench_ours(args, port, workdir, server.pid))
+                line = f"round {k + 1}: load {load:.2f}; llm-breakeven {rounds['llm-breakeven'][-1]['rate']:.1f} req/s"
+                if not args.skip_guidellm:
+                    rounds["GuideLLM"].append(bench_guidellm(args, port, workdir, server.pid))
+                    last = rounds["GuideLLM"][-1]
+                    line += f", GuideLLM {last['rate']:.1f} req/s" if last else ", GuideLLM failed"
+                print(line + f"; load after {os.getloadavg()[0]:.2f}", flush=True)
         finally:
             server.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 server.wait(10)
         ideal = args.streams / (args.ttft + args.itl * (args.output_tokens - 1))
-        print_table("results (errors are |client − server| against the server's own timestamps)", ideal, results)
+        results = {name: median_of(runs) for name, runs in rounds.items() if runs}
+        title = "results (errors are |client − server| against the server's own timestamps"
+        title += f"; median of {args.repeat} rounds)" if args.repeat > 1 else ")"
+        print_table(title, ideal, results)
+
+
+def median_of(runs: list[dict[str, float] | None]) -> dict[str, float] | None:
+    """Per-figure median over the rounds that ran (None when none did)."""
+    done = [r for r in runs if r is not None]
+    if not done:
+        return None
+    return {key: float(np.median([r[key] for r in done if key in r])) for key in done[0]}
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def test_measure_writes_a_profile_and_samples_and_never_the_key(keyed_server: Ru
         "profile", "measure", "--base-url", f"http://127.0.0.1:{keyed_server.port}",
         "--model", "fake:ttft=0.02,itl=0.002",
         "--api-key-env", "TEST_PROVIDER_KEY", "--concurrency", "1,3", "--output-tokens", "6,12",
-        "--requests-per-level", "6", "--gpu", "H100", "-o", "out/profile.json",
+        "--requests-per-level", "6", "--gpu", "H100", "--gpu-price", "digitalocean/gpu-h100-1x",
+        "-o", "out/profile.json",
         cwd=tmp_path, env={"TEST_PROVIDER_KEY": KEY},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -91,9 +92,18 @@ def test_measure_writes_a_profile_and_samples_and_never_the_key(keyed_server: Ru
     assert [(p.concurrency, p.output_tokens_mean) for p in profile.warm] == [(1, 6), (1, 12), (3, 6), (3, 12)]
     assert all(p.valid and p.requests == 6 and p.failed == 0 for p in profile.warm)
     assert profile.kind == "dedicated" and profile.gpu == "H100" and profile.engine.name == "vllm"
+    assert profile.gpu_price_id == "digitalocean/gpu-h100-1x"
     records, notes = read_samples(tmp_path / "out" / "profile.samples.jsonl")
     assert records[-1]["type"] == "end" and not records[-1]["interrupted"] and not notes
     assert sum(r["type"] == "request" for r in records) == 24
+    # the CLI's client is as exact as the library's: TTFT against the server's own timestamps
+    truth = keyed_server.records()
+    errors = [
+        r["ttft_s"] - (truth[r["response_id"]]["send_s"][0] - truth[r["response_id"]]["recv_s"])
+        for r in records
+        if r["type"] == "request"
+    ]
+    assert sorted(abs(e) for e in errors)[len(errors) // 2] < 0.001
     assert "tok/s" in result.stdout and "TTFT p50" in result.stdout
     # the key was sent (the server accepts only it) but is in no file and no output
     assert KEY not in all_text(tmp_path)
@@ -118,13 +128,14 @@ def test_a_wrong_key_echoed_by_the_server_is_scrubbed(keyed_server: RunningServe
     assert not (tmp_path / "p.json").exists()
 
 
-def test_ctrl_c_leaves_a_valid_partial_profile(server: RunningServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_leaves_a_valid_partial_profile(server: RunningServer, tmp_path: Path, sig: signal.Signals) -> None:
     proc = start(
         "profile", "measure", "--base-url", server.base_url, "--model", "fake:ttft=0.01,itl=0.02",
         "--concurrency", "2", "--output-tokens", "20", "--requests-per-level", "40", "-o", "p.json", cwd=tmp_path,
     )  # fmt: skip
     wait_for_requests(tmp_path / "p.samples.jsonl", 3, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "partial profile" in err

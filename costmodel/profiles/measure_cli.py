@@ -181,6 +181,14 @@ def measure(  # typer passes every option by keyword
         str | None, typer.Option("--gpu", help="GPU model of the deployment, e.g. H100 (recorded, not measured).")
     ] = None,
     gpu_count: Annotated[int, typer.Option("--gpu-count", min=1, help="GPUs per replica (recorded).")] = 1,
+    gpu_price: Annotated[
+        str | None,
+        typer.Option("--gpu-price", metavar="ID", help="Catalog id of the GPU price, e.g. digitalocean/gpu-h100-1x."),
+    ] = None,
+    serverless_price: Annotated[
+        str | None,
+        typer.Option("--serverless-price", metavar="ID", help="Catalog id of the per-token price (serverless)."),
+    ] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="Engine or provider name [default: detected].")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random prompt words.")] = 0,
     launch_timeout: Annotated[
@@ -236,6 +244,8 @@ def measure(  # typer passes every option by keyword
         gpu=gpu,
         gpu_count=gpu_count,
         engine=engine,
+        gpu_price_id=gpu_price,
+        serverless_price_id=serverless_price,
         seed=seed,
         launch_timeout_s=launch_timeout,
         log_dir=samples_path.parent / (samples_path.stem + ".logs"),
@@ -263,9 +273,11 @@ def measure(  # typer passes every option by keyword
         interrupted, error = run_measurement(config, emit, api_key=key, reporter=reporter)
         records = log.records
     has_requests = any(r.get("type") == "request" for r in records)
+    if not has_requests and interrupted and not error:
+        stderr.print(f"interrupted before any request finished: no profile written (samples: {samples_path})")
+        raise typer.Exit(EXIT_INTERRUPTED)
     if not has_requests:
-        why = error or ("interrupted before any request finished" if interrupted else "no request finished")
-        raise MeasurementError(f"{why} (no profile written; samples: {samples_path})")
+        raise MeasurementError(f"{error or 'no request finished'} (no profile written; samples: {samples_path})")
     profile = build_profile(records, samples_source=str(samples_path), created=datetime.now(UTC))
     _write_profile(profile, output, secrets, as_json)
     if not as_json:

@@ -225,6 +225,8 @@ def build_profile(
         model=run["model"],
         gpu=run.get("gpu"),
         gpu_count=run.get("gpu_count", 1),
+        gpu_price_id=run.get("gpu_price_id"),
+        serverless_price_id=run.get("serverless_price_id"),
         engine=Engine(
             name=run.get("engine") or (probe or {}).get("engine") or "unknown",
             version=(probe or {}).get("engine_version") or last_launch.get("engine_version"),

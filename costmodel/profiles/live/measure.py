@@ -31,6 +31,7 @@ from costmodel.profiles.live.client import Api, Endpoint, normalize_base_url, pe
 from costmodel.profiles.live.launcher import LaunchedServer, split_command
 from costmodel.profiles.live.runner import first_token_s, probe, run_level
 from costmodel.profiles.live.samples import scrub
+from costmodel.profiles.live.transport import make_client
 
 Kind = Literal["auto", "dedicated", "serverless"]
 Emit = Callable[[dict[str, Any]], None]
@@ -56,6 +57,8 @@ class MeasureConfig:
     gpu: str | None = None
     gpu_count: int = 1
     engine: str | None = None
+    gpu_price_id: str | None = None
+    serverless_price_id: str | None = None
     seed: int = 0
     launch_timeout_s: float = 1800.0
     stop_grace_s: float = 15.0
@@ -150,6 +153,8 @@ def run_record(config: MeasureConfig, secrets: tuple[str, ...], started: datetim
         "gpu": config.gpu,
         "gpu_count": config.gpu_count,
         "engine": config.engine,
+        "gpu_price_id": config.gpu_price_id,
+        "serverless_price_id": config.serverless_price_id,
         "input_tokens": config.input_tokens,
         "output_tokens": list(config.output_tokens),
         "concurrency": list(config.concurrency),
@@ -310,13 +315,13 @@ async def measure_async(
 def run_measurement(
     config: MeasureConfig, emit: Emit, *, api_key: str | None = None, reporter: Reporter | None = None
 ) -> tuple[bool, str | None]:
-    """Run :func:`measure_async` in a fresh event loop with a client sized for the largest level.
+    """Run :func:`measure_async` in a fresh event loop with the profiler's client (:func:`make_client`: the
+    kernel-stamped :class:`~costmodel.profiles.live.transport.StreamTransport`) sized for the largest level.
 
     Returns (interrupted, error): Ctrl-C or SIGTERM give ``(True, None)``; a :class:`BreakevenError` gives
     ``(False, message)``. Either way an ``end`` record is emitted last, so the samples say how the run ended.
     """
     top = max(config.concurrency) + 4
-    limits = httpx.Limits(max_connections=top, max_keepalive_connections=top)
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -324,7 +329,7 @@ def run_measurement(
         if task is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
                 loop.add_signal_handler(signal.SIGTERM, task.cancel)
-        async with httpx.AsyncClient(limits=limits, timeout=config.timeout_s) as client:
+        async with make_client(max_connections=top, timeout_s=config.timeout_s) as client:
             await measure_async(client, config, emit, api_key=api_key, reporter=reporter)
 
     interrupted, error = False, None

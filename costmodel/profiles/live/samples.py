@@ -49,6 +49,8 @@ class RunRecord(_Record):
     gpu: str | None = Field(default=None, description="GPU model, as stated by the user.")
     gpu_count: int = Field(default=1, ge=1, description="GPUs per replica, as stated by the user.")
     engine: str | None = Field(default=None, description="Engine or provider name, as stated by the user.")
+    gpu_price_id: str | None = Field(default=None, description="Catalog id of the GPU price, as stated.")
+    serverless_price_id: str | None = Field(default=None, description="Catalog id of the per-token price, as stated.")
     input_tokens: int = Field(ge=1, description="Target prompt length [tokens].")
     output_tokens: list[int] = Field(description="Target output lengths [tokens].")
     concurrency: list[int] = Field(description="Concurrency levels (requests kept in flight).")
