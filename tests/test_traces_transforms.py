@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from breakeven.errors import InputError, UnknownNameError
 from tests.conftest import DATA
@@ -134,3 +137,28 @@ def test_merge_superposes_on_one_clock() -> None:
     assert len(both) == 103
     assert np.all(np.diff(both.df["arrival_s"].to_numpy()) >= 0)
     assert both.meta.format == "mixed"
+
+
+def test_transforms_work_on_read_only_columns_from_parquet(tmp_path, azure) -> None:
+    # A Parquet reload hands out numpy views of Arrow memory (read-only); transforms must not write into them.
+    from traces import write_trace  # noqa: PLC0415
+
+    again = load_trace(write_trace(azure, tmp_path / "a.parquet"))
+    assert not again.df["arrival_s"].to_numpy().flags.writeable
+    assert scale_rate(again, 2).duration_s == pytest.approx(azure.duration_s / 2)
+    assert set(override_output(again, fixed=7).df["output_tokens"]) == {7}
+    assert len(window(again, 0, 60)) == len(window(azure, 0, 60))
+    assert len(concat([again, again])) == 2 * len(azure)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cuts=st.lists(st.floats(min_value=0, max_value=3500, allow_nan=False), min_size=1, max_size=6), k=st.floats(0.1, 50)
+)
+def test_windows_partition_the_trace_and_scaling_inverts(cuts: list[float], k: float) -> None:
+    trace = load_trace(TR / "vidur_splitwise_conv_first100.csv")
+    edges = [0.0, *sorted(cuts), 1e9]
+    pieces = [window(trace, a, b) for a, b in itertools.pairwise(edges) if b > a]
+    assert sum(len(p) for p in pieces) == len(trace)
+    back = scale_rate(scale_rate(trace, k), 1 / k)
+    np.testing.assert_allclose(back.df["arrival_s"], trace.df["arrival_s"], rtol=1e-12, atol=1e-9)
