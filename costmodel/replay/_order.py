@@ -1,0 +1,86 @@
+"""Order statistics over departures kept as two sorted arrays: a large fixed one and a small changing one.
+
+The pool solver asks "when does the r-th departure happen" and "how many departures by time t" many times
+while only a few departures (those of waiting requests) change. Keeping the changing ones apart, in their
+own sorted array with each one's rank among the fixed ones, makes an update cost a ``searchsorted`` on the
+changed values plus a copy of the small array, and a question a ``searchsorted`` on the small array — the
+large array is never re-sorted. A departure of ``inf`` stands for a request that never leaves (turned away,
+or never served).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class Departures:
+    """The multiset union of sorted ``fixed`` departures and per-member ``extra`` departures."""
+
+    def __init__(self, fixed: FloatArray, extra: FloatArray) -> None:
+        self.fixed = fixed
+        self.values = extra.astype(np.float64, copy=True)
+        """Member departures in member order."""
+        self._sorted = np.sort(self.values, kind="stable")
+        self._fixed_rank = np.searchsorted(fixed, self._sorted, side="left")
+        self._pos = np.arange(self._sorted.size) + self._fixed_rank
+        self.size = fixed.size + extra.size
+
+    def update(self, members: IntArray, new: FloatArray) -> None:
+        """Set the departures of ``members`` (positions in member order) to ``new``."""
+        if members.size == 0:
+            return
+        old = np.sort(self.values[members], kind="stable")
+        self.values[members] = new
+        gone = _positions(self._sorted, old)
+        kept = np.delete(self._sorted, gone)
+        kept_rank = np.delete(self._fixed_rank, gone)
+        add = np.sort(new, kind="stable")
+        at = np.searchsorted(kept, add, side="left")
+        self._sorted = np.insert(kept, at, add)
+        self._fixed_rank = np.insert(kept_rank, at, np.searchsorted(self.fixed, add, side="left"))
+        self._pos = np.arange(self._sorted.size) + self._fixed_rank
+
+    def kth(self, rank: IntArray) -> FloatArray:
+        """The departure at 0-based ``rank`` in the union: -inf for rank < 0, +inf for rank ≥ size."""
+        r = np.asarray(rank, dtype=np.int64)
+        out = np.full(r.shape, np.inf)
+        out[r < 0] = -np.inf
+        ok = (r >= 0) & (r < self.size)
+        rr = r[ok]
+        if self._sorted.size:
+            k = np.searchsorted(self._pos, rr, side="right")
+            prev = np.maximum(k - 1, 0)
+            is_extra = (k > 0) & (self._pos[prev] == rr)
+            if self.fixed.size:
+                from_fixed = self.fixed[np.clip(rr - k, 0, self.fixed.size - 1)]
+            else:
+                from_fixed = np.full(rr.shape, np.inf)
+            out[ok] = np.where(is_extra, self._sorted[prev], from_fixed)
+        else:
+            out[ok] = self.fixed[rr]
+        return out
+
+    def count_le(self, t: FloatArray) -> IntArray:
+        """Departures at or before each ``t``."""
+        return np.searchsorted(self.fixed, t, side="right") + np.searchsorted(self._sorted, t, side="right")
+
+    def merged(self) -> FloatArray:
+        """All departures, sorted (inf ones included)."""
+        return np.insert(self.fixed, self._fixed_rank, self._sorted)
+
+
+def _positions(sorted_values: FloatArray, values: FloatArray) -> IntArray:
+    """Positions in ``sorted_values`` of one occurrence each of sorted ``values`` (all present)."""
+    pos = np.searchsorted(sorted_values, values, side="left")
+    return pos + (np.arange(values.size) - np.searchsorted(values, values, side="left"))
+
+
+def remove(sorted_values: FloatArray, values: FloatArray) -> FloatArray:
+    """``sorted_values`` without one occurrence of each of ``values`` (all present)."""
+    if values.size == 0:
+        return sorted_values
+    return np.delete(sorted_values, _positions(sorted_values, np.sort(values, kind="stable")))

@@ -1,0 +1,241 @@
+"""The pool's exact solver for one chunk of requests (see :mod:`.fleet` for the idea).
+
+Request ``i`` (``K_i`` requests came before it) can start once fewer than ``c(t)`` of them remain in the
+system, i.e. at ``D[K_i − c]`` where ``D`` are the sorted departures: ``start_i = max(arrival_i, D[K_i − c])``
+(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``). Assume nobody waits; those for whom that fails form the
+*waiting set*; iterate on it (their departures move, which moves ``D``) until nothing moves, re-checking the
+others after each settled round. Where the iteration does not settle within its budget (a long overload)
+the solution is cut at the first request still moving, for :mod:`._fluid` to carry on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from costmodel.replay._capacity import Capacity
+from costmodel.replay._order import Departures, remove
+from costmodel.service import ReplicaService
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+MAX_ITERATIONS = 64
+MAX_ROUNDS = 6
+LONG_RUN_PER_SLOT = 48
+"""A run of waiting requests longer than this many per slot is left to a fluid stretch."""
+
+
+@dataclass
+class Context:
+    """What every solver needs: the requests, one replica's model and the capacity."""
+
+    a: FloatArray
+    service: ReplicaService
+    cap: Capacity
+    loss: bool
+    fixed_ms: FloatArray
+    """Per request: the batch-independent part of TTFT, ``ttft_base_ms + prefill_ms_per_token × n_in``."""
+    tail: FloatArray
+    """Per request: output tokens after the first, ``max(n_out, 1) − 1``."""
+    b_guess: float = 1.0
+    iterations: int = 0
+    fluid_stretches: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls, a: FloatArray, n_in: IntArray, n_out: IntArray, service: ReplicaService, cap: Capacity, *, loss: bool
+    ) -> Context:
+        """Precompute the per-request parts of the service time once."""
+        fixed_ms = service.ttft_base_ms + service.prefill_ms_per_token * n_in.astype(np.float64)
+        tail = np.maximum(n_out, 1).astype(np.float64) - 1.0
+        return cls(a=a, service=service, cap=cap, loss=loss, fixed_ms=fixed_ms, tail=tail)
+
+    @property
+    def slots(self) -> int:
+        return self.cap.slots
+
+    def service_s(self, rows: slice | IntArray, batch: npt.ArrayLike) -> FloatArray:
+        """``ReplicaService.service_s`` for ``rows`` at ``batch`` (≥ 1), from the precomputed parts [s]."""
+        s = self.service
+        b = np.asarray(batch, dtype=np.float64)
+        ttft = self.fixed_ms[rows] + s.ttft_per_seq_ms * b
+        return (ttft + self.tail[rows] * (s.tpot_base_ms + s.tpot_per_seq_ms * b)) / 1000.0
+
+    def batch_of(self, in_service: IntArray, ready: IntArray) -> IntArray:
+        return np.clip(in_service // np.maximum(ready, 1) + 1, 1, self.slots)
+
+
+@dataclass
+class Part:
+    """Start, batch, service time and admission of requests ``[lo, lo + len)``, and their departures."""
+
+    lo: int
+    start: FloatArray
+    batch: IntArray
+    svc: FloatArray
+    admitted: BoolArray
+
+    def __len__(self) -> int:
+        return int(self.start.shape[0])
+
+    def departures(self) -> FloatArray:
+        """Departure times of the admitted requests."""
+        return (self.start + self.svc)[self.admitted]
+
+
+def in_service_upper(carry: FloatArray, dep: FloatArray, a: FloatArray) -> IntArray:
+    """Upper bound on the requests in the system just before each arrival (departures counted per cell of
+    about one inter-arrival time: those inside the arrival's own cell are counted as still there)."""
+    m = a.size
+    base = float(a[0])
+    width = max((float(a[-1]) - base) / m, 1e-9)
+    cells = m + 2
+    idx = np.clip(np.floor((np.concatenate([carry, dep]) - base) / width).astype(np.int64) + 1, 0, cells - 1)
+    before = np.cumsum(np.bincount(idx, minlength=cells))
+    own = np.clip(np.floor((a - base) / width).astype(np.int64) + 1, 1, cells - 1)
+    return carry.size + np.arange(m) - before[own - 1]
+
+
+def solve_exact(ctx: Context, p: int, q: int, carry: FloatArray) -> Part:
+    """Solve requests ``[p, q)`` given the departures ``carry`` of those in the system before ``p``.
+    The returned part may be shorter than ``q − p`` (cut at a long overload)."""
+    a = ctx.a[p:q]
+    m = q - p
+    ready = ctx.cap.ready(a)
+    first_guess = a + ctx.service_s(slice(p, q), ctx.b_guess)
+    batch = ctx.batch_of(in_service_upper(carry, first_guess, a), ready)
+    svc = ctx.service_s(slice(p, q), batch)
+    dep = a + svc
+    everything = np.sort(np.concatenate([carry, dep]), kind="stable")
+    rank = carry.size + np.arange(m) - ready * ctx.slots
+    free_at = np.where(rank >= 0, everything[np.clip(rank, 0, everything.size - 1)], -np.inf)
+    waiting = np.flatnonzero(free_at > a)
+    if waiting.size == 0:
+        return Part(p, a.copy(), batch, svc, np.ones(m, dtype=bool))
+    long_run = _first_long_run(waiting, LONG_RUN_PER_SLOT * ctx.slots * max(int(ctx.cap.counts.max()), 1))
+    if long_run is not None:  # already a long overload before any request moved: stop before it
+        if long_run == 0:
+            return Part(p, a[:0], batch[:0], svc[:0], np.ones(0, dtype=bool))
+        return solve_exact(ctx, p, p + long_run, carry)
+    return _fixed_point(ctx, p, q, carry, everything, dep, batch, svc, waiting)
+
+
+def _first_long_run(rows: IntArray, length: int) -> int | None:
+    """Start of the first run of consecutive ``rows`` longer than ``length``, if any."""
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [rows.size - 1]])
+    long = np.flatnonzero(ends - starts + 1 > length)
+    return int(rows[starts[long[0]]]) if long.size else None
+
+
+def _fixed_point(
+    ctx: Context,
+    p: int,
+    q: int,
+    carry: FloatArray,
+    everything: FloatArray,
+    dep: FloatArray,
+    batch: IntArray,
+    svc: FloatArray,
+    waiting: IntArray,
+) -> Part:
+    a = ctx.a[p:q]
+    m = q - p
+    start = a.copy()
+    admitted = np.ones(m, dtype=bool)
+    base_k = carry.size + np.arange(m)
+    members = _with_watch(waiting, m, ctx.slots)
+    fixed = remove(everything, dep[members])
+    cut = m
+    for _ in range(MAX_ROUNDS):
+        deps = Departures(fixed, np.where(admitted[members], start[members] + svc[members], np.inf))
+        episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
+        active = np.arange(members.size)
+        settled, last_moved = False, active
+        for _ in range(MAX_ITERATIONS):
+            ctx.iterations += 1
+            rows = members[active]
+            k = base_k[rows]
+            if ctx.loss:
+                k = k - _rejected_before(admitted, rows)
+            free_at = ctx.cap.free_time(deps, k, a[rows])
+            if ctx.loss:
+                new_adm = free_at <= a[rows]
+                new_start = a[rows]
+            else:
+                new_adm = np.ones(rows.size, dtype=bool)
+                behind = start[np.maximum(rows - 1, 0)]
+                new_start = np.maximum.accumulate(np.maximum(np.maximum(a[rows], free_at), behind))
+            in_service = k - deps.count_le(new_start)
+            b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.ready(new_start))
+            new_svc = ctx.service_s(p + rows, b)
+            changed = (new_start != start[rows]) | (new_adm != admitted[rows]) | (new_svc != svc[rows])
+            start[rows], admitted[rows], batch[rows], svc[rows] = new_start, new_adm, b, new_svc
+            if not changed.any():
+                settled = True
+                break
+            moved = active[changed]
+            old_dep = deps.values[moved]
+            new_dep = np.where(new_adm, new_start + new_svc, np.inf)[changed]
+            deps.update(moved, new_dep)
+            last_moved = moved
+            active = _next_active(episode, moved, old_dep, new_dep, a[members], start[members])
+        if not settled:  # a long overload: keep what settled, let the fluid stretch carry on
+            cut = int(members[last_moved.min()])
+            break
+        others = np.setdiff1d(np.arange(m), members, assume_unique=True)
+        k = base_k[others]
+        if ctx.loss:
+            k = k - _rejected_before(admitted, others)
+        free_at = deps.kth(k - ctx.cap.ready(a[others]) * ctx.slots)
+        new = others[free_at > a[others]]
+        if new.size == 0:
+            break
+        new = np.setdiff1d(_with_watch(new, m, ctx.slots), members, assume_unique=True)
+        fixed = remove(fixed, dep[new])
+        members = np.union1d(members, new)
+    start[~admitted] = np.nan
+    return Part(p, start[:cut], batch[:cut], svc[:cut], admitted[:cut])
+
+
+def _with_watch(rows: IntArray, m: int, slots: int) -> IntArray:
+    """``rows`` plus the ``slots`` requests after each run of them (they may have to wait next)."""
+    runs_end = rows[np.concatenate([np.flatnonzero(np.diff(rows) > 1), [rows.size - 1]])]
+    extra = (runs_end[:, None] + np.arange(slots + 1)[None, :]).ravel()
+    return np.union1d(rows, extra[extra < m])
+
+
+def _next_active(
+    episode: IntArray,
+    moved: IntArray,
+    old_dep: FloatArray,
+    new_dep: FloatArray,
+    arrival: FloatArray,
+    start: FloatArray,
+) -> IntArray:
+    """Members to evaluate next: the request after each moved one (it may queue behind it), and every member
+    whose wait ``[arrival, start]`` overlaps a moved departure's ``[old, new]`` (the free slot it waits
+    for, or its batch, may have changed)."""
+    active = np.zeros(episode.size, dtype=bool)
+    nxt = moved + 1
+    nxt = nxt[nxt < episode.size]
+    active[nxt[episode[nxt] == episode[nxt - 1]]] = True
+    lo = np.minimum(old_dep, new_dep)
+    hi = np.maximum(old_dep, new_dep)
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], np.maximum.accumulate(hi[order])
+    last = np.searchsorted(lo, start, side="right") - 1  # the latest interval opening by each start
+    ok = last >= 0
+    active[ok] |= hi[last[ok]] >= arrival[ok]
+    return np.flatnonzero(active)
+
+
+def _rejected_before(admitted: BoolArray, rows: IntArray) -> IntArray:
+    """Requests turned away before each of ``rows`` (chunk positions)."""
+    return np.concatenate([[0], np.cumsum(~admitted)])[rows]

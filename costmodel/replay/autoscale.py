@@ -1,0 +1,267 @@
+"""The autoscaler: when replicas start and stop. Shared, line for line, by the fast replay and the reference
+simulation, so both make the same decisions from the same signals.
+
+Semantics (see ``docs/replay.md``):
+
+- Decisions happen at ``t_k = k × decision_interval_s`` (k = 1, 2, ...) strictly before the horizon.
+- **Signal → desired replicas** ``d_k``:
+
+  * ``utilization``: the offered load of the last interval, in busy slots,
+    ``U_k = Σ work_i / Δ`` over arrivals in ``[t_k − Δ, t_k)``, where ``work_i`` is the request's service time
+    at a full batch; ``d_k = ceil(U_k ÷ (slots × target_utilization))``. It depends on arrivals only.
+  * ``queue``: requests in the system (waiting + in service) at ``t_k``, ``X_k``;
+    ``d_k = ceil(X_k ÷ (slots + queue_threshold))`` — a replica is wanted for every ``slots`` running plus
+    ``queue_threshold`` waiting requests.
+
+- **Scale up** when ``clip(d_k) > running`` (booting replicas count as running) and at least
+  ``scale_up_cooldown_s`` has passed since the last scale-up: start ``clip(d_k) − running`` replicas. Each
+  becomes ready (serves) ``cold_start_s`` later and is billed from its start.
+- **Scale down** otherwise, when the largest ``d`` of the decisions within the last ``idle_timeout_s``
+  (clipped) is below ``running``: stop the difference, newest first (booting ones are the newest).
+- ``clip`` bounds to ``[min_replicas, max_replicas]``. ``fixed`` never decides: ``min_replicas`` replicas run
+  from the start to the horizon.
+- The fleet starts **warm** with ``initial_replicas`` ready at t = 0 (default: what the first interval's
+  traffic asks for, clipped), billed from t = 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import maximum_filter1d
+
+from breakeven.errors import InputError
+from costmodel.results import AutoscalePolicy
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Instances:
+    """Every replica the fleet ran: when it started (billing begins), became ready, and stopped [s].
+
+    ``stop_s`` is ``inf`` for replicas still running at the end of the simulation; billing stops them at the
+    horizon.
+    """
+
+    start_s: FloatArray
+    ready_s: FloatArray
+    stop_s: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.start_s.shape[0])
+
+    def ready_steps(self) -> tuple[FloatArray, IntArray]:
+        """Ready replicas as a step function: change times and the count from each time on."""
+        serves = self.ready_s < self.stop_s
+        times = np.concatenate([self.ready_s[serves], self.stop_s[serves]])
+        deltas = np.concatenate([np.ones(int(serves.sum()), np.int64), -np.ones(int(serves.sum()), np.int64)])
+        return _steps(times, deltas)
+
+    def running_steps(self) -> tuple[FloatArray, IntArray]:
+        """Running (billed) replicas as a step function: change times and the count from each time on."""
+        n = len(self)
+        times = np.concatenate([self.start_s, self.stop_s])
+        deltas = np.concatenate([np.ones(n, np.int64), -np.ones(n, np.int64)])
+        return _steps(times, deltas)
+
+
+def _steps(times: FloatArray, deltas: IntArray) -> tuple[FloatArray, IntArray]:
+    finite = np.isfinite(times)
+    times, deltas = times[finite], deltas[finite]
+    order = np.argsort(times, kind="stable")
+    times, deltas = times[order], deltas[order]
+    uniq, first = np.unique(times, return_index=True)
+    counts = np.cumsum(deltas)
+    last = np.append(first[1:], times.shape[0]) - 1
+    return uniq, counts[last] if uniq.size else counts[:0]
+
+
+def step_value(times: FloatArray, counts: IntArray, at: npt.ArrayLike) -> IntArray:
+    """Value of a step function (0 before its first change) at ``at``; a change at t counts at t."""
+    idx = np.searchsorted(times, np.asarray(at, dtype=np.float64), side="right") - 1
+    padded = np.concatenate([[0], counts]).astype(np.int64)
+    return padded[idx + 1]
+
+
+# ------------------------------------------------------------------------------------------ signals
+
+
+def check_policy(policy: AutoscalePolicy) -> None:
+    """Reject policies that cannot run (raises :class:`InputError`)."""
+    if policy.kind != "fixed" and policy.min_replicas > policy.max_replicas:
+        raise InputError(
+            f"policy: expected min_replicas ≤ max_replicas, found {policy.min_replicas} > {policy.max_replicas}"
+        )
+
+
+def decision_times(policy: AutoscalePolicy, horizon_s: float) -> FloatArray:
+    """Decision instants ``k × Δ`` (k ≥ 1) strictly before the horizon [s]; none for ``fixed``."""
+    if policy.kind == "fixed" or horizon_s <= 0:
+        return np.empty(0)
+    step = policy.decision_interval_s
+    count = max(0, math.ceil(horizon_s / step - 1e-12) - 1)
+    return np.arange(1, count + 1, dtype=np.float64) * step
+
+
+def interval_work(arrival_s: FloatArray, work_s: FloatArray, interval_s: float, intervals: int) -> FloatArray:
+    """Sum of ``work_s`` over arrivals in each interval ``[jΔ, (j+1)Δ)``, j = 0..intervals−1 [slot-seconds]."""
+    if intervals <= 0:
+        return np.zeros(0)
+    idx = np.floor(arrival_s / interval_s).astype(np.int64)
+    keep = idx < intervals
+    return np.bincount(idx[keep], weights=work_s[keep], minlength=intervals)[:intervals]
+
+
+def utilization_desired(
+    arrival_s: FloatArray, work_s: FloatArray, times: FloatArray, policy: AutoscalePolicy, slots: int
+) -> IntArray:
+    """Desired replicas at each decision time from the offered load of the interval before it."""
+    step = policy.decision_interval_s
+    work = interval_work(arrival_s, work_s, step, times.shape[0])  # interval k-1 ends at decision k
+    per_replica = slots * policy.target_utilization * step
+    return np.ceil(work / per_replica - 1e-9).astype(np.int64)
+
+
+def first_interval_desired(arrival_s: FloatArray, work_s: FloatArray, policy: AutoscalePolicy, slots: int) -> int:
+    """Desired replicas from the offered load of the first decision interval ``[0, Δ)``."""
+    end = int(np.searchsorted(arrival_s, policy.decision_interval_s, side="left"))
+    load = float(work_s[:end].sum()) / (slots * policy.target_utilization * policy.decision_interval_s)
+    return math.ceil(load - 1e-9)
+
+
+def queue_desired(in_system: npt.ArrayLike, policy: AutoscalePolicy, slots: int) -> IntArray:
+    """Desired replicas from requests in the system (waiting + in service)."""
+    x = np.asarray(in_system, dtype=np.float64)
+    return np.ceil(x / (slots + policy.queue_threshold) - 1e-9).astype(np.int64)
+
+
+def window_max(desired: IntArray, policy: AutoscalePolicy) -> IntArray:
+    """Largest desired count over the decisions within the idle timeout, ending at each decision."""
+    if desired.size == 0:
+        return desired
+    width = max(1, math.ceil(policy.idle_timeout_s / policy.decision_interval_s - 1e-12))
+    if width == 1:
+        return desired
+    return maximum_filter1d(desired, size=width, origin=(width - 1) // 2, mode="constant", cval=0)
+
+
+def initial_replicas(policy: AutoscalePolicy, first_interval_desired: int | None, requested: int | None = None) -> int:
+    """Replicas ready at t = 0: ``requested``, else what the first interval asks for, clipped to the policy."""
+    if policy.kind == "fixed":
+        return policy.min_replicas
+    want = requested if requested is not None else (first_interval_desired or 0)
+    return int(min(max(want, policy.min_replicas), policy.max_replicas))
+
+
+# ------------------------------------------------------------------------------------ the state machine
+
+
+class Autoscaler:
+    """The fleet's state and the decision rule (see the module docstring). Scalar and cheap to copy."""
+
+    def __init__(self, policy: AutoscalePolicy, *, cold_start_s: float, initial: int) -> None:
+        check_policy(policy)
+        if not (math.isfinite(cold_start_s) and cold_start_s >= 0):
+            raise InputError(f"cold start: expected seconds ≥ 0, found {cold_start_s!r}")
+        self.policy = policy
+        self.cold_start_s = float(cold_start_s)
+        self.lo = policy.min_replicas
+        self.hi = policy.max_replicas if policy.kind != "fixed" else policy.min_replicas
+        self.alive: list[tuple[int, float, float]] = [(i, 0.0, 0.0) for i in range(initial)]
+        """Running instances, oldest first: (id, start_s, ready_s)."""
+        self.stopped: list[tuple[int, float, float, float]] = []
+        """Stopped instances: (id, start_s, ready_s, stop_s)."""
+        self.next_id = initial
+        self.last_up = -math.inf
+
+    @property
+    def running(self) -> int:
+        """Replicas billed now (booting included)."""
+        return len(self.alive)
+
+    def snapshot(self) -> tuple[tuple[tuple[int, float, float], ...], int, int, float]:
+        """Everything :meth:`restore` needs to undo later decisions."""
+        return tuple(self.alive), len(self.stopped), self.next_id, self.last_up
+
+    def restore(self, snap: tuple[tuple[tuple[int, float, float], ...], int, int, float]) -> None:
+        """Return to a :meth:`snapshot`."""
+        alive, n_stopped, next_id, last_up = snap
+        self.alive = list(alive)
+        del self.stopped[n_stopped:]
+        self.next_id = next_id
+        self.last_up = last_up
+
+    def decide(self, t: float, desired: int, recent_max: int) -> tuple[list[int], list[int]]:
+        """Apply one decision at ``t``. Returns the ids of the instances started and of those stopped."""
+        up = min(max(desired, self.lo), self.hi)
+        running = len(self.alive)
+        if up > running and t - self.last_up >= self.policy.scale_up_cooldown_s:
+            ids = list(range(self.next_id, self.next_id + up - running))
+            self.next_id += len(ids)
+            self.alive.extend((i, t, t + self.cold_start_s) for i in ids)
+            self.last_up = t
+            return ids, []
+        down = min(max(recent_max, self.lo), self.hi)
+        if down < running:
+            gone = self.alive[down:]
+            del self.alive[down:]
+            self.stopped.extend((i, start, ready, t) for i, start, ready in reversed(gone))
+            return [], [i for i, _, _ in reversed(gone)]
+        return [], []
+
+    def run(self, times: FloatArray, desired: IntArray, recent_max: IntArray) -> None:
+        """Apply the decisions at ``times`` in order, skipping (vectorised) those that change nothing."""
+        cu = np.clip(desired, self.lo, self.hi)
+        cw = np.clip(recent_max, self.lo, self.hi)
+        cooldown = self.policy.scale_up_cooldown_s
+        k, total, window = 0, times.shape[0], 64
+        while k < total:
+            end = min(total, k + window)
+            running = len(self.alive)
+            act = ((cu[k:end] > running) & (times[k:end] - self.last_up >= cooldown)) | (cw[k:end] < running)
+            hit = int(np.argmax(act)) if end > k else 0
+            if end == k or not act[hit]:
+                k, window = end, min(window * 4, 1 << 16)
+                continue
+            k += hit
+            self.decide(float(times[k]), int(desired[k]), int(recent_max[k]))
+            k, window = k + 1, 64
+
+    def instances(self) -> Instances:
+        """The instance table so far (running instances have ``stop_s = inf``)."""
+        rows = sorted([*self.stopped, *((i, s, r, math.inf) for i, s, r in self.alive)])
+        arr = np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 3)
+        return Instances(start_s=arr[:, 0].copy(), ready_s=arr[:, 1].copy(), stop_s=arr[:, 2].copy())
+
+
+def plan_fleet(
+    arrival_s: FloatArray,
+    work_s: FloatArray,
+    policy: AutoscalePolicy,
+    *,
+    slots: int,
+    cold_start_s: float,
+    horizon_s: float,
+    initial: int | None = None,
+) -> tuple[Instances, int]:
+    """The whole fleet for a ``fixed`` or ``utilization`` policy, whose decisions depend on arrivals only.
+
+    ``work_s`` is each request's service time at a full batch [s]. Returns the instances and the number of
+    decisions taken. ``queue`` policies depend on the queue and are planned inside the replay.
+    """
+    if policy.kind == "queue":
+        raise InputError("plan_fleet: a queue-triggered policy depends on the simulated queue; use replay_dedicated")
+    check_policy(policy)
+    times = decision_times(policy, horizon_s)
+    start = initial_replicas(policy, first_interval_desired(arrival_s, work_s, policy, slots), initial)
+    start = start if horizon_s > 0 else 0
+    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
+    if times.size:
+        desired = utilization_desired(arrival_s, work_s, times, policy, slots)
+        scaler.run(times, desired, window_max(desired, policy))
+    return scaler.instances(), int(times.shape[0])

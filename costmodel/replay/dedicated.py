@@ -1,0 +1,408 @@
+"""Replay a trace on a dedicated fleet: fixed or autoscaled replicas, cold starts, billing, latency, SLO.
+
+``replay_dedicated`` composes the pieces: the autoscaler (:mod:`.autoscale`) decides the instances, the pool
+(:mod:`.fleet`) starts each request, the bill follows the GPU price (:mod:`.billing`), and the latency model
+of :class:`~costmodel.service.ReplicaService` gives each request's TTFT (queueing wait + TTFT at its batch)
+and TPOT (at its batch). Full per-request arrays stay on the result; the pydantic summaries
+(:class:`GpuCosts`, :class:`Latency`, :class:`Replicas`, :class:`Timeline`) map onto ``results.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from breakeven.errors import InputError
+from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay.autoscale import (
+    Autoscaler,
+    Instances,
+    decision_times,
+    step_value,
+    initial_replicas,
+    interval_work,
+    plan_fleet,
+)
+from costmodel.replay.billing import Lease, Tier, gpu_costs, lease
+from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
+from costmodel.replay.stats import distribution, jitter
+from costmodel.replay.timeline import busy_seconds, cell_width, timeline
+from costmodel.results import HOURS_PER_MONTH, AutoscalePolicy, GpuCosts, Latency, Option, Replicas, Slo, Timeline
+from costmodel.service import ReplicaService
+from pricing.models import GpuPrice
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class RequestLatency:
+    """Per-request latency of the served requests and whether each met the SLO."""
+
+    wait_s: FloatArray
+    ttft_ms: FloatArray
+    tpot_ms: FloatArray
+    """NaN for requests with one output token (no second token: TPOT is met by definition)."""
+    met: BoolArray
+    ttft_met: BoolArray
+    tpot_met: BoolArray
+
+
+def request_latency(
+    req: RequestArrays,
+    service: ReplicaService,
+    start_s: FloatArray,
+    batch: npt.ArrayLike,
+    slo: Slo,
+    rng: np.random.Generator | None = None,
+) -> RequestLatency:
+    """TTFT = (start − arrival) + TTFT at the batch; TPOT at the batch; both spread per request by a mean-1
+    lognormal matched to the service's percentile factors when ``rng`` is given."""
+    n = len(req)
+    b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
+    wait = start_s - req.arrival_s
+    own = req.input_tokens.astype(np.float64)  # TTFT without queueing, built in place (5 M rows: fewer passes)
+    own *= service.prefill_ms_per_token
+    own += service.ttft_base_ms
+    own += service.ttft_per_seq_ms * b
+    tpot = b * service.tpot_per_seq_ms
+    tpot += service.tpot_base_ms
+    j_ttft = jitter(n, service.ttft_p_factor, slo.percentile, rng)
+    j_tpot = jitter(n, service.tpot_p_factor, slo.percentile, rng)
+    if j_ttft is not None:
+        own *= j_ttft
+    if j_tpot is not None:
+        tpot *= j_tpot
+    ttft = wait * 1000.0
+    ttft += own
+    tpot[req.output_tokens <= 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        ttft_met = ttft <= slo.ttft_ms
+        tpot_met = ~(tpot > slo.tpot_ms)
+    return RequestLatency(wait, ttft, tpot, ttft_met & tpot_met, ttft_met, tpot_met)
+
+
+def latency_summary(lat: RequestLatency, source: str = "replay") -> Latency:
+    """The pydantic summary of per-request latency (shares are 1.0 for no requests)."""
+    n = lat.met.shape[0]
+    served = np.isfinite(lat.wait_s)
+    everyone = bool(served.all())
+    return Latency(
+        ttft_ms=distribution(lat.ttft_ms if everyone else lat.ttft_ms[served]),
+        tpot_ms=distribution(lat.tpot_ms if everyone else lat.tpot_ms[served]),
+        queue_ms=distribution((lat.wait_s if everyone else lat.wait_s[served]) * 1000.0),
+        slo_attainment=float(lat.met.mean()) if n else 1.0,
+        ttft_attainment=float(lat.ttft_met.mean()) if n else 1.0,
+        tpot_attainment=float(lat.tpot_met.mean()) if n else 1.0,
+        source=source,
+    )
+
+
+def policy_label(policy: AutoscalePolicy) -> str:
+    """Plain words for a policy, e.g. 'autoscale 0..4 on utilization 70 %, idle 10 min'."""
+    if policy.kind == "fixed":
+        return f"fixed {policy.min_replicas} replica{'s' if policy.min_replicas != 1 else ''}"
+    trigger = (
+        f"utilization {policy.target_utilization:.0%}"
+        if policy.kind == "utilization"
+        else f"queue > {policy.queue_threshold:g}/replica"
+    )
+    return (
+        f"autoscale {policy.min_replicas}..{policy.max_replicas} on {trigger}, every {policy.decision_interval_s:g} s, "
+        f"cooldown {policy.scale_up_cooldown_s:g} s, idle {policy.idle_timeout_s / 60:g} min"
+    )
+
+
+@dataclass(frozen=True)
+class DedicatedReplay:
+    """A dedicated fleet over a trace: the bill, latency, fleet summary, and the full arrays behind them."""
+
+    costs: GpuCosts
+    latency: Latency
+    replicas: Replicas
+    horizon_s: float
+    requests: int
+    slots: int
+    cold_start_s: float
+    policy: AutoscalePolicy
+    start_s: FloatArray
+    """Per request: when it started service [s] (inf if never served)."""
+    batch: npt.NDArray[np.int32]
+    per_request: RequestLatency
+    instances: Instances
+    """Every replica: start, ready and stop times [s] (stop = inf: still running at the end)."""
+    lease: Lease
+    """The instances clipped to the billing window ``[0, horizon_s]``."""
+    slot_utilization: float
+    """Request-seconds in service ÷ slot-seconds ready (how full the batches were)."""
+    decisions: int
+    timeline: Timeline
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_cost_usd(self) -> float:
+        """The GPU bill over the trace [USD]."""
+        return self.costs.total_usd
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        """The bill scaled to a 730-hour month at the trace's rate [USD]."""
+        return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
+
+    def replicas_over_time(self) -> tuple[FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Change times [s] and the replicas running and ready from each time on (full resolution)."""
+        run_t, run_c = self.instances.running_steps()
+        ready_t, ready_c = self.instances.ready_steps()
+        times = np.union1d(run_t, ready_t)
+        return times, step_value(run_t, run_c, times), step_value(ready_t, ready_c, times)
+
+    def option(
+        self,
+        *,
+        id: str,  # noqa: A002 - mirrors Option.id
+        label: str,
+        gpu_price_id: str | None = None,
+        profile_id: str | None = None,
+        slo: Slo | None = None,
+    ) -> Option:
+        """This replay as a results :class:`Option` (``kind='dedicated'``)."""
+        target = (slo or Slo()).attainment_target
+        return Option(
+            id=id,
+            kind="dedicated",
+            label=label,
+            gpu_price_id=gpu_price_id,
+            profile_id=profile_id,
+            total_cost_usd=self.total_cost_usd,
+            monthly_cost_usd=self.monthly_cost_usd,
+            cost_per_request_usd=self.total_cost_usd / self.requests if self.requests else 0.0,
+            gpu_costs=self.costs,
+            gpu_hours_billed=self.costs.hours.total,
+            replicas=self.replicas,
+            latency=self.latency,
+            slo_attainment=self.latency.slo_attainment,
+            meets_slo=self.latency.slo_attainment >= target,
+            notes=list(self.notes),
+        )
+
+
+def replica_slots(service: ReplicaService, req: RequestArrays, slots: int | None, notes: list[str]) -> int:
+    """Slots per replica: given, else the service's slots for the trace's mean mix (at least 1)."""
+    if slots is not None:
+        if slots < 1:
+            raise InputError(f"slots: expected at least 1 request per replica, found {slots}")
+        return int(slots)
+    mean_in = float(req.input_tokens.mean()) if len(req) else 0.0
+    mean_out = float(req.output_tokens.mean()) if len(req) else 1.0
+    found = service.slots_for(mean_in, mean_out)
+    if found < 1:
+        notes.append(
+            "no batch meets the SLO for the trace's mean request (0 slots): replayed at one request per replica"
+        )
+        return 1
+    return found
+
+
+def _horizon(req: RequestArrays, horizon_s: float | None) -> float:
+    last = req.last_arrival_s
+    if horizon_s is None:
+        return last
+    if not (math.isfinite(horizon_s) and horizon_s >= last):
+        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon_s!r}")
+    return float(horizon_s)
+
+
+def run_fleet(
+    req: RequestArrays,
+    service: ReplicaService,
+    policy: AutoscalePolicy,
+    *,
+    slots: int,
+    cold_start_s: float,
+    horizon_s: float,
+    discipline: Discipline = "queue",
+    initial: int | None = None,
+) -> FleetSim:
+    """Plan (or, for queue triggers, co-simulate) the fleet and start every request on it.
+
+    Decisions continue for two intervals after the last arrival, so that a request arriving at the end is
+    served; capacity started after the horizon is not billed (see :func:`.billing.lease`).
+    """
+    sim_end = simulation_end(req, policy, horizon_s)
+    work = service.service_s(req.input_tokens, req.output_tokens, slots)
+    if policy.kind != "queue":
+        instances, decisions = plan_fleet(
+            req.arrival_s, work, policy, slots=slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial
+        )
+        sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=instances)
+        return FleetSim(sim.start_s, sim.batch, sim.service_s, sim.admitted, sim.instances, decisions)
+    scaler = Autoscaler(
+        policy, cold_start_s=cold_start_s, initial=queue_initial(req, work, policy, slots, initial, sim_end)
+    )
+    times = decision_times(policy, sim_end)
+    return simulate_pool(req, service, slots=slots, discipline=discipline, queue_policy=(scaler, policy, times))
+
+
+def simulation_end(req: RequestArrays, policy: AutoscalePolicy, horizon_s: float) -> float:
+    """Decisions run until two intervals after the later of the horizon and the last arrival (0: nothing)."""
+    if len(req) == 0 and horizon_s <= 0:
+        return 0.0
+    return max(horizon_s, req.last_arrival_s) + 2.0 * policy.decision_interval_s
+
+
+def queue_initial(
+    req: RequestArrays, work: FloatArray, policy: AutoscalePolicy, slots: int, initial: int | None, sim_end: float
+) -> int:
+    """Replicas ready at t = 0 under a queue trigger: the first interval's offered load in full replicas."""
+    if sim_end <= 0:
+        return 0
+    first = interval_work(req.arrival_s, work, policy.decision_interval_s, 1)
+    wanted = math.ceil(float(first[0]) / (slots * policy.decision_interval_s) - 1e-9)
+    return initial_replicas(policy, wanted, initial)
+
+
+def replay_dedicated(
+    trace: TraceLike,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    *,
+    policy: AutoscalePolicy | None = None,
+    slo: Slo | None = None,
+    cold_start_s: float = 0.0,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    initial_replicas: int | None = None,
+    rng: np.random.Generator | None = None,
+    timeline_points: int = 400,
+) -> DedicatedReplay:
+    """Replay ``trace`` on a dedicated fleet and bill it.
+
+    - ``service``: one replica's latency model (e.g. ``fit_replica_service(profile).service_for(...)``).
+    - ``policy``: fixed count or autoscaling (default: :class:`AutoscalePolicy` defaults).
+    - ``cold_start_s``: launch → serving [s] of a replica started during the trace (e.g.
+      ``profile.cold_start.best_total_s()``; see :mod:`.whatif` to recompose it from phases).
+    - ``horizon_s``: the billing window ``[0, horizon_s]`` (default: the last arrival).
+    - ``slots``: requests per replica (default: the service's slots for the trace's mean mix).
+    - ``rng``: spread per-request latency to the service's percentile factors (default: mean latencies).
+    """
+    req = request_arrays(trace)
+    policy = policy or AutoscalePolicy()
+    slo = slo or Slo()
+    notes: list[str] = []
+    horizon = _horizon(req, horizon_s)
+    n_slots = replica_slots(service, req, slots, notes)
+    sim = run_fleet(
+        req,
+        service,
+        policy,
+        slots=n_slots,
+        cold_start_s=cold_start_s,
+        horizon_s=horizon,
+        initial=initial_replicas,
+    )
+    return summarize_fleet(
+        req,
+        service,
+        sim,
+        gpu_price,
+        policy=policy,
+        slo=slo,
+        slots=n_slots,
+        cold_start_s=cold_start_s,
+        tier=tier,
+        horizon_s=horizon,
+        rng=rng,
+        timeline_points=timeline_points,
+        notes=notes,
+    )
+
+
+def summarize_fleet(
+    req: RequestArrays,
+    service: ReplicaService,
+    sim: FleetSim,
+    gpu_price: GpuPrice,
+    *,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    slots: int,
+    cold_start_s: float,
+    tier: Tier,
+    horizon_s: float,
+    rng: np.random.Generator | None,
+    timeline_points: int,
+    notes: list[str],
+) -> DedicatedReplay:
+    """Bill a simulated fleet and summarise its latency (shared by the dedicated and hybrid replays)."""
+    served_mask = sim.admitted
+    served = req.subset(served_mask) if not served_mask.all() else req
+    start = sim.start_s[served_mask]
+    batch = sim.batch[served_mask]
+    lat = request_latency(served, service, start, batch, slo, rng)
+    leased = lease(sim.instances, horizon_s)
+    width = cell_width(horizon_s, max(1.0, horizon_s / 200_000))
+    ends = start + sim.service_s[served_mask]
+    ok = np.isfinite(start)
+    everyone = bool(ok.all())
+    busy_s, served_s, _, _ = busy_seconds(
+        start if everyone else start[ok],
+        ends if everyone else ends[ok],
+        leased.ready_s,
+        leased.stop_s,
+        horizon_s,
+        width=width,
+        starts_sorted=True,  # FIFO: starts never decrease (loss: admitted arrivals)
+    )
+    costs = gpu_costs(leased, gpu_price, busy_s=busy_s, tier=tier)
+    ready_s = leased.ready_time_s
+    run_t, run_c = sim.instances.running_steps()
+    inside = run_t < horizon_s
+    peak = int(run_c[inside].max()) if inside.any() else 0
+    cold_starts = leased.start_s[leased.start_s > 0]
+    mean_in = float(req.input_tokens.mean()) if len(req) else 0.0
+    mean_out = float(req.output_tokens.mean()) if len(req) else 1.0
+    per_replica = float(slots / service.service_s(mean_in, mean_out, slots))
+    replicas = Replicas(
+        policy=policy_label(policy),
+        fixed=policy.min_replicas if policy.kind == "fixed" else None,
+        mean=float(leased.raw_s.sum() / horizon_s) if horizon_s > 0 else 0.0,
+        peak=peak,
+        cold_starts=int(cold_starts.size),
+        capacity_rps_per_replica=per_replica,
+        utilization=min(1.0, costs.hours.busy / costs.hours.total) if costs.hours.total > 0 else 0.0,
+    )
+    never = int((~np.isfinite(start)).sum())
+    if never:
+        notes.append(f"{never:,} request(s) were never served: the fleet had no capacity after they arrived")
+    return DedicatedReplay(
+        costs=costs,
+        latency=latency_summary(lat),
+        replicas=replicas,
+        horizon_s=horizon_s,
+        requests=len(served),
+        slots=slots,
+        cold_start_s=cold_start_s,
+        policy=policy,
+        start_s=start,
+        batch=batch,
+        per_request=lat,
+        instances=sim.instances,
+        lease=leased,
+        slot_utilization=served_s / (ready_s * slots) if ready_s > 0 else 0.0,
+        decisions=sim.decisions,
+        timeline=timeline(
+            req.arrival_s,
+            leased.start_s,
+            leased.stop_s,
+            leased.ready_s,
+            leased.stop_s,
+            horizon_s,
+            points=timeline_points,
+            cold_start_times_s=cold_starts,
+        ),
+        notes=notes,
+    )
