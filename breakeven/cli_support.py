@@ -21,7 +21,7 @@ from breakeven.errors import BreakevenError, InputError
 #: Results and tables go to stdout; progress bars, warnings and errors go to stderr so that
 #: ``--json`` output can be piped.
 stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay on one line
 
 
 class ErrorHandlingGroup(TyperGroup):
