@@ -88,8 +88,23 @@ def _print_summary(profile: Profile, output: Path, samples: Path) -> None:
         stdout.print("! = not a valid capacity point (failures above 5 % or the level did not finish)")
     cold = profile.cold_start
     if cold is not None and cold.samples_s:
-        samples_text = ", ".join(f"{s:.1f}" for s in cold.samples_s)
-        stdout.print(f"cold start (launch → first token): {cold.total_s:.2f} s median over [{samples_text}] s")
+        samples_text = ", ".join(f"{s:.2f}" for s in cold.samples_s)
+        ready = f"; /health 200 after {cold.ready_s:.2f} s" if cold.ready_s is not None else ""
+        stdout.print(f"cold start (launch → first token): {cold.total_s:.2f} s median of [{samples_text}]{ready}")
+        names = {
+            "weights_load_s": "weights",
+            "dynamo_s": "dynamo",
+            "compile_s": "torch.compile",
+            "cuda_graph_s": "CUDA graphs",
+            "engine_init_s": "engine init",
+        }
+        logged = [
+            f"{label} {getattr(cold.phases, key):.1f} s" for key, label in names.items() if getattr(cold.phases, key)
+        ]
+        if logged:
+            stdout.print("phases from the server log: " + ", ".join(logged))
+    if profile.kv_cache_tokens:
+        stdout.print(f"KV cache: {profile.kv_cache_tokens:,} tokens")
     stdout.print(f"profile: {output}   samples: {samples}")
 
 
