@@ -24,7 +24,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 MAX_ITERATIONS = 64
-MAX_ROUNDS = 6
+MAX_ROUNDS = 20
 LONG_RUN_PER_SLOT = 48
 """A run of waiting requests longer than this many per slot is left to a fluid stretch."""
 
@@ -153,7 +153,7 @@ def _fixed_point(
     members = _with_watch(waiting, m, ctx.slots)
     fixed = remove(everything, dep[members])
     cut = m
-    for _ in range(MAX_ROUNDS):
+    for rounds in range(MAX_ROUNDS):
         deps = Departures(fixed, np.where(admitted[members], start[members] + svc[members], np.inf))
         episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
         active = np.arange(members.size)
@@ -186,17 +186,25 @@ def _fixed_point(
             deps.update(moved, new_dep)
             last_moved = moved
             active = _next_active(episode, moved, old_dep, new_dep, a[members], start[members])
-        if not settled:  # a long overload: keep what settled, let the fluid stretch carry on
+        if not settled:  # a long overload: solve the part before it on its own; a fluid stretch carries on
             cut = int(members[last_moved.min()])
-            break
+            if cut == 0:
+                return Part(p, a[:0], batch[:0], svc[:0], admitted[:0])
+            return solve_exact(ctx, p, p + cut, carry)
         others = np.setdiff1d(np.arange(m), members, assume_unique=True)
         k = base_k[others]
         if ctx.loss:
             k = k - _rejected_before(admitted, others)
         free_at = deps.kth(k - ctx.cap.ready(a[others]) * ctx.slots)
-        new = others[free_at > a[others]]
+        late = free_at > a[others]
+        if not ctx.loss:  # FIFO: nobody starts before a request ahead of it (its departure would come too early)
+            ahead = np.concatenate([[-np.inf], np.maximum.accumulate(start)[:-1]])
+            late |= ahead[others] > a[others]
+        new = others[late]
         if new.size == 0:
             break
+        if rounds == MAX_ROUNDS - 1:  # still growing: solve the part before the first newcomer on its own
+            return solve_exact(ctx, p, p + int(new.min()), carry)
         new = np.setdiff1d(_with_watch(new, m, ctx.slots), members, assume_unique=True)
         fixed = remove(fixed, dep[new])
         members = np.union1d(members, new)

@@ -17,7 +17,8 @@ Semantics (see ``docs/replay.md``):
   ``scale_up_cooldown_s`` has passed since the last scale-up: start ``clip(d_k) − running`` replicas. Each
   becomes ready (serves) ``cold_start_s`` later and is billed from its start.
 - **Scale down** otherwise, when the largest ``d`` of the decisions within the last ``idle_timeout_s``
-  (clipped) is below ``running``: stop the difference, newest first (booting ones are the newest).
+  (clipped) is below ``running``: stop the difference, newest first, among the replicas that have been
+  ready for at least ``idle_timeout_s`` (a booting replica is never stopped: it has not been idle yet).
 - ``clip`` bounds to ``[min_replicas, max_replicas]``. ``fixed`` never decides: ``min_replicas`` replicas run
   from the start to the horizon.
 - The fleet starts **warm** with ``initial_replicas`` ready at t = 0 (default: what the first interval's
@@ -108,21 +109,33 @@ def decision_times(policy: AutoscalePolicy, horizon_s: float) -> FloatArray:
     return np.arange(1, count + 1, dtype=np.float64) * step
 
 
-def interval_work(arrival_s: FloatArray, work_s: FloatArray, interval_s: float, intervals: int) -> FloatArray:
-    """Sum of ``work_s`` over arrivals in each interval ``[jΔ, (j+1)Δ)``, j = 0..intervals−1 [slot-seconds]."""
+def interval_work(
+    arrival_s: FloatArray, work_s: FloatArray, interval_s: float, intervals: int, *, cum_work: FloatArray | None = None
+) -> FloatArray:
+    """Sum of ``work_s`` over arrivals in each interval ``[jΔ, (j+1)Δ)``, j = 0..intervals−1 [slot-seconds].
+
+    Arrivals are sorted, so this is a difference of the cumulative work at the interval edges (pass
+    ``cum_work = concat([0], cumsum(work_s))`` to reuse it across calls).
+    """
     if intervals <= 0:
         return np.zeros(0)
-    idx = np.floor(arrival_s / interval_s).astype(np.int64)
-    keep = idx < intervals
-    return np.bincount(idx[keep], weights=work_s[keep], minlength=intervals)[:intervals]
+    cum = cum_work if cum_work is not None else np.concatenate([[0.0], np.cumsum(work_s)])
+    edges = np.searchsorted(arrival_s, np.arange(intervals + 1, dtype=np.float64) * interval_s, side="left")
+    return np.diff(cum[edges])
 
 
 def utilization_desired(
-    arrival_s: FloatArray, work_s: FloatArray, times: FloatArray, policy: AutoscalePolicy, slots: int
+    arrival_s: FloatArray,
+    work_s: FloatArray,
+    times: FloatArray,
+    policy: AutoscalePolicy,
+    slots: int,
+    *,
+    cum_work: FloatArray | None = None,
 ) -> IntArray:
     """Desired replicas at each decision time from the offered load of the interval before it."""
     step = policy.decision_interval_s
-    work = interval_work(arrival_s, work_s, step, times.shape[0])  # interval k-1 ends at decision k
+    work = interval_work(arrival_s, work_s, step, times.shape[0], cum_work=cum_work)  # interval k-1 ends at k
     per_replica = slots * policy.target_utilization * step
     return np.ceil(work / per_replica - 1e-9).astype(np.int64)
 
@@ -208,10 +221,14 @@ class Autoscaler:
             return ids, []
         down = min(max(recent_max, self.lo), self.hi)
         if down < running:
-            gone = self.alive[down:]
-            del self.alive[down:]
-            self.stopped.extend((i, start, ready, t) for i, start, ready in reversed(gone))
-            return [], [i for i, _, _ in reversed(gone)]
+            idle = self.policy.idle_timeout_s
+            stoppable = [j for j, (_, _, ready) in enumerate(self.alive) if ready + idle <= t]
+            chosen = sorted(stoppable[-(running - down) :], reverse=True) if stoppable else []
+            gone = [self.alive[j] for j in chosen]
+            for j in chosen:
+                del self.alive[j]
+            self.stopped.extend((i, start, ready, t) for i, start, ready in gone)
+            return [], [i for i, _, _ in gone]
         return [], []
 
     def run(self, times: FloatArray, desired: IntArray, recent_max: IntArray) -> None:
@@ -248,6 +265,7 @@ def plan_fleet(
     cold_start_s: float,
     horizon_s: float,
     initial: int | None = None,
+    cum_work: FloatArray | None = None,
 ) -> tuple[Instances, int]:
     """The whole fleet for a ``fixed`` or ``utilization`` policy, whose decisions depend on arrivals only.
 
@@ -262,6 +280,6 @@ def plan_fleet(
     start = start if horizon_s > 0 else 0
     scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
     if times.size:
-        desired = utilization_desired(arrival_s, work_s, times, policy, slots)
+        desired = utilization_desired(arrival_s, work_s, times, policy, slots, cum_work=cum_work)
         scaler.run(times, desired, window_max(desired, policy))
     return scaler.instances(), int(times.shape[0])

@@ -1,0 +1,492 @@
+"""Hybrid serving: dedicated replicas carry the base, the rest goes to a serverless API.
+
+- **Overflow** (:func:`replay_hybrid`, :func:`best_hybrid`): ``N`` always-on replicas; a request that finds
+  every slot busy — one that would otherwise queue and break the TTFT target — goes to serverless instead
+  (the pool's ``loss`` discipline). :func:`best_hybrid` tries every ``N`` from 0 (all serverless) to the
+  first that never overflows and keeps the cheapest that meets the SLO attainment target.
+- **Routing by output length** (:func:`route_by_output`): requests with more output tokens than a threshold
+  go to one side (by default the dedicated fleet, where a long answer costs GPU time rather than per-token
+  fees), the rest to the other; the fleet follows the given policy. Thresholds at output-length quantiles are
+  tried and the cheapest that meets the target is kept.
+
+Latency of the requests sent to serverless comes from a serverless profile when one is given; without one
+they are counted as meeting the SLO (said in the notes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtri
+
+from costmodel.profiles.schema import Profile
+from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
+from costmodel.replay.dedicated import (
+    DedicatedReplay,
+    _horizon,
+    replay_dedicated,
+    replica_slots,
+    run_fleet,
+    summarize_fleet,
+)
+from costmodel.replay.serverless import StatCurve, serverless_bill, serverless_latency
+from costmodel.replay.stats import distribution
+from costmodel.results import HOURS_PER_MONTH, AutoscalePolicy, Latency, Option, Slo, TokenCosts
+from costmodel.service import ReplicaService
+from pricing.models import GpuPrice, TokenPrice
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+MAX_HYBRID_REPLICAS = 64
+
+
+@dataclass(frozen=True)
+class HybridReplay:
+    """A split between a dedicated fleet and serverless over a trace."""
+
+    replicas: int | None
+    """Always-on replicas (overflow split); None for routing by output length."""
+    dedicated: DedicatedReplay | None
+    """The dedicated side (None when nothing runs there)."""
+    serverless: TokenCosts
+    """The bill of the requests sent to serverless."""
+    to_serverless: BoolArray
+    """Per request: sent to serverless."""
+    latency: Latency
+    horizon_s: float
+    requests: int
+    threshold_output_tokens: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def overflow_share(self) -> float:
+        """Share of requests sent to serverless."""
+        return float(self.to_serverless.mean()) if self.requests else 0.0
+
+    @property
+    def total_cost_usd(self) -> float:
+        """Dedicated bill plus serverless bill over the trace [USD]."""
+        return (self.dedicated.total_cost_usd if self.dedicated else 0.0) + self.serverless.total_usd
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        """The total scaled to a 730-hour month [USD]."""
+        return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
+
+    def option(
+        self,
+        *,
+        id: str,  # noqa: A002 - mirrors Option.id
+        label: str,
+        gpu_price_id: str | None = None,
+        serverless_price_id: str | None = None,
+        profile_id: str | None = None,
+        slo: Slo | None = None,
+    ) -> Option:
+        """This split as a results :class:`Option` (``kind='hybrid'``)."""
+        target = (slo or Slo()).attainment_target
+        ded = self.dedicated
+        return Option(
+            id=id,
+            kind="hybrid",
+            label=label,
+            serverless_price_id=serverless_price_id,
+            gpu_price_id=gpu_price_id,
+            profile_id=profile_id,
+            total_cost_usd=self.total_cost_usd,
+            monthly_cost_usd=self.monthly_cost_usd,
+            cost_per_request_usd=self.total_cost_usd / self.requests if self.requests else 0.0,
+            token_costs=self.serverless,
+            gpu_costs=ded.costs if ded else None,
+            gpu_hours_billed=ded.costs.hours.total if ded else None,
+            replicas=ded.replicas if ded else None,
+            latency=self.latency,
+            slo_attainment=self.latency.slo_attainment,
+            meets_slo=self.latency.slo_attainment >= target,
+            overflow_share=self.overflow_share,
+            notes=list(self.notes),
+        )
+
+
+# -------------------------------------------------------------------------------------- combined latency
+
+
+def _serverless_share(
+    profile: Profile | None, slo: Slo, notes: list[str]
+) -> tuple[float, float, float, StatCurve | None, StatCurve | None]:
+    """Shares of serverless requests meeting the SLO, TTFT and TPOT targets, and the latency curves."""
+    if profile is None:
+        notes.append("no serverless profile: requests sent to serverless are counted as meeting the SLO")
+        return 1.0, 1.0, 1.0, None, None
+    latency, more = serverless_latency(profile, slo)
+    notes += more
+    point = profile.warm[0]
+    ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
+    tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
+    return latency.slo_attainment, latency.ttft_attainment, latency.tpot_attainment, ttft, tpot
+
+
+def _quantiles(curve: StatCurve | None, n: int) -> FloatArray:
+    """``n`` evenly spaced quantiles of a latency curve (a deterministic stand-in for ``n`` draws)."""
+    if curve is None or n == 0:
+        return np.empty(0)
+    return curve.value_at(ndtri((np.arange(n) + 0.5) / n))
+
+
+def combined_latency(
+    ded: DedicatedReplay | None, n_serverless: int, profile: Profile | None, slo: Slo, notes: list[str]
+) -> Latency:
+    """Latency of the whole trace: the dedicated requests as replayed, the serverless ones from the profile."""
+    both, ttft_share, tpot_share, ttft_curve, tpot_curve = _serverless_share(profile, slo, notes)
+    n_ded = ded.requests if ded else 0
+    n = n_ded + n_serverless
+    if n == 0:
+        return Latency(
+            ttft_ms=distribution([]),
+            tpot_ms=distribution([]),
+            slo_attainment=1.0,
+            ttft_attainment=1.0,
+            tpot_attainment=1.0,
+            source="hybrid",
+        )
+    met = float(ded.per_request.met.sum()) if ded else 0.0
+    met_ttft = float(ded.per_request.ttft_met.sum()) if ded else 0.0
+    met_tpot = float(ded.per_request.tpot_met.sum()) if ded else 0.0
+    ttft = [ded.per_request.ttft_ms] if ded else []
+    tpot = [ded.per_request.tpot_ms] if ded else []
+    wait = [ded.per_request.wait_s * 1000.0] if ded else []
+    ttft.append(_quantiles(ttft_curve, n_serverless))
+    tpot.append(_quantiles(tpot_curve, n_serverless))
+    wait.append(np.zeros(n_serverless))
+    return Latency(
+        ttft_ms=distribution(np.concatenate(ttft)),
+        tpot_ms=distribution(np.concatenate(tpot)),
+        queue_ms=distribution(np.concatenate(wait)),
+        slo_attainment=(met + both * n_serverless) / n,
+        ttft_attainment=(met_ttft + ttft_share * n_serverless) / n,
+        tpot_attainment=(met_tpot + tpot_share * n_serverless) / n,
+        source="hybrid" if profile is None else f"replay + {profile.id}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- overflow
+
+
+def _fixed(replicas: int) -> AutoscalePolicy:
+    return AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
+
+
+def replay_hybrid(
+    trace: TraceLike,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    *,
+    replicas: int,
+    slo: Slo | None = None,
+    serverless_profile: Profile | None = None,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    rng: np.random.Generator | None = None,
+    timeline_points: int = 400,
+) -> HybridReplay:
+    """``replicas`` always-on replicas; requests that find every slot busy go to serverless."""
+    req = request_arrays(trace)
+    slo = slo or Slo()
+    notes: list[str] = []
+    horizon = _horizon(req, horizon_s)
+    if replicas < 0:
+        from breakeven.errors import InputError  # noqa: PLC0415
+
+        raise InputError(f"hybrid: expected replicas ≥ 0, found {replicas}")
+    if replicas == 0:
+        mask = np.ones(len(req), dtype=bool)
+        latency = combined_latency(None, len(req), serverless_profile, slo, notes)
+        return HybridReplay(0, None, serverless_bill(req, token_price), mask, latency, horizon, len(req), None, notes)
+    n_slots = replica_slots(service, req, slots, notes)
+    policy = _fixed(replicas)
+    sim = run_fleet(req, service, policy, slots=n_slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
+    ded = summarize_fleet(
+        req,
+        service,
+        sim,
+        gpu_price,
+        policy=policy,
+        slo=slo,
+        slots=n_slots,
+        cold_start_s=0.0,
+        tier=tier,
+        horizon_s=horizon,
+        rng=rng,
+        timeline_points=timeline_points,
+        notes=notes,
+    )
+    mask = ~sim.admitted
+    latency = combined_latency(ded, int(mask.sum()), serverless_profile, slo, notes)
+    return HybridReplay(
+        replicas, ded, serverless_bill(req, token_price, mask=mask), mask, latency, horizon, len(req), None, notes
+    )
+
+
+@dataclass(frozen=True)
+class HybridCandidate:
+    """One split tried by a search."""
+
+    replicas: int | None
+    threshold_output_tokens: int | None
+    total_cost_usd: float
+    slo_attainment: float
+    serverless_share: float
+    meets_slo: bool
+
+
+@dataclass(frozen=True)
+class HybridSearch:
+    """The splits tried and the best one (cheapest meeting the target; else the best attainment)."""
+
+    best: HybridReplay
+    candidates: list[HybridCandidate]
+    meets_slo: bool
+
+
+def _quick(
+    req: RequestArrays,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    replicas: int,
+    *,
+    slo: Slo,
+    slots: int,
+    horizon: float,
+    tier: Tier,
+    serverless_both: float,
+) -> HybridCandidate:
+    """Cost and attainment of an overflow split, without the full summaries."""
+    if replicas == 0:
+        bill = serverless_bill(req, token_price)
+        return HybridCandidate(0, None, bill.total_usd, serverless_both, 1.0, serverless_both >= slo.attainment_target)
+    sim = run_fleet(req, service, _fixed(replicas), slots=slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
+    leased = lease(sim.instances, horizon)
+    gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
+    gpu_usd = float(gpu.sum()) / 3600.0 * hourly_price(gpu_price, tier)
+    over = ~sim.admitted
+    adm = sim.admitted
+    b = np.maximum(sim.batch[adm].astype(np.float64), 1.0)
+    ttft = (sim.start_s[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
+    tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
+    met = int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
+    n = len(req)
+    n_over = int(over.sum())
+    attainment = (met + serverless_both * n_over) / n if n else 1.0
+    cost = gpu_usd + serverless_bill(req, token_price, mask=over).total_usd
+    return HybridCandidate(
+        replicas, None, cost, attainment, n_over / n if n else 0.0, attainment >= slo.attainment_target
+    )
+
+
+def _pick(candidates: list[HybridCandidate]) -> tuple[HybridCandidate, bool]:
+    passing = [c for c in candidates if c.meets_slo]
+    if passing:
+        return min(passing, key=lambda c: (c.total_cost_usd, c.replicas or 0)), True
+    return max(candidates, key=lambda c: (c.slo_attainment, -c.total_cost_usd)), False
+
+
+def best_hybrid(
+    trace: TraceLike,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    *,
+    slo: Slo | None = None,
+    serverless_profile: Profile | None = None,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    max_replicas: int = MAX_HYBRID_REPLICAS,
+    rng: np.random.Generator | None = None,
+) -> HybridSearch:
+    """Try N = 0, 1, ... always-on replicas (up to the first that never overflows, at most ``max_replicas``)
+    and keep the cheapest split that meets the SLO attainment target (else the best attainment)."""
+    req = request_arrays(trace)
+    slo = slo or Slo()
+    notes: list[str] = []
+    horizon = _horizon(req, horizon_s)
+    n_slots = replica_slots(service, req, slots, notes)
+    both = _serverless_share(serverless_profile, slo, [])[0]
+    candidates: list[HybridCandidate] = []
+    for n in range(max_replicas + 1):
+        cand = _quick(
+            req,
+            service,
+            gpu_price,
+            token_price,
+            n,
+            slo=slo,
+            slots=n_slots,
+            horizon=horizon,
+            tier=tier,
+            serverless_both=both,
+        )
+        candidates.append(cand)
+        if n > 0 and cand.serverless_share == 0.0:
+            break
+        if len(candidates) >= 3 and _rising(candidates):
+            break
+    best, ok = _pick(candidates)
+    replay = replay_hybrid(
+        req,
+        service,
+        gpu_price,
+        token_price,
+        replicas=int(best.replicas or 0),
+        slo=slo,
+        serverless_profile=serverless_profile,
+        tier=tier,
+        horizon_s=horizon,
+        slots=n_slots,
+        rng=rng,
+    )
+    return HybridSearch(replay, candidates, ok)
+
+
+def _rising(candidates: list[HybridCandidate]) -> bool:
+    """Stop adding replicas once the cost has risen twice in a row past a split that meets the SLO."""
+    a, b, c = candidates[-3:]
+    met_before = any(x.meets_slo for x in candidates[:-2])
+    return met_before and c.total_cost_usd > b.total_cost_usd > a.total_cost_usd
+
+
+# ------------------------------------------------------------------------------------- output routing
+
+
+def route_by_output(
+    trace: TraceLike,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    *,
+    policy: AutoscalePolicy | None = None,
+    slo: Slo | None = None,
+    cold_start_s: float = 0.0,
+    long_to: Literal["dedicated", "serverless"] = "dedicated",
+    thresholds: npt.ArrayLike | None = None,
+    serverless_profile: Profile | None = None,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    rng: np.random.Generator | None = None,
+) -> HybridSearch:
+    """Send requests with output above a threshold to ``long_to`` and the rest to the other side; try the
+    thresholds (default: output-length deciles, plus 'everything on one side') and keep the best split."""
+    req = request_arrays(trace)
+    slo = slo or Slo()
+    policy = policy or AutoscalePolicy()
+    horizon = _horizon(req, horizon_s)
+    if thresholds is None:
+        qs = np.quantile(req.output_tokens, np.linspace(0.1, 0.9, 9)) if len(req) else np.zeros(0)
+        top = int(req.output_tokens.max()) if len(req) else 0
+        grid = np.unique(np.concatenate([[-1], np.floor(qs), [top]]).astype(np.int64))
+    else:
+        grid = np.unique(np.asarray(thresholds, dtype=np.int64))
+    candidates: list[HybridCandidate] = []
+    replays: dict[int, HybridReplay] = {}
+    for theta in grid:
+        long = req.output_tokens > theta
+        to_ded = long if long_to == "dedicated" else ~long
+        split = _route(
+            req,
+            to_ded,
+            service,
+            gpu_price,
+            token_price,
+            policy,
+            slo,
+            cold_start_s,
+            serverless_profile,
+            tier,
+            horizon,
+            rng,
+        )
+        split = HybridReplay(
+            None,
+            split.dedicated,
+            split.serverless,
+            split.to_serverless,
+            split.latency,
+            horizon,
+            len(req),
+            int(theta),
+            split.notes,
+        )
+        replays[int(theta)] = split
+        candidates.append(
+            HybridCandidate(
+                None,
+                int(theta),
+                split.total_cost_usd,
+                split.latency.slo_attainment,
+                split.overflow_share,
+                split.latency.slo_attainment >= slo.attainment_target,
+            )
+        )
+    best, ok = _pick(candidates)
+    chosen = replays[int(best.threshold_output_tokens or 0)]
+    chosen.notes.append(
+        f"requests with more than {best.threshold_output_tokens} output tokens go to {long_to}; the rest to the other side"
+    )
+    return HybridSearch(chosen, candidates, ok)
+
+
+def _route(
+    req: RequestArrays,
+    to_ded: BoolArray,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    cold_start_s: float,
+    profile: Profile | None,
+    tier: Tier,
+    horizon: float,
+    rng: np.random.Generator | None,
+) -> HybridReplay:
+    notes: list[str] = []
+    ded = None
+    if to_ded.any():
+        ded = replay_dedicated(
+            req.subset(to_ded),
+            service,
+            gpu_price,
+            policy=policy,
+            slo=slo,
+            cold_start_s=cold_start_s,
+            tier=tier,
+            horizon_s=horizon,
+            rng=rng,
+        )
+        notes += ded.notes
+    to_sls = ~to_ded
+    latency = combined_latency(ded, int(to_sls.sum()), profile, slo, notes)
+    bill = serverless_bill(req, token_price, mask=to_sls)
+    return HybridReplay(None, ded, bill, to_sls, latency, horizon, len(req), None, notes)
+
+
+__all__ = [
+    "HybridCandidate",
+    "HybridReplay",
+    "HybridSearch",
+    "best_hybrid",
+    "combined_latency",
+    "replay_hybrid",
+    "route_by_output",
+]
+
+_ = math  # keep the import list stable for readers of the module header

@@ -1,0 +1,366 @@
+"""The serverless side: the exact per-token bill of a trace, its latency from a serverless profile, and the
+minutes it would spend over the API's rate limits.
+
+The bill, per request (prices in [USD / 1M tokens], ``d`` = the batch discount for deferrable requests)::
+
+    tier     = the highest long-context tier whose threshold the input exceeds (else the base prices)
+    cost     = (uncached × p_in + cached × p_cached + output × p_out) × (1 − d) ÷ 1,000,000
+    uncached = input − cached
+
+A tier without its own cached price keeps the base cached-to-input ratio; a price without a cached price
+bills cached tokens as input. Token counts are summed per (tier, deferrable) group first and multiplied by
+the price once, so the total is exact to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr, ndtri
+
+from breakeven.errors import InputError
+from costmodel.profiles.schema import Profile, Stat
+from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay.stats import Z_SCORE
+from costmodel.results import HOURS_PER_MONTH, Distribution, Latency, Option, Slo, TokenCosts
+from pricing.models import RateLimits, TokenPrice
+
+FloatArray = npt.NDArray[np.float64]
+TOKENS_PER_M = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class _Tiers:
+    """Prices by tier (index 0 = base) [USD / 1M tokens]."""
+
+    thresholds: npt.NDArray[np.int64]
+    p_in: FloatArray
+    p_cached: FloatArray
+    p_out: FloatArray
+
+
+def _tiers(price: TokenPrice) -> _Tiers:
+    base_cached = price.cached_input_usd_per_mtok
+    ratio = None
+    if base_cached is not None and price.input_usd_per_mtok > 0:
+        ratio = base_cached / price.input_usd_per_mtok
+    p_in = [price.input_usd_per_mtok]
+    p_cached = [base_cached if base_cached is not None else price.input_usd_per_mtok]
+    p_out = [price.output_usd_per_mtok]
+    for tier in price.long_context_tiers:
+        p_in.append(tier.input_usd_per_mtok)
+        p_out.append(tier.output_usd_per_mtok)
+        if tier.cached_input_usd_per_mtok is not None:
+            p_cached.append(tier.cached_input_usd_per_mtok)
+        elif ratio is not None:
+            p_cached.append(tier.input_usd_per_mtok * ratio)
+        elif base_cached is not None:  # base input price 0: keep the base cached price
+            p_cached.append(base_cached)
+        else:
+            p_cached.append(tier.input_usd_per_mtok)
+    return _Tiers(
+        thresholds=np.array([t.above_input_tokens for t in price.long_context_tiers], dtype=np.int64),
+        p_in=np.array(p_in),
+        p_cached=np.array(p_cached),
+        p_out=np.array(p_out),
+    )
+
+
+def _groups(req: RequestArrays, price: TokenPrice, mask: npt.NDArray[np.bool_] | None) -> tuple[np.ndarray, int]:
+    tiers = _tiers(price)
+    tier = np.searchsorted(tiers.thresholds, req.input_tokens, side="left") if tiers.thresholds.size else None
+    deferrable = req.deferrable if (req.deferrable is not None and price.batch_discount) else None
+    group = np.zeros(len(req), dtype=np.int64) if tier is None else tier.astype(np.int64) * 2
+    if deferrable is not None:
+        group = group + deferrable.astype(np.int64)
+    if mask is not None:
+        group = np.where(mask, group, -1)
+    return group, 2 * (tiers.thresholds.size + 1)
+
+
+def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike | None = None) -> TokenCosts:
+    """The per-token bill of the trace's requests (or of those where ``mask`` is true) [USD]."""
+    req = request_arrays(trace)
+    sel = None if mask is None else np.asarray(mask, dtype=bool)
+    if sel is not None and sel.shape != (len(req),):
+        raise InputError(f"serverless bill: mask has shape {sel.shape}; expected ({len(req)},)")
+    group, n_groups = _groups(req, price, sel)
+    keep = group >= 0
+    g = group[keep]
+    cached = req.cached_tokens[keep] if req.cached_tokens is not None else np.zeros(g.size, dtype=np.int64)
+    inputs = req.input_tokens[keep]
+    uncached_sum = np.bincount(g, weights=inputs - cached, minlength=n_groups)
+    cached_sum = np.bincount(g, weights=cached, minlength=n_groups)
+    out_sum = np.bincount(g, weights=req.output_tokens[keep], minlength=n_groups)
+    count = int(keep.sum())
+    tiers = _tiers(price)
+    tier_of_group = np.arange(n_groups) // 2
+    deferrable = (np.arange(n_groups) % 2).astype(bool)
+    factor = np.where(deferrable, 1.0 - (price.batch_discount or 0.0), 1.0)
+    in_usd = uncached_sum * tiers.p_in[tier_of_group] / TOKENS_PER_M
+    cached_usd = cached_sum * tiers.p_cached[tier_of_group] / TOKENS_PER_M
+    out_usd = out_sum * tiers.p_out[tier_of_group] / TOKENS_PER_M
+    full = in_usd + cached_usd + out_usd
+    at_base = (uncached_sum * tiers.p_in[0] + cached_sum * tiers.p_cached[0] + out_sum * tiers.p_out[0]) / TOKENS_PER_M
+    total = float((full * factor).sum())
+    return TokenCosts(
+        input_usd=float((in_usd * factor).sum()),
+        cached_input_usd=float((cached_usd * factor).sum()),
+        output_usd=float((out_usd * factor).sum()),
+        long_context_extra_usd=max(0.0, float(((full - at_base) * factor).sum())),
+        batch_savings_usd=float((full * (1.0 - factor)).sum()),
+        total_usd=total,
+        requests=count,
+    )
+
+
+def per_request_cost_usd(trace: TraceLike, price: TokenPrice) -> FloatArray:
+    """Each request's serverless cost [USD] (same rules as :func:`serverless_bill`)."""
+    req = request_arrays(trace)
+    tiers = _tiers(price)
+    tier = np.searchsorted(tiers.thresholds, req.input_tokens, side="left") if tiers.thresholds.size else 0
+    cached = req.cached_tokens if req.cached_tokens is not None else 0
+    cost = (
+        (req.input_tokens - cached) * tiers.p_in[tier]
+        + np.asarray(cached) * tiers.p_cached[tier]
+        + req.output_tokens * tiers.p_out[tier]
+    ) / TOKENS_PER_M
+    if req.deferrable is not None and price.batch_discount:
+        cost = np.where(req.deferrable, cost * (1.0 - price.batch_discount), cost)
+    return np.asarray(cost, dtype=np.float64)
+
+
+# ------------------------------------------------------------------------------------------- rate limits
+
+
+@dataclass(frozen=True)
+class RateLimitReport:
+    """Per-minute traffic against the published limits (minutes aligned to the trace start)."""
+
+    minutes: int
+    """Minutes in the trace (with or without traffic)."""
+    violations: int
+    """Minutes over any known limit."""
+    over_rpm: int
+    over_tpm: int
+    over_input_tpm: int
+    over_output_tpm: int
+    excess_requests: int
+    """Requests beyond the RPM limit, summed over minutes (what would be throttled)."""
+    peak_rpm: int
+    peak_tpm: int
+
+
+def rate_limit_violations(trace: TraceLike, limits: RateLimits | None) -> RateLimitReport:
+    """Count the minutes in which the trace exceeds ``limits`` (none known: no violations)."""
+    req = request_arrays(trace)
+    minutes = int(np.floor(req.last_arrival_s / 60.0)) + 1 if len(req) else 0
+    idx = np.floor(req.arrival_s / 60.0).astype(np.int64)
+    rpm = np.bincount(idx, minlength=minutes)
+    tin = np.bincount(idx, weights=req.input_tokens, minlength=minutes)
+    tout = np.bincount(idx, weights=req.output_tokens, minlength=minutes)
+    tpm = tin + tout
+    limits = limits or RateLimits()
+
+    def over(values: np.ndarray, limit: float | None) -> np.ndarray:
+        return values > limit if limit is not None else np.zeros(values.shape, dtype=bool)
+
+    o_rpm = over(rpm, limits.requests_per_minute)
+    o_tpm = over(tpm, limits.tokens_per_minute)
+    o_in = over(tin, limits.input_tokens_per_minute)
+    o_out = over(tout, limits.output_tokens_per_minute)
+    excess = 0
+    if limits.requests_per_minute is not None:
+        excess = int(np.maximum(rpm - np.floor(limits.requests_per_minute), 0).sum())
+    return RateLimitReport(
+        minutes=minutes,
+        violations=int((o_rpm | o_tpm | o_in | o_out).sum()),
+        over_rpm=int(o_rpm.sum()),
+        over_tpm=int(o_tpm.sum()),
+        over_input_tpm=int(o_in.sum()),
+        over_output_tpm=int(o_out.sum()),
+        excess_requests=excess,
+        peak_rpm=int(rpm.max()) if minutes else 0,
+        peak_tpm=int(tpm.max()) if minutes else 0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- latency
+
+
+@dataclass(frozen=True)
+class StatCurve:
+    """A latency distribution through a profile's known percentiles: ``ln(value)`` piecewise linear in the
+    standard-normal z of the percentile (a lognormal when two are known), extended with the end slopes."""
+
+    z: FloatArray
+    log_value: FloatArray
+
+    @classmethod
+    def of(cls, stat: Stat) -> StatCurve | None:
+        """The curve through ``stat``'s p50/p90/p99 (and its mean when only one percentile is known)."""
+        points = [(Z_SCORE[name], getattr(stat, name)) for name in ("p50", "p90", "p99")]
+        known = [(z, v) for z, v in points if v is not None and v > 0]
+        if len(known) >= 2:
+            z = np.array([k[0] for k in known])
+            logv = np.maximum.accumulate(np.log([k[1] for k in known]))
+            return cls(z, logv)
+        if len(known) == 1 and stat.mean is not None and stat.mean > known[0][1] and known[0][0] == 0.0:
+            sigma = float(np.sqrt(2.0 * np.log(stat.mean / known[0][1])))  # mean = median × exp(σ²/2)
+            return cls(np.array([0.0, 1.0]), np.array([np.log(known[0][1]), np.log(known[0][1]) + sigma]))
+        value = known[0][1] if known else stat.mean
+        if value is None or value <= 0:
+            return None
+        return cls(np.array([0.0]), np.array([np.log(value)]))
+
+    def value_at(self, z: npt.ArrayLike) -> FloatArray:
+        """The latency at standard-normal ``z`` [ms]."""
+        zz = np.asarray(z, dtype=np.float64)
+        if self.z.size == 1:
+            return np.exp(np.full(zz.shape, self.log_value[0]))
+        slope_lo = (self.log_value[1] - self.log_value[0]) / (self.z[1] - self.z[0])
+        slope_hi = (self.log_value[-1] - self.log_value[-2]) / (self.z[-1] - self.z[-2])
+        inside = np.interp(zz, self.z, self.log_value)
+        below = self.log_value[0] + slope_lo * (zz - self.z[0])
+        above = self.log_value[-1] + slope_hi * (zz - self.z[-1])
+        return np.exp(np.where(zz < self.z[0], below, np.where(zz > self.z[-1], above, inside)))
+
+    def share_at_most(self, value_ms: float) -> float:
+        """Share of requests at or below ``value_ms``."""
+        if self.z.size == 1:
+            return 1.0 if np.exp(self.log_value[0]) <= value_ms else 0.0
+        grid = np.linspace(-6.0, 6.0, 2401)
+        return float(ndtr(np.interp(np.log(value_ms), np.log(self.value_at(grid)), grid, left=-np.inf, right=np.inf)))
+
+    def summary(self) -> Distribution:
+        """Mean (numerically), p50, p90, p99 of the curve [ms]."""
+        grid = ndtri((np.arange(20000) + 0.5) / 20000)
+        mean = float(self.value_at(grid).mean())
+        p50, p90, p99 = (float(v) for v in self.value_at([Z_SCORE["p50"], Z_SCORE["p90"], Z_SCORE["p99"]]))
+        return Distribution(mean=mean, p50=p50, p90=p90, p99=p99)
+
+
+def serverless_latency(
+    profile: Profile, slo: Slo, *, requests: int = 0, rng: np.random.Generator | None = None
+) -> tuple[Latency, list[str]]:
+    """Latency of a serverless API from its profile's first warm point (no queueing: the provider's pool).
+
+    Without ``rng`` the shares come from the distribution through the profile's percentiles; with it,
+    ``requests`` latencies are drawn. TTFT does not depend on the prompt here (the profile measured one
+    prompt length); an unknown TPOT counts as met, with a note.
+    """
+    if profile.kind != "serverless":
+        raise InputError(f"profile {profile.id!r}: expected a serverless profile, found kind {profile.kind!r}")
+    if not profile.warm or profile.warm[0].ttft_ms is None:
+        raise InputError(f"profile {profile.id!r}: expected a warm point with TTFT, found none")
+    notes: list[str] = []
+    point = profile.warm[0]
+    ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
+    tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
+    if ttft is None:
+        raise InputError(f"profile {profile.id!r}: warm[0].ttft_ms has no usable statistic")
+    if tpot is None:
+        notes.append(f"{profile.id}: TPOT not measured; counted as meeting the {slo.tpot_ms:g} ms target")
+    if rng is not None and requests > 0:
+        t1 = ttft.value_at(rng.standard_normal(requests))
+        t2 = tpot.value_at(rng.standard_normal(requests)) if tpot else np.zeros(requests)
+        ok1, ok2 = t1 <= slo.ttft_ms, t2 <= slo.tpot_ms
+        from costmodel.replay.stats import distribution  # noqa: PLC0415 - only needed for draws
+
+        latency = Latency(
+            ttft_ms=distribution(t1),
+            tpot_ms=distribution(t2) if tpot else Distribution(),
+            slo_attainment=float((ok1 & ok2).mean()),
+            ttft_attainment=float(ok1.mean()),
+            tpot_attainment=float(ok2.mean()),
+            source=profile.id,
+        )
+        return latency, notes
+    share_ttft = ttft.share_at_most(slo.ttft_ms)
+    share_tpot = tpot.share_at_most(slo.tpot_ms) if tpot else 1.0
+    latency = Latency(
+        ttft_ms=ttft.summary(),
+        tpot_ms=tpot.summary() if tpot else Distribution(),
+        slo_attainment=share_ttft * share_tpot,  # independent draws
+        ttft_attainment=share_ttft,
+        tpot_attainment=share_tpot,
+        source=profile.id,
+    )
+    return latency, notes
+
+
+# ------------------------------------------------------------------------------------------------ replay
+
+
+@dataclass(frozen=True)
+class ServerlessReplay:
+    """A trace on a serverless API: the bill, latency (when a profile is given), rate-limit minutes."""
+
+    costs: TokenCosts
+    horizon_s: float
+    latency: Latency | None
+    rate_limits: RateLimitReport
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_cost_usd(self) -> float:
+        """The bill over the trace [USD]."""
+        return self.costs.total_usd
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        """The bill at the trace's rate over a 730-hour month [USD]."""
+        return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
+
+    def option(self, *, id: str, label: str, price_id: str | None = None, slo: Slo | None = None) -> Option:  # noqa: A002
+        """This replay as a results :class:`Option` (``kind='serverless'``)."""
+        target = (slo or Slo()).attainment_target
+        att = self.latency.slo_attainment if self.latency else None
+        return Option(
+            id=id,
+            kind="serverless",
+            label=label,
+            serverless_price_id=price_id,
+            total_cost_usd=self.total_cost_usd,
+            monthly_cost_usd=self.monthly_cost_usd,
+            cost_per_request_usd=self.total_cost_usd / self.costs.requests if self.costs.requests else 0.0,
+            token_costs=self.costs,
+            latency=self.latency,
+            slo_attainment=att,
+            meets_slo=None if att is None else att >= target,
+            rate_limit_violations=self.rate_limits.violations,
+            notes=list(self.notes),
+        )
+
+
+def replay_serverless(
+    trace: TraceLike,
+    price: TokenPrice,
+    *,
+    profile: Profile | None = None,
+    slo: Slo | None = None,
+    horizon_s: float | None = None,
+    rng: np.random.Generator | None = None,
+) -> ServerlessReplay:
+    """Bill ``trace`` on ``price``; latency from a serverless ``profile`` if given; rate-limit minutes."""
+    req = request_arrays(trace)
+    slo = slo or Slo()
+    notes: list[str] = []
+    horizon = req.last_arrival_s if horizon_s is None else float(horizon_s)
+    if horizon < req.last_arrival_s:
+        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({req.last_arrival_s:g} s), found {horizon}")
+    latency = None
+    if profile is not None:
+        latency, more = serverless_latency(profile, slo, requests=len(req), rng=rng)
+        notes += more
+    if req.deferrable is not None and req.deferrable.any() and not price.batch_discount:
+        notes.append(f"{price.id}: no batch tier; deferrable requests billed at full price")
+    limits = rate_limit_violations(req, price.rate_limits)
+    if limits.violations:
+        notes.append(
+            f"{limits.violations} minute(s) over the published rate limits (peak {limits.peak_rpm} req/min, "
+            f"{limits.peak_tpm:,} tok/min): requests would be throttled or need a higher tier"
+        )
+    return ServerlessReplay(serverless_bill(req, price), horizon, latency, limits, notes)

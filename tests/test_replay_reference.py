@@ -1,0 +1,196 @@
+"""The fast replay against the exact per-request simulation (:mod:`costmodel.replay.reference`).
+
+On real traces (the whole Azure 2023 code trace; the first 1,200 Mooncake conversation requests) under
+several policies, the fast replay's bill must be within 2 % and its SLO attainment within 2 percentage
+points of the reference. With a batch-independent service time the two are the same queue (a FIFO
+multi-server), and the start times must match exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costmodel.capacity import fit_replica_service
+from costmodel.profiles import bundled_profile
+from costmodel.replay import RequestArrays, from_arrays, request_arrays
+from costmodel.replay.dedicated import run_fleet, summarize_fleet
+from costmodel.replay.reference import reference_fleet
+from costmodel.results import AutoscalePolicy, Slo
+from costmodel.service import ReplicaService
+from pricing.models import GpuPrice
+from tests.conftest import DATA
+from traces import load_trace
+
+GPU = GpuPrice(
+    id="test/gpu-h100-1x",
+    provider="test",
+    offering="h100",
+    gpu="H100",
+    gpu_count=1,
+    hourly_usd=3.39,
+    billing_increment_s=1,
+    minimum_billed_s=300,
+    as_of=date(2026, 5, 28),
+    source="hand-written test price",
+)
+# A heavier replica (a large model at 16 requests at once): the Azure bursts queue on it for minutes.
+HEAVY = ReplicaService(
+    tpot_base_ms=20.0, tpot_per_seq_ms=0.8, ttft_base_ms=60.0, prefill_ms_per_token=0.2, ttft_per_seq_ms=2.0, slots=16
+)
+
+
+@cache
+def azure() -> RequestArrays:
+    return request_arrays(load_trace(DATA / "replay" / "AzureLLMInferenceTrace_code.csv"))
+
+
+@cache
+def mooncake() -> RequestArrays:
+    return request_arrays(load_trace(DATA / "replay" / "mooncake_FAST25_conversation_first1200.jsonl"))
+
+
+@cache
+def h100_8b(input_tokens: float, output_tokens: float) -> ReplicaService:
+    """The bundled Llama-3.1-8B-FP8 1×H100 profile, fitted, at the trace's mean mix."""
+    return fit_replica_service(bundled_profile("llama-3.1-8b-fp8_1xH100")).service_for(input_tokens, output_tokens)
+
+
+def _service(trace: RequestArrays, which: str) -> ReplicaService:
+    if which == "heavy":
+        return HEAVY
+    return h100_8b(float(trace.input_tokens.mean()), float(trace.output_tokens.mean()))
+
+
+POLICIES = {
+    "fixed-1": AutoscalePolicy(kind="fixed", min_replicas=1),
+    "fixed-2": AutoscalePolicy(kind="fixed", min_replicas=2),
+    "scale-to-zero": AutoscalePolicy(min_replicas=0, max_replicas=8, idle_timeout_s=120),
+    "utilization-50": AutoscalePolicy(min_replicas=1, max_replicas=8, target_utilization=0.5, scale_up_cooldown_s=30),
+    "queue": AutoscalePolicy(kind="queue", min_replicas=0, max_replicas=8, queue_threshold=4, idle_timeout_s=120),
+}
+CASES = [
+    ("azure", "h100", "fixed-1"),
+    ("azure", "h100", "scale-to-zero"),
+    ("azure", "h100", "queue"),
+    ("azure", "heavy", "fixed-1"),
+    ("azure", "heavy", "fixed-2"),
+    ("azure", "heavy", "scale-to-zero"),
+    ("azure", "heavy", "utilization-50"),
+    ("azure", "heavy", "queue"),
+    ("mooncake", "h100", "fixed-1"),
+    ("mooncake", "h100", "scale-to-zero"),
+    ("mooncake", "h100", "utilization-50"),
+    ("mooncake", "h100", "queue"),
+]
+
+
+def _both(
+    trace: RequestArrays,
+    service: ReplicaService,
+    policy: AutoscalePolicy,
+    *,
+    discipline: str = "queue",
+    rng_seed: int | None = None,
+) -> tuple:
+    horizon = trace.last_arrival_s
+    kw = {"slots": service.slots, "cold_start_s": 61.0, "horizon_s": horizon, "discipline": discipline}
+    fast = run_fleet(trace, service, policy, **kw)  # type: ignore[arg-type]
+    ref = reference_fleet(trace, service, policy, **kw)  # type: ignore[arg-type]
+    out = []
+    for sim in (fast, ref):
+        rng = np.random.default_rng(rng_seed) if rng_seed is not None else None
+        out.append(
+            summarize_fleet(
+                trace if discipline == "queue" else trace,
+                service,
+                sim,
+                GPU,
+                policy=policy,
+                slo=Slo(),
+                slots=service.slots,
+                cold_start_s=61.0,
+                tier="on_demand",
+                horizon_s=horizon,
+                rng=rng,
+                timeline_points=50,
+                notes=[],
+            )
+        )
+    return fast, ref, out[0], out[1]
+
+
+@pytest.mark.parametrize(("trace_name", "service_name", "policy_name"), CASES)
+def test_fast_replay_agrees_with_the_reference(trace_name: str, service_name: str, policy_name: str) -> None:
+    trace = azure() if trace_name == "azure" else mooncake()
+    service = _service(trace, service_name)
+    _, _, fast, ref = _both(trace, service, POLICIES[policy_name])
+    assert fast.total_cost_usd == pytest.approx(ref.total_cost_usd, rel=0.02)
+    assert abs(fast.latency.slo_attainment - ref.latency.slo_attainment) <= 0.02
+    assert abs(fast.latency.ttft_attainment - ref.latency.ttft_attainment) <= 0.02
+    assert fast.costs.hours.cold_start == pytest.approx(ref.costs.hours.cold_start, rel=0.02, abs=1e-9)
+    mean_wait_fast = float(np.mean(fast.per_request.wait_s))
+    mean_wait_ref = float(np.mean(ref.per_request.wait_s))
+    assert mean_wait_fast == pytest.approx(mean_wait_ref, rel=0.1, abs=0.02)
+
+
+def test_the_cases_exercise_queueing_and_scaling() -> None:
+    """Guard against a vacuous comparison: the heavy Azure cases queue, and scale-to-zero really scales."""
+    _, ref, _, summary = _both(azure(), HEAVY, POLICIES["scale-to-zero"])
+    assert float(np.mean(summary.per_request.wait_s > 0)) > 0.05
+    assert len(ref.instances) > 2
+    assert 0.3 < summary.latency.slo_attainment < 0.95
+
+
+def test_agreement_with_per_request_latency_spread() -> None:
+    trace = mooncake()
+    service = _service(trace, "h100")
+    _, _, fast, ref = _both(trace, service, POLICIES["fixed-1"], rng_seed=11)
+    assert abs(fast.latency.slo_attainment - ref.latency.slo_attainment) <= 0.02
+
+
+@pytest.mark.parametrize(("service_name", "replicas"), [("h100", 1), ("heavy", 1), ("heavy", 2)])
+def test_overflow_split_agrees_with_the_reference(service_name: str, replicas: int) -> None:
+    trace = azure()
+    service = _service(trace, service_name)
+    fast, ref, _, _ = _both(trace, service, AutoscalePolicy(kind="fixed", min_replicas=replicas), discipline="loss")
+    over_fast = int((~fast.admitted).sum())
+    over_ref = int((~ref.admitted).sum())
+    assert over_ref > 0
+    assert abs(over_fast - over_ref) <= max(0.02 * over_ref, 0.002 * len(trace))
+
+
+# ------------------------------------------------------------------------------------- exact agreement
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.lists(st.floats(0.0, 2.0), min_size=1, max_size=120),
+    outputs=st.lists(st.integers(1, 300), min_size=1, max_size=120),
+    slots=st.integers(1, 4),
+    replicas=st.integers(1, 3),
+)
+def test_batch_independent_service_matches_the_reference_exactly(
+    gaps: list[float], outputs: list[int], slots: int, replicas: int
+) -> None:
+    """With service time independent of the batch, pooled slots and real replicas are the same FIFO queue."""
+    n = min(len(gaps), len(outputs))
+    arrivals = np.cumsum(np.round(np.array(gaps[:n]), 3))
+    trace = from_arrays(arrivals - arrivals[0], np.full(n, 100), np.array(outputs[:n]))
+    service = ReplicaService(10.0, 0.0, 50.0, 0.0, 0.0, slots=slots)
+    policy = AutoscalePolicy(kind="fixed", min_replicas=replicas)
+    kw = {"slots": slots, "cold_start_s": 0.0, "horizon_s": trace.last_arrival_s}
+    fast = run_fleet(trace, service, policy, **kw)  # type: ignore[arg-type]
+    ref = reference_fleet(trace, service, policy, **kw)  # type: ignore[arg-type]
+    if fast.fluid_stretches == 0:
+        np.testing.assert_allclose(fast.start_s, ref.start_s, rtol=0, atol=1e-9)
+    for discipline in ("loss",):
+        f = run_fleet(trace, service, policy, discipline=discipline, **kw)  # type: ignore[arg-type]
+        r = reference_fleet(trace, service, policy, discipline=discipline, **kw)  # type: ignore[arg-type]
+        if f.fluid_stretches == 0:
+            np.testing.assert_array_equal(f.admitted, r.admitted)
