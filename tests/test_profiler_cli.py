@@ -219,6 +219,21 @@ def test_launch_of_a_server_that_fails_to_start(tmp_path: Path) -> None:
     assert not any(process_alive(int(p)) for p in pid_file.read_text().split())
 
 
+def test_a_launched_server_that_dies_mid_run_ends_it(tmp_path: Path) -> None:
+    port = free_port()
+    pid_file = tmp_path / "pids"
+    result = breakeven(
+        "profile", "measure", "--base-url", f"http://127.0.0.1:{port}", "--model", "fake:ttft=0.01,itl=0.02",
+        "--launch", launch_command(port, pid_file, "--child", "--die-after", "1.5"), "--concurrency", "2",
+        "--output-tokens", "10", "--requests-per-level", "100", "-o", "p.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "the server exited with code 3 during the measurement" in " ".join(result.stderr.split())
+    profile = Profile.model_validate_json((tmp_path / "p.json").read_text())  # what was measured is kept
+    assert profile.warm[0].valid is False and any("ended with an error" in n for n in profile.provenance.notes)
+    assert not any(process_alive(int(p)) for p in pid_file.read_text().split())
+
+
 def test_ctrl_c_during_a_launched_run_stops_the_server(tmp_path: Path) -> None:
     port = free_port()
     pid_file = tmp_path / "pids"

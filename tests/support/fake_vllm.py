@@ -7,7 +7,8 @@ the engine lines it binds ``--port`` and serves the OpenAI-compatible test serve
 
 Options for the failure tests: ``--fail`` prints vLLM's ``EngineCore failed to start.`` and exits 1;
 ``--ignore-term`` ignores SIGTERM (the launcher must escalate to SIGKILL); ``--child`` starts a child process
-in the same process group (like vLLM's EngineCore) whose pid goes into ``--pid-file`` too.
+in the same process group (like vLLM's EngineCore) whose pid goes into ``--pid-file`` too; ``--die-after S``
+exits with code 3 S seconds after it starts serving.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--ignore-term", action="store_true", help="Ignore SIGTERM.")
     parser.add_argument("--child", action="store_true", help="Start a child process in the same group.")
     parser.add_argument("--behaviour", default="", help="Default behaviour of the test server.")
+    parser.add_argument("--die-after", type=float, help="Exit with code 3 this many seconds after serving starts.")
     args = parser.parse_args()
     if args.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -78,6 +81,8 @@ def main() -> None:
         emit(line)
     if args.ignore_term:  # asyncio's serve() would install its own SIGTERM handler
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if args.die_after is not None:  # a crash while serving
+        threading.Timer(args.die_after, os._exit, (3,)).start()
     asyncio.run(
         serve(
             args.host,

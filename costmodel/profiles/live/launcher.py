@@ -214,11 +214,11 @@ class LaunchedServer:
                 self._signal_group(signal.SIGTERM)
                 deadline = perf() + self.stop_grace_s
                 while perf() < deadline and (self.proc.returncode is None or self._group_alive()):
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(self.proc.wait()), timeout=POLL_S)
+                    await asyncio.sleep(POLL_S)
                 if self.proc.returncode is None or self._group_alive():
                     self._signal_group(signal.SIGKILL)
-                await self.proc.wait()
+                with contextlib.suppress(TimeoutError):  # wait() also waits for the pipe: bound it
+                    await asyncio.wait_for(self.proc.wait(), timeout=10.0)
             if self._reader is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._reader, timeout=5.0)

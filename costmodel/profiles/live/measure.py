@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -307,9 +307,31 @@ async def measure_async(
             record.update(launch_log_fields(server.log_text(), str(log_path)))
             emit(record)
             if restart == config.restarts - 1:
-                await _warm(client, config, endpoint, emit, reporter=reporter, run_start=run_start, rng=rng)
+                warm = _warm(client, config, endpoint, emit, reporter=reporter, run_start=run_start, rng=rng)
+                await _while_alive(server, warm)
         if restart < config.restarts - 1:
             await _wait_port_closed(host, port)
+
+
+async def _while_alive(server: LaunchedServer, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work``; if the launched server exits meanwhile, stop it and raise :class:`MeasurementError`."""
+
+    async def watch() -> None:
+        # Poll: Process.wait() also waits for the output pipe, which a surviving child can hold open.
+        while not server.exited:
+            await asyncio.sleep(0.2)
+        code = server.proc.returncode if server.proc is not None else None
+        raise MeasurementError(
+            f"option --launch: the server exited with code {code} during the measurement (log: {server.log_path})"
+        )
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            watcher = group.create_task(watch())
+            await work
+            watcher.cancel()
+    except ExceptionGroup as failed:  # the watcher's error (or the work's), unwrapped
+        raise failed.exceptions[0] from None
 
 
 def run_measurement(
