@@ -16,7 +16,7 @@ import pytest
 
 from breakeven.errors import MeasurementError
 from costmodel.profiles.live.aggregate import build_profile
-from costmodel.profiles.live.client import Endpoint, stream_once
+from costmodel.profiles.live.client import Endpoint, stream_once, stream_with_retries
 from costmodel.profiles.live.measure import MeasureConfig, measure_async
 from costmodel.profiles.live.transport import StreamTransport
 from tests.support.servers import RunningServer, free_port, running_server
@@ -169,7 +169,21 @@ def test_server_that_hangs_mid_stream_times_out(server: RunningServer) -> None:
     records = measure(server, "fake:ttft=0.005,itl=0.001,hang_after=3", timeout_s=0.4, requests_per_level=2)
     for r in requests_of(records):
         assert not r["ok"] and "timeout" in r["error"] and r["events"] == 3
+        assert r["attempts"] == 1  # tokens had arrived: never retried
         assert 0.4 <= r["e2e_s"] < 1.5
+
+
+def test_a_request_that_times_out_before_its_first_token_is_retried(server: RunningServer) -> None:
+    async def go() -> tuple[int, str | None]:
+        async with make_client("stream-transport") as http:
+            endpoint = Endpoint(server.base_url, "fake:ttft=5")
+            attempt, attempts = await stream_with_retries(
+                http, endpoint, endpoint.body("hi", 2), timeout_s=0.2, retries=1
+            )
+            return attempts, attempt.error
+
+    attempts, error = asyncio.run(go())
+    assert attempts == 2 and error is not None and error.startswith("timeout: no read progress for 0.2 s")
 
 
 @pytest.mark.parametrize("client", CLIENTS)

@@ -129,6 +129,7 @@ class Attempt:
     t_end: float
     error: str | None = None
     retry_after_s: float | None = None
+    transport_error: bool = False  #: a timeout or a connection error (not an answer from the server)
 
     @property
     def ok(self) -> bool:
@@ -137,10 +138,10 @@ class Attempt:
 
     @property
     def retryable(self) -> bool:
-        """Failed before any token, for a reason worth another try."""
+        """Failed before any token, for a reason worth another try (transport error, 429, 5xx)."""
         if self.ok or self.state.events:
             return False
-        return self.status is None or self.status in RETRY_STATUSES
+        return self.transport_error or self.status is None or self.status in RETRY_STATUSES
 
 
 async def stream_once(
@@ -181,10 +182,12 @@ async def stream_once(
     except httpx.TimeoutException as exc:
         what = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
         after = f" after {state.events} token events" if status == 200 else ""
-        return Attempt(status, state, t_send, perf(), f"timeout: no {what} progress for {timeout_s:g} s{after}")
+        message = f"timeout: no {what} progress for {timeout_s:g} s{after}"
+        return Attempt(status, state, t_send, perf(), message, transport_error=True)
     except httpx.HTTPError as exc:
         after = f" after {state.events} token events" if state.events else ""
-        return Attempt(status, state, t_send, perf(), f"{type(exc).__name__}: {exc}{after}".strip())
+        message = f"{type(exc).__name__}: {exc}{after}".strip()
+        return Attempt(status, state, t_send, perf(), message, transport_error=True)
     if state.error is not None:
         return Attempt(status, state, t_send, t_end, state.error)
     if not state.done and not state.events:
