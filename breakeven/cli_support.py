@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer._click import Context as ClickContext  # typer vendors click since 0.20
 from typer.core import TyperGroup
 
@@ -32,7 +33,7 @@ class ErrorHandlingGroup(TyperGroup):
             return super().invoke(ctx)
         except BreakevenError as exc:
             message = str(exc).replace("\n", " ").strip()
-            stderr.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
             ctx.exit(exc.exit_code)
 
 

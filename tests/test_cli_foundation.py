@@ -85,3 +85,20 @@ def test_console_script_runs() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("llm-breakeven ")
+
+
+def test_error_text_with_brackets_is_printed_verbatim() -> None:
+    demo = new_app("demo")
+
+    @demo.command()
+    def fail() -> None:
+        """Always fails."""
+        raise InputError("server.log:12: [core.py:254] EngineCore failed to start")
+
+    @demo.command()
+    def other() -> None:
+        """Another command."""
+
+    result = runner.invoke(demo, ["fail"])
+    assert result.exit_code == 2
+    assert "[core.py:254] EngineCore failed to start" in result.output
