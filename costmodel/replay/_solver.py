@@ -152,11 +152,13 @@ def _fixed_point(
     base_k = carry.size + np.arange(m)
     members = _with_watch(waiting, m, ctx.slots)
     fixed = remove(everything, dep[members])
+    fresh = members
     cut = m
     for rounds in range(MAX_ROUNDS):
         deps = Departures(fixed, np.where(admitted[members], start[members] + svc[members], np.inf))
         episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
-        active = np.arange(members.size)
+        # first round: everyone; later rounds: only the newcomers (the others already agree with D)
+        active = np.arange(members.size) if rounds == 0 else np.flatnonzero(np.isin(members, fresh))
         settled, last_moved = False, active
         for _ in range(MAX_ITERATIONS):
             ctx.iterations += 1
@@ -176,6 +178,7 @@ def _fixed_point(
             b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.ready(new_start))
             new_svc = ctx.service_s(p + rows, b)
             changed = (new_start != start[rows]) | (new_adm != admitted[rows]) | (new_svc != svc[rows])
+            was_adm = admitted[rows].copy()
             start[rows], admitted[rows], batch[rows], svc[rows] = new_start, new_adm, b, new_svc
             if not changed.any():
                 settled = True
@@ -186,6 +189,9 @@ def _fixed_point(
             deps.update(moved, new_dep)
             last_moved = moved
             active = _next_active(episode, moved, old_dep, new_dep, a[members], start[members])
+            flipped = active[:0] if not ctx.loss else moved[(new_adm != was_adm)[changed]]
+            if flipped.size:  # turning a request away (or back) changes K for every request after it
+                active = np.union1d(active, np.arange(int(flipped.min()) + 1, members.size))
         if not settled:  # a long overload: solve the part before it on its own; a fluid stretch carries on
             cut = int(members[last_moved.min()])
             if cut == 0:
@@ -205,9 +211,9 @@ def _fixed_point(
             break
         if rounds == MAX_ROUNDS - 1:  # still growing: solve the part before the first newcomer on its own
             return solve_exact(ctx, p, p + int(new.min()), carry)
-        new = np.setdiff1d(_with_watch(new, m, ctx.slots), members, assume_unique=True)
-        fixed = remove(fixed, dep[new])
-        members = np.union1d(members, new)
+        fresh = np.setdiff1d(_with_watch(new, m, ctx.slots), members, assume_unique=True)
+        fixed = remove(fixed, dep[fresh])
+        members = np.union1d(members, fresh)
     start[~admitted] = np.nan
     return Part(p, start[:cut], batch[:cut], svc[:cut], admitted[:cut])
 

@@ -28,6 +28,7 @@ Semantics (see ``docs/replay.md``):
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,22 +233,36 @@ class Autoscaler:
         return [], []
 
     def run(self, times: FloatArray, desired: IntArray, recent_max: IntArray) -> None:
-        """Apply the decisions at ``times`` in order, skipping (vectorised) those that change nothing."""
+        """Apply the decisions at ``times`` in order, jumping straight to those that can change something.
+
+        For each running count r, the decisions that would scale up (``clip(d) > r``) or down
+        (``clip(max of the idle window) < r``) are found once, vectorised; between actions the next one is a
+        binary search (the cooldown moves the earliest allowed scale-up).
+        """
         cu = np.clip(desired, self.lo, self.hi)
         cw = np.clip(recent_max, self.lo, self.hi)
+        ups: dict[int, list[int]] = {}
+        downs: dict[int, list[int]] = {}
         cooldown = self.policy.scale_up_cooldown_s
-        k, total, window = 0, times.shape[0], 64
+        t_list: list[float] | None = None  # made on the first action (bisect on lists: no numpy call overhead)
+        k, total = 0, times.shape[0]
         while k < total:
-            end = min(total, k + window)
-            running = len(self.alive)
-            act = ((cu[k:end] > running) & (times[k:end] - self.last_up >= cooldown)) | (cw[k:end] < running)
-            hit = int(np.argmax(act)) if end > k else 0
-            if end == k or not act[hit]:
-                k, window = end, min(window * 4, 1 << 16)
-                continue
-            k += hit
-            self.decide(float(times[k]), int(desired[k]), int(recent_max[k]))
-            k, window = k + 1, 64
+            r = len(self.alive)
+            if r not in ups:
+                ups[r] = np.flatnonzero(cu > r).tolist()
+                downs[r] = np.flatnonzero(cw < r).tolist()
+            u, d = ups[r], downs[r]
+            i = bisect_left(u, k)
+            if i < len(u) and self.last_up + cooldown > times[u[i]]:
+                if t_list is None:
+                    t_list = times.tolist()
+                i = bisect_left(u, max(k, bisect_left(t_list, self.last_up + cooldown)))
+            j = bisect_left(d, k)
+            nxt = min(u[i] if i < len(u) else total, d[j] if j < len(d) else total)
+            if nxt >= total:
+                break
+            self.decide(float(times[nxt]), int(desired[nxt]), int(recent_max[nxt]))
+            k = nxt + 1
 
     def instances(self) -> Instances:
         """The instance table so far (running instances have ``stop_s = inf``)."""

@@ -60,20 +60,24 @@ def occupancy_per_cell(
 
 def busy_seconds(
     starts: FloatArray,
-    ends: FloatArray,
+    service_s: FloatArray,
     ready_from: FloatArray,
     ready_until: FloatArray,
     horizon_s: float,
     *,
     width: float,
-    starts_sorted: bool = False,
 ) -> tuple[float, float, FloatArray, FloatArray]:
     """Busy instance-seconds (replicas with at least one request), counted per cell as
     ``min(ready instance-time, request-time in service)`` — least-loaded routing puts one request on each
-    replica before doubling up. Returns busy seconds, request-seconds in service, and the per-cell request
-    and ready integrals."""
+    replica before doubling up. A request's service time is counted in the cell where it starts (cells are
+    long against service times: one pass instead of an exact split). Returns busy seconds, request-seconds
+    in service, and the per-cell request and ready integrals."""
     cells = max(1, math.ceil(horizon_s / width - 1e-9)) if horizon_s > 0 else 0
-    served = occupancy_per_cell(starts, np.minimum(ends, horizon_s), width, cells, starts_sorted=starts_sorted)
+    if cells == 0:
+        return 0.0, 0.0, np.zeros(0), np.zeros(0)
+    idx = np.floor(starts / width).astype(np.int64)
+    keep = idx < cells
+    served = np.bincount(idx[keep], weights=service_s[keep], minlength=cells)[:cells]
     ready = occupancy_per_cell(ready_from, np.minimum(ready_until, horizon_s), width, cells)
     return float(np.minimum(served, ready).sum()), float(served.sum()), served, ready
 

@@ -133,7 +133,7 @@ def trace_breakeven(
     horizon_s: float | None = None,
     slots: int | None = None,
     rps_range: tuple[float, float] | None = None,
-    points: int = 25,
+    points: int = 16,
     rtol: float = 1e-3,
     check_slo: bool = True,
 ) -> list[BreakevenRow]:
