@@ -53,7 +53,7 @@ def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
 
 def _json_default(obj: Any) -> Any:
     if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
+        return obj.model_dump(mode="json", by_alias=True)
     if hasattr(obj, "isoformat"):
         return obj.isoformat()
     if hasattr(obj, "item"):  # numpy scalars
@@ -76,7 +76,7 @@ def _finite(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_finite(v) for v in obj]
     if hasattr(obj, "model_dump"):
-        return _finite(obj.model_dump(mode="json"))
+        return _finite(obj.model_dump(mode="json", by_alias=True))
     return obj
 
 

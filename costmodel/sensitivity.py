@@ -354,8 +354,8 @@ def sensitivity_analysis(
         cost_band_rps=[float(x) for x in grid],
         varied=[s.description for s in spreads],
     )
-    if samples == 0 or not spreads:
-        return result.model_copy(update={"samples": 0})
+    if samples == 0 or not spreads:  # no Monte Carlo: no band to draw either
+        return result.model_copy(update={"samples": 0, "cost_band_rps": []})
 
     draws = {s.parameter: s.draw(rng, samples) for s in spreads}
     drawn = inputs.replace(**draws)

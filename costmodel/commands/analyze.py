@@ -1,23 +1,254 @@
-"""``breakeven analyze``: the main job. (Placeholder until the cost model lands: prints the closed-form
-break-even table of the seed article's case.)"""
+"""``breakeven analyze``: the main job — replay the traffic on every option, find the break-even lines, write
+``results.json`` and ``report.html``, and print the verdict."""
 
 from __future__ import annotations
 
-from rich.table import Table
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
-from breakeven.cli_support import stdout
-from costmodel.breakeven import closed_form_breakeven_rps, cost_per_request_usd
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
+from breakeven.errors import InputError
+from costmodel.analyze import analyze as run_analysis
+from costmodel.policy import parse_policy
+from costmodel.profiles import profile_from_path_or_name
+from costmodel.results import Results, Slo
+from pricing.cli import PricesOption, StaleAfterOption, TodayOption, catalog_from_options, parse_date
+from reports import write_outputs
+from traces import Trace, parse_synthetic_spec
+from traces.cli import (
+    ColumnsOption,
+    SkipBadRowsOption,
+    TimeUnitOption,
+    TraceFormatOption,
+    TraceModelOption,
+    trace_from_options,
+)
 
 
-def analyze() -> None:
-    """Run the analysis on the bundled default scenario and print the break-even table."""
-    gpu_hourly, p_in, p_out, tokens_in = 1.88, 0.10, 0.70, 80
-    outputs = [30, 220, 1200]
-    rps = closed_form_breakeven_rps(gpu_hourly, tokens_in, outputs, p_in, p_out)
-    per_req = cost_per_request_usd(tokens_in, outputs, p_in, p_out)
-    table = Table(title=f"Break-even: ${gpu_hourly}/h GPU vs ${p_in}/${p_out} per 1M tokens, {tokens_in} input tokens")
-    for col in ("output tokens", "serverless $/request", "break-even req/s", "req/hour"):
-        table.add_column(col, justify="right")
-    for out, r, c in zip(outputs, rps, per_req, strict=True):
-        table.add_row(f"{out:,}", f"{c:.6f}", f"{r:.2f}", f"{r * 3600:,.0f}")
-    stdout.print(table)
+class Percentile(StrEnum):
+    """Latency percentile at which capacity planning checks the SLO."""
+
+    mean = "mean"
+    p50 = "p50"
+    p90 = "p90"
+    p99 = "p99"
+
+
+class PriceTier(StrEnum):
+    """GPU price tier."""
+
+    on_demand = "on_demand"
+    reserved = "reserved"
+    spot = "spot"
+
+
+def analyze(
+    *,
+    trace_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--trace", "-t", metavar="FILE", help="Request trace to replay (format auto-detected).", show_default=False
+        ),
+    ] = None,
+    fmt: TraceFormatOption = None,
+    columns: ColumnsOption = None,
+    time_unit: TimeUnitOption = None,
+    skip_bad_rows: SkipBadRowsOption = False,
+    model: TraceModelOption = None,
+    synthetic: Annotated[
+        str | None,
+        typer.Option(
+            "--synthetic",
+            metavar="SPEC",
+            help="Generate the traffic instead, e.g. 'poisson:rate=2,duration=1h,input=fixed(800),output=fixed(220)' "
+            "(see `breakeven trace generate --help`).",
+            show_default=False,
+        ),
+    ] = None,
+    profile_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="FILE|NAME",
+            help="Measured dedicated profile (JSON from `breakeven profile import/measure`, or a bundled name); "
+            "repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    serverless: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--serverless", "-s", metavar="ID", help="Per-token price id to compare (repeatable).", show_default=False
+        ),
+    ] = None,
+    gpus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gpu", "-g", metavar="ID", help="GPU price id to run each profile on (repeatable).", show_default=False
+        ),
+    ] = None,
+    prices: PricesOption = None,
+    serverless_profile_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--serverless-profile",
+            metavar="FILE|NAME",
+            help="Latency profile of the serverless API (from `breakeven profile measure`), for its SLO attainment.",
+            show_default=False,
+        ),
+    ] = None,
+    slo_ttft_ms: Annotated[
+        float, typer.Option("--slo-ttft-ms", min=0.001, help="Time-to-first-token target [ms].")
+    ] = 600.0,
+    slo_tpot_ms: Annotated[
+        float, typer.Option("--slo-tpot-ms", min=0.001, help="Time-per-output-token target [ms].")
+    ] = 60.0,
+    percentile: Annotated[
+        Percentile, typer.Option("--percentile", help="Latency percentile the SLO is planned at.")
+    ] = Percentile.p90,
+    slo_target: Annotated[
+        float,
+        typer.Option(
+            "--slo-target",
+            min=0.01,
+            max=1.0,
+            help="Share of requests that must meet both targets for an option to pass.",
+        ),
+    ] = 0.9,
+    policy: Annotated[
+        str,
+        typer.Option(
+            "--policy",
+            metavar="SPEC",
+            help="Dedicated fleet: 'fixed:N', 'utilization:min=1,max=8,target=0.7,idle=600' or 'queue:queue=8,...' "
+            "(min=0 scales to zero).",
+        ),
+    ] = "utilization:min=1,max=8",
+    price_tier: Annotated[PriceTier, typer.Option("--price-tier", help="GPU price tier.")] = PriceTier.on_demand,
+    cold_start_s: Annotated[
+        float | None,
+        typer.Option(
+            "--cold-start-s",
+            min=0,
+            help="Replica cold start [s] (default: the profile's measured one, else 61 s from the seed article).",
+            show_default=False,
+        ),
+    ] = None,
+    output_tokens: Annotated[
+        str, typer.Option("--output-tokens", metavar="LIST", help="Output lengths of the break-even table.")
+    ] = "30,220,1200",
+    today: TodayOption = None,
+    stale_after: StaleAfterOption = 180,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw (latency spread, Monte Carlo).")] = 0,
+    samples: Annotated[int, typer.Option("--samples", min=0, help="Monte Carlo draws of the uncertainty band.")] = 2000,
+    no_hybrid: Annotated[
+        bool, typer.Option("--no-hybrid", help="Skip the hybrid (dedicated + overflow) search.")
+    ] = False,
+    no_trace_breakeven: Annotated[
+        bool, typer.Option("--no-trace-breakeven", help="Skip the trace-shaped break-even (the slowest step).")
+    ] = False,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", metavar="NAME", help="A name for this analysis in the report.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for report.html and results.json.")
+    ] = Path("breakeven-report"),
+    as_json: Annotated[bool, typer.Option("--json", help="Also print results.json to stdout.")] = False,
+) -> None:
+    """Replay the traffic on serverless, dedicated and hybrid options; write report.html and results.json.
+
+    With no options it runs the bundled scenario: the real Azure 2023 code trace, a Llama-3.1-8B-FP8 profile
+    measured on 1×H100 (vLLM), two serverless 8B prices and two H100 prices from the bundled catalog.
+    """
+    if trace_file is not None and synthetic is not None:
+        raise InputError("options --trace and --synthetic: expected one of them, found both")
+    grid = parse_number_list(output_tokens, option="--output-tokens")
+    slo = Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value, attainment_target=slo_target)
+    fleet = parse_policy(policy)
+    as_of = parse_date(today, option="--today")
+    catalog = catalog_from_options(prices)
+    trace = _trace(
+        trace_file,
+        synthetic=synthetic,
+        fmt=fmt,
+        columns=columns,
+        time_unit=time_unit,
+        skip_bad_rows=skip_bad_rows,
+        model=model,
+        seed=seed,
+    )
+    profiles = [profile_from_path_or_name(p) for p in profile_files] if profile_files else None
+    serverless_profile = profile_from_path_or_name(serverless_profile_file) if serverless_profile_file else None
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True
+    ) as bar:
+        task = bar.add_task("analyzing", total=None)
+        results = run_analysis(
+            trace,
+            profiles=profiles,
+            serverless=serverless or None,
+            gpus=gpus or None,
+            catalog=catalog,
+            price_files=[str(p) for p in prices or []],
+            slo=slo,
+            policy=fleet,
+            price_tier=price_tier.value,
+            serverless_profile=serverless_profile,
+            cold_start_s=cold_start_s,
+            output_tokens=grid,
+            today=as_of,
+            stale_after_days=stale_after,
+            seed=seed,
+            scenario=scenario,
+            hybrid=not no_hybrid,
+            trace_shaped=not no_trace_breakeven,
+            sensitivity_samples=samples,
+            progress=lambda step: bar.update(task, description=step),
+        )
+    results_path, report_path = write_outputs(results, out)
+    if as_json:
+        print_json(results)
+    _print_verdict(results, results_path, report_path, console=stderr if as_json else stdout)
+
+
+def _trace(
+    trace_file: Path | None,
+    *,
+    synthetic: str | None,
+    fmt: str | None,
+    columns: str | None,
+    time_unit: str | None,
+    skip_bad_rows: bool,
+    model: str | None,
+    seed: int,
+) -> Trace | None:
+    if synthetic is not None:
+        return parse_synthetic_spec(synthetic, np.random.default_rng(seed))
+    if trace_file is None:
+        return None
+    return trace_from_options(
+        trace_file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
+    )
+
+
+def _print_verdict(results: Results, results_path: Path, report_path: Path, *, console: Console) -> None:
+    """The verdict in a few lines (to stderr when stdout carries --json)."""
+    rec = results.recommendation
+    out = console
+    out.print(f"[bold]{escape(rec.headline)}[/]")
+    for line in rec.details:
+        out.print(f"  {escape(line)}")
+    for risk in rec.risks:
+        if risk.severity != "info":
+            out.print(f"  [yellow]risk ({escape(risk.code)}):[/] {escape(risk.message)}")
+    out.print(f"report: {escape(str(report_path))}\nresults: {escape(str(results_path))}")

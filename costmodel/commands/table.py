@@ -19,11 +19,11 @@ from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
 from costmodel.breakeven import breakeven_table
 from costmodel.capacity import CapacityFit, fit_replica_service
-from costmodel.profiles import Profile, bundled_profile, bundled_profile_names, load_profile
+from costmodel.matching import mismatches
+from costmodel.profiles import Profile, profile_from_path_or_name
 from costmodel.results import BreakevenRow, Slo
 from pricing.catalog import Catalog
 from pricing.cli import PricesOption, catalog_from_options
-from pricing.models import GpuPrice, TokenPrice
 
 #: The seed article's comparison: gpt-oss-120b on DigitalOcean Serverless Inference vs a 1×MI300X droplet.
 DEFAULT_SERVERLESS_ID: Final = "digitalocean/gpt-oss-120b"
@@ -117,7 +117,7 @@ def resolve_prices(
         if load.is_stale(entry_id)
     ]
     if profile is not None:
-        warnings += _mismatches(profile, token, gpu_price)
+        warnings += mismatches(profile, token, gpu_price)
     if token.currency != gpu_price.currency:
         raise InputError(
             f"prices {token.id} ({token.currency}) and {gpu_price.id} ({gpu_price.currency}): expected one currency"
@@ -131,36 +131,6 @@ def resolve_prices(
         tier=chosen_tier,
         warnings=warnings,
     )
-
-
-def _model_key(name: str) -> str:
-    return "".join(c for c in name.rsplit("/", 1)[-1].lower() if c.isalnum())
-
-
-def _mismatches(profile: Profile, token: TokenPrice, gpu_price: GpuPrice) -> list[str]:
-    """Plain-words warnings when the profile measured another model or GPU than the prices describe."""
-    found = []
-    a, b = _model_key(profile.model), _model_key(token.model)
-    if a and b and a not in b and b not in a:
-        found.append(
-            f"profile {profile.id} measured {profile.model!r} but {token.id} prices {token.model!r}: "
-            "check that they are the same model"
-        )
-    if profile.gpu and profile.gpu.lower() != gpu_price.gpu.lower():
-        found.append(f"profile {profile.id} was measured on {profile.gpu} but {gpu_price.id} is a {gpu_price.gpu}")
-    if profile.gpu_count != gpu_price.gpu_count:
-        found.append(
-            f"a replica of {profile.id} uses {profile.gpu_count} GPU(s) but {gpu_price.id} is a "
-            f"{gpu_price.gpu_count}-GPU instance priced as one replica"
-        )
-    return found
-
-
-def read_profile(path: Path) -> Profile:
-    """A profile JSON file, or (when no such file exists) a profile bundled with the package, by name."""
-    if not path.exists() and str(path) in bundled_profile_names():
-        return bundled_profile(str(path))
-    return load_profile(path)
 
 
 def _fmt_rate(value: float | None) -> str:
@@ -295,7 +265,7 @@ def table(  # typer passes every option by keyword
     explicit = any(v is not None for v in (gpu_hourly, input_price, output_price))
     if explicit and prices:
         raise InputError("option --prices: only used to look up catalog ids; explicit prices were given")
-    loaded = read_profile(profile) if profile is not None else None
+    loaded = profile_from_path_or_name(profile) if profile is not None else None
     resolved = resolve_prices(
         load=None if explicit else catalog_from_options(prices),
         serverless=serverless,

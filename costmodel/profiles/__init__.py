@@ -16,6 +16,7 @@ from costmodel.profiles.io import (  # isort: skip - after the schema it validat
     bundled_profile_names,
     load_profile,
     parse_profile,
+    profile_from_path_or_name,
     save_profile,
 )
 from costmodel.profiles.importers import import_profile  # isort: skip
@@ -33,5 +34,6 @@ __all__ = [
     "import_profile",
     "load_profile",
     "parse_profile",
+    "profile_from_path_or_name",
     "save_profile",
 ]

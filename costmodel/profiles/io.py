@@ -152,3 +152,11 @@ def bundled_profile(name: str) -> Profile:
         if profile.id == name:
             return profile
     raise UnknownNameError("bundled profile", name, names)
+
+
+def profile_from_path_or_name(path: str | os.PathLike[str]) -> Profile:
+    """A profile JSON file, or (when no such file exists) a profile bundled with the package, by name."""
+    text = os.fspath(path)
+    if not Path(text).exists() and text in bundled_profile_names():
+        return bundled_profile(text)
+    return load_profile(text)

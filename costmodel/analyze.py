@@ -1,0 +1,603 @@
+"""``analyze``: the whole answer for one traffic trace — every option replayed, the break-even lines, the
+sensitivity, and the verdict — as one :class:`~costmodel.results.Results`.
+
+This module only composes the pure pieces (capacity fit, replays, break-even, sensitivity, recommendation);
+it reads no files except the bundled defaults, and writes none. The CLI (``breakeven analyze``) and scripts
+call :func:`analyze`; :func:`default_inputs` is the bundled scenario the README's main job runs.
+
+Which comparisons are made:
+
+- every serverless price (``serverless``) replays the whole trace (exact bill; latency when a serverless
+  profile is given);
+- every (profile, GPU price) pair replays the trace on a dedicated fleet under ``policy``;
+- a hybrid (always-on dedicated base + serverless overflow) is searched for each pair, overflowing to the
+  serverless price that is cheapest on this trace;
+- the break-even lines, the cost curve, the timeline and the sensitivity describe the *primary pair*: the
+  cheapest serverless price against the cheapest dedicated option that meets the SLO (else the cheapest).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+
+from breakeven import __version__
+from breakeven.errors import InputError, ModelError
+from costmodel.breakeven import breakeven_table, cost_curve
+from costmodel.capacity import CapacityFit, fit_replica_service
+from costmodel.matching import mismatches
+from costmodel.policy import describe_policy
+from costmodel.profiles import Profile, bundled_profile
+from costmodel.recommend import recommend
+from costmodel.replay.dedicated import DedicatedReplay, policy_label, replay_dedicated
+from costmodel.replay.hybrid import best_hybrid
+from costmodel.replay.serverless import ServerlessReplay, replay_serverless
+from costmodel.replay.trace_breakeven import trace_breakeven
+from costmodel.results import (
+    HOURS_PER_MONTH,
+    AutoscalePolicy,
+    BreakevenRow,
+    CostCurve,
+    Inputs,
+    Option,
+    PriceUsed,
+    Results,
+    Sensitivity,
+    Slo,
+    Timeline,
+)
+from costmodel.sensitivity import (
+    SensitivityInputs,
+    Spread,
+    capacity_spread,
+    cold_start_spread,
+    price_spread,
+    relative_spread,
+    sensitivity_analysis,
+)
+from pricing import Catalog, GpuPrice, TokenPrice, load_catalog
+from traces import Trace, load_trace, summarize
+
+Tier = Literal["on_demand", "reserved", "spot"]
+Progress = Callable[[str], None]
+
+#: The bundled default scenario (README's main job): a real public trace, a profile built from real
+#: measurements, and prices from the bundled catalog — the same model family on every side.
+DEFAULT_SCENARIO = "bundled-default"
+DEFAULT_TRACE = "AzureLLMInferenceTrace_code.csv"
+DEFAULT_PROFILE = "llama-3.1-8b-fp8_1xH100"
+DEFAULT_SERVERLESS = ("digitalocean/llama3-8b-instruct", "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct")
+DEFAULT_GPUS = ("digitalocean/gpu-h100-1x", "nebius/gpu-h100-1x")
+DEFAULT_OUTPUT_TOKENS = (30, 220, 1200)
+
+#: Cold start assumed when a profile has none measured: the seed article's vLLM restart with weights on
+#: local disk (gpt-oss-120b on MI300X, 60.8–61.4 s over 3 restarts) — conservative for smaller models.
+ASSUMED_COLD_START_S = 61.0
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """One dedicated deployment: a measured profile on a priced GPU instance."""
+
+    profile: Profile
+    gpu: GpuPrice
+    fit: CapacityFit
+    cold_start_s: float
+    cold_start_source: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.gpu.id}|{self.profile.id}"
+
+
+def bundled_trace_path() -> str:
+    """Path of the bundled Azure 2023 code trace (package data)."""
+    return str(resources.files("costmodel") / "data" / "traces" / DEFAULT_TRACE)
+
+
+def default_inputs() -> dict[str, object]:
+    """The bundled scenario as keyword arguments of :func:`analyze` (for scripts that tweak one thing)."""
+    return {
+        "trace": load_trace(bundled_trace_path()),
+        "profiles": [bundled_profile(DEFAULT_PROFILE)],
+        "serverless": list(DEFAULT_SERVERLESS),
+        "gpus": list(DEFAULT_GPUS),
+        "scenario": DEFAULT_SCENARIO,
+    }
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def analyze(
+    trace: Trace | None = None,
+    *,
+    profiles: Sequence[Profile] | None = None,
+    serverless: Sequence[str] | None = None,
+    gpus: Sequence[str] | None = None,
+    catalog: Catalog | None = None,
+    price_files: Sequence[str] = (),
+    slo: Slo | None = None,
+    policy: AutoscalePolicy | None = None,
+    price_tier: Tier = "on_demand",
+    serverless_profile: Profile | None = None,
+    cold_start_s: float | None = None,
+    output_tokens: Sequence[float] = DEFAULT_OUTPUT_TOKENS,
+    today: date | None = None,
+    stale_after_days: int = 180,
+    seed: int = 0,
+    scenario: str | None = None,
+    hybrid: bool = True,
+    trace_shaped: bool = True,
+    sensitivity_samples: int = 2000,
+    progress: Progress | None = None,
+) -> Results:
+    """Analyse ``trace`` (default: the bundled scenario) and return the results.
+
+    - ``profiles``: measured dedicated deployments (default: the bundled Llama-3.1-8B-FP8 on 1×H100).
+    - ``serverless``: per-token price ids compared (default: each profile's ``serverless_price_id``, else
+      the bundled scenario's two 8B prices).
+    - ``gpus``: GPU price ids; every profile is paired with every id (default: each profile's
+      ``gpu_price_id``). A pair whose GPU differs from the profile's is kept with a warning.
+    - ``catalog``: prices (default: the bundled catalog layered with ``price_files``).
+    - ``cold_start_s``: overrides every profile's measured cold start; profiles without one use
+      :data:`ASSUMED_COLD_START_S` and say so in the assumptions.
+    - ``today``: the date prices are judged stale against (default: today, UTC).
+    """
+    say = progress or _noop
+    slo = slo or Slo()
+    policy = policy or AutoscalePolicy()
+    today = today or datetime.now(UTC).date()
+    rng = np.random.default_rng(seed)
+    if trace is None and profiles is None and serverless is None and gpus is None:
+        trace = load_trace(bundled_trace_path())
+        profiles = [bundled_profile(DEFAULT_PROFILE)]
+        serverless, gpus = DEFAULT_SERVERLESS, DEFAULT_GPUS
+        scenario = scenario or DEFAULT_SCENARIO
+    if trace is None:
+        trace = load_trace(bundled_trace_path())
+    if profiles is None:
+        profiles = [bundled_profile(DEFAULT_PROFILE)]
+    if not profiles:
+        raise InputError("analyze: expected at least one dedicated profile (--profile)")
+    catalog = catalog or load_catalog(list(price_files))
+    assumptions: list[str] = []
+    warnings: list[str] = []
+
+    say("summarizing the trace")
+    summary = summarize(trace)
+    # Replays bill the window [0, last arrival]; monthly figures scale that window to 730 hours.
+    horizon_s = float(trace.df["arrival_s"].iloc[-1]) if len(trace) else 0.0
+    user_rps = summary.mean_rps
+    mean_in = summary.input_tokens_mean
+    mean_out = summary.output_tokens_mean
+
+    serverless_ids = list(serverless) if serverless else _default_serverless(profiles)
+    token_prices = [catalog.token(i) for i in serverless_ids]
+    for profile in profiles:
+        for price in token_prices:
+            warnings.extend(mismatches(profile, price, None))
+    pairs = _pairs(
+        profiles,
+        gpus=gpus,
+        catalog=catalog,
+        slo=slo,
+        cold_start_s=cold_start_s,
+        assumptions=assumptions,
+        warnings=warnings,
+    )
+
+    options: list[Option] = []
+    serverless_runs: dict[str, ServerlessReplay] = {}
+    for price in token_prices:
+        say(f"billing serverless {price.id}")
+        latency_profile = serverless_profile if _profile_matches(serverless_profile, price) else None
+        sls = replay_serverless(trace, price, profile=latency_profile, slo=slo, rng=rng)
+        serverless_runs[price.id] = sls
+        options.append(
+            sls.option(id=f"serverless:{price.id}", label=_serverless_label(price), price_id=price.id, slo=slo)
+        )
+    if serverless_profile is not None and not any(_profile_matches(serverless_profile, p) for p in token_prices):
+        warnings.append(
+            f"serverless profile {serverless_profile.id} names price {serverless_profile.serverless_price_id}, "
+            "which is not among the serverless prices compared; its latency was not used"
+        )
+
+    dedicated_runs: dict[str, DedicatedReplay] = {}
+    for pair in pairs:
+        say(f"replaying dedicated {pair.gpu.id} ({pair.profile.id})")
+        service = pair.fit.service_for(mean_in, mean_out)
+        ded = replay_dedicated(
+            trace,
+            service,
+            pair.gpu,
+            policy=policy,
+            slo=slo,
+            cold_start_s=pair.cold_start_s,
+            tier=price_tier,
+            rng=rng,
+        )
+        dedicated_runs[pair.key] = ded
+        options.append(
+            ded.option(
+                id=f"dedicated:{pair.gpu.id}:{pair.profile.id}",
+                label=_dedicated_label(pair.gpu, policy),
+                gpu_price_id=pair.gpu.id,
+                profile_id=pair.profile.id,
+                slo=slo,
+            )
+        )
+
+    cheapest_token = min(token_prices, key=lambda p: serverless_runs[p.id].total_cost_usd) if token_prices else None
+    hybrid_runs = {}
+    if hybrid and cheapest_token is not None and len(trace) > 0:
+        for pair in pairs:
+            say(f"searching the hybrid split on {pair.gpu.id}")
+            search = best_hybrid(
+                trace,
+                pair.fit.service_for(mean_in, mean_out),
+                pair.gpu,
+                cheapest_token,
+                slo=slo,
+                serverless_profile=serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None,
+                tier=price_tier,
+                rng=rng,
+            )
+            replicas = search.best.replicas or 0
+            if replicas == 0:
+                continue  # the best split is all-serverless: already an option
+            hybrid_runs[pair.key] = search.best
+            options.append(
+                search.best.option(
+                    id=f"hybrid:{pair.gpu.id}:{pair.profile.id}+{cheapest_token.id}",
+                    label=f"Hybrid: {replicas}× {pair.gpu.gpu} ({pair.gpu.provider}) always on, "
+                    f"overflow to {_serverless_label(cheapest_token)}",
+                    gpu_price_id=pair.gpu.id,
+                    serverless_price_id=cheapest_token.id,
+                    profile_id=pair.profile.id,
+                    slo=slo,
+                )
+            )
+
+    primary = _primary_pair(pairs, options)
+    rows: list[BreakevenRow] = []
+    curve: CostCurve | None = None
+    timeline: Timeline | None = None
+    sensitivity: Sensitivity | None = None
+    if primary is not None and cheapest_token is not None:
+        hourly = primary.gpu.hourly_for(price_tier)
+        grid = sorted({*(float(x) for x in output_tokens), float(round(mean_out))})
+        say("computing break-even lines")
+        rows = breakeven_table(
+            gpu_hourly_usd=hourly,
+            input_usd_per_mtok=cheapest_token.input_usd_per_mtok,
+            output_usd_per_mtok=cheapest_token.output_usd_per_mtok,
+            input_tokens=mean_in,
+            output_tokens=grid,
+            fit=primary.fit,
+            serverless_price_id=cheapest_token.id,
+            gpu_price_id=primary.gpu.id,
+        )
+        if trace_shaped and len(trace) > 1 and horizon_s > 0:
+            say("finding the trace-shaped break-even")
+            rows += trace_breakeven(
+                trace,
+                primary.fit.service_for(mean_in, mean_out),
+                primary.gpu,
+                cheapest_token,
+                policy=policy,
+                cold_start_s=primary.cold_start_s,
+                output_tokens=[int(x) for x in grid],
+                slo=slo,
+                tier=price_tier,
+            )
+        capacity = primary.fit.capacity(mean_in, mean_out)
+        curve = cost_curve(
+            gpu_hourly_usd=hourly,
+            input_usd_per_mtok=cheapest_token.input_usd_per_mtok,
+            output_usd_per_mtok=cheapest_token.output_usd_per_mtok,
+            input_tokens=mean_in,
+            output_tokens=mean_out,
+            replica_capacity_rps=capacity.rps,
+            user_rps=user_rps,
+            min_replicas=max(policy.min_replicas, 1),
+            serverless_price_id=cheapest_token.id,
+            gpu_price_id=primary.gpu.id,
+        )
+        curve = curve.model_copy(
+            update={
+                "hybrid_monthly_usd": _steady_hybrid(
+                    curve, hourly, capacity.rps, _per_request(cheapest_token, mean_in, mean_out)
+                )
+            }
+        )
+        shown = hybrid_runs.get(primary.key)
+        timeline = (shown.dedicated.timeline if shown and shown.dedicated else None) or dedicated_runs[
+            primary.key
+        ].timeline
+        say("sensitivity and Monte Carlo")
+        sensitivity = _sensitivity(
+            primary,
+            token=cheapest_token,
+            catalog=catalog,
+            slo=slo,
+            policy=policy,
+            tier=price_tier,
+            mean_in=mean_in,
+            mean_out=mean_out,
+            user_rps=user_rps,
+            samples=sensitivity_samples,
+            seed=seed,
+            rng=rng,
+            warnings=warnings,
+        )
+    elif primary is None:
+        warnings.append("no dedicated option could be compared (no profile paired with a GPU price)")
+
+    for pair in pairs:
+        warnings.extend(f"{pair.profile.id}: {w}" for w in pair.fit.capacity(mean_in, mean_out).warnings)
+
+    say("writing the verdict")
+    prices_used = _prices_used(catalog, serverless_ids, [p.gpu.id for p in pairs], today, stale_after_days)
+    rec = recommend(
+        options,
+        rows,
+        prices=prices_used,
+        user_rps=user_rps,
+        output_tokens_mean=mean_out,
+        trace_hours=horizon_s / 3600.0,
+        warnings=[],
+    )
+    assumptions += [
+        (
+            f"A month is {HOURS_PER_MONTH:g} hours; monthly costs scale the trace's {horizon_s / 3600:.2f} h of "
+            "traffic at its mean rate."
+        ),
+        (
+            f"Dedicated fleet policy: {policy_label(policy)} ({describe_policy(policy)}); GPU price tier: "
+            f"{price_tier.replace('_', '-')}."
+        ),
+        (
+            f"SLO: TTFT ≤ {slo.ttft_ms:g} ms and TPOT ≤ {slo.tpot_ms:g} ms at {slo.percentile} for capacity "
+            f"planning; an option passes when ≥ {slo.attainment_target:.0%} of requests meet both."
+        ),
+    ]
+    if serverless_profile is None:
+        assumptions.append(
+            "No serverless latency profile was given: serverless SLO attainment is unknown "
+            "(not assumed to pass or fail)."
+        )
+    return Results(
+        generated_at=datetime.now(UTC),
+        tool_version=__version__,
+        inputs=Inputs(
+            scenario=scenario or "custom",
+            trace_source=summary.source,
+            profile_sources=[_profile_source(p) for p in profiles],
+            serverless_price_ids=serverless_ids,
+            gpu_price_ids=sorted({p.gpu.id for p in pairs}),
+            price_files=[str(f) for f in price_files],
+            slo=slo,
+            policy=policy,
+            price_tier=price_tier,
+            stale_after_days=stale_after_days,
+            as_of=today.isoformat(),
+            assumptions=assumptions,
+            seed=seed,
+        ),
+        trace=summary,
+        prices=prices_used,
+        profiles=list(profiles) + ([serverless_profile] if serverless_profile is not None else []),
+        options=options,
+        breakeven=rows,
+        cost_curve=curve,
+        timeline=timeline,
+        sensitivity=sensitivity,
+        recommendation=rec,
+        warnings=_dedupe(warnings),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def _default_serverless(profiles: Sequence[Profile]) -> list[str]:
+    named = [p.serverless_price_id for p in profiles if p.serverless_price_id]
+    return list(dict.fromkeys(named)) or list(DEFAULT_SERVERLESS)
+
+
+def _pairs(
+    profiles: Sequence[Profile],
+    *,
+    gpus: Sequence[str] | None,
+    catalog: Catalog,
+    slo: Slo,
+    cold_start_s: float | None,
+    assumptions: list[str],
+    warnings: list[str],
+) -> list[_Pair]:
+    pairs: list[_Pair] = []
+    for profile in profiles:
+        if profile.kind != "dedicated":
+            raise InputError(
+                f"profile {profile.id}: kind is {profile.kind!r}; expected a dedicated deployment "
+                "(pass serverless profiles with --serverless-profile)"
+            )
+        ids = list(gpus) if gpus else ([profile.gpu_price_id] if profile.gpu_price_id else [])
+        if not ids:
+            raise InputError(
+                f"profile {profile.id}: no GPU price to run it on; expected --gpu ID or a gpu_price_id in the profile"
+            )
+        fit = fit_replica_service(profile, slo)
+        cold, source = _cold_start(profile, cold_start_s)
+        if source == "assumed":
+            assumptions.append(
+                f"{profile.id}: no cold start was measured; assumed {cold:g} s, the seed article's vLLM restart "
+                "with weights on local disk (gpt-oss-120b on 1× MI300X, 60.8–61.4 s over 3 restarts)."
+            )
+        elif source == "given":
+            assumptions.append(f"{profile.id}: cold start set to {cold:g} s (given).")
+        for gpu_id in ids:
+            gpu = catalog.gpu(gpu_id)
+            warnings.extend(mismatches(profile, None, gpu))
+            pairs.append(_Pair(profile=profile, gpu=gpu, fit=fit, cold_start_s=cold, cold_start_source=source))
+    return pairs
+
+
+def _cold_start(profile: Profile, given: float | None) -> tuple[float, str]:
+    if given is not None:
+        if not math.isfinite(given) or given < 0:
+            raise InputError(f"option --cold-start-s: expected non-negative seconds, found {given}")
+        return float(given), "given"
+    measured = profile.cold_start.best_total_s() if profile.cold_start else None
+    if measured is not None:
+        return float(measured), "measured"
+    return ASSUMED_COLD_START_S, "assumed"
+
+
+def _profile_matches(profile: Profile | None, price: TokenPrice) -> bool:
+    if profile is None:
+        return False
+    return profile.serverless_price_id in (None, price.id)
+
+
+def _serverless_label(price: TokenPrice) -> str:
+    return f"Serverless {price.model} ({price.provider})"
+
+
+def _dedicated_label(gpu: GpuPrice, policy: AutoscalePolicy) -> str:
+    count = f"{gpu.gpu_count}× " if gpu.gpu_count > 1 else ""
+    if policy.kind == "fixed":
+        fleet = f"{policy.min_replicas} always on"
+    else:
+        fleet = f"autoscaled {policy.min_replicas}–{policy.max_replicas}"
+    return f"Dedicated {count}{gpu.gpu} ({gpu.provider}), {fleet}"
+
+
+def _primary_pair(pairs: Sequence[_Pair], options: Sequence[Option]) -> _Pair | None:
+    """The dedicated pair the charts describe: cheapest meeting the SLO, else cheapest."""
+    by_id = {f"dedicated:{p.gpu.id}:{p.profile.id}": p for p in pairs}
+    dedicated = [o for o in options if o.id in by_id]
+    if not dedicated:
+        return None
+    passing = [o for o in dedicated if o.meets_slo is not False]
+    best = min(passing or dedicated, key=lambda o: o.monthly_cost_usd)
+    return by_id[best.id]
+
+
+def _per_request(price: TokenPrice, mean_in: float, mean_out: float) -> float:
+    return (mean_in * price.input_usd_per_mtok + mean_out * price.output_usd_per_mtok) / 1e6
+
+
+def _steady_hybrid(curve: CostCurve, hourly: float, capacity_rps: float, per_request: float) -> list[float | None]:
+    """Steady-state hybrid monthly cost at each rate: the best N always-on replicas carrying up to N×capacity,
+    the excess billed per token. ``min over N of N×h + max(0, r − N×c)×cost/request`` (per month)."""
+    rates = np.asarray(curve.rps, dtype=np.float64)
+    if capacity_rps <= 0:
+        return [float(x) for x in curve.serverless_monthly_usd]
+    max_n = int(np.ceil(rates.max() / capacity_rps)) + 1 if rates.size else 1
+    n = np.arange(max_n + 1, dtype=np.float64)[:, None]
+    overflow = np.maximum(rates[None, :] - n * capacity_rps, 0.0)
+    hourly_cost = n * hourly + overflow * 3600.0 * per_request
+    return [float(x) for x in hourly_cost.min(axis=0) * HOURS_PER_MONTH]
+
+
+def _sensitivity(
+    pair: _Pair,
+    *,
+    token: TokenPrice,
+    catalog: Catalog,
+    slo: Slo,
+    policy: AutoscalePolicy,
+    tier: Tier,
+    mean_in: float,
+    mean_out: float,
+    user_rps: float,
+    samples: int,
+    seed: int,
+    rng: np.random.Generator,
+    warnings: list[str],
+) -> Sensitivity | None:
+    capacity = pair.fit.capacity(mean_in, mean_out)
+    if not capacity.reachable:
+        warnings.append(f"{pair.profile.id}: no batch size meets the SLO, so no sensitivity analysis was run")
+        return None
+    hourly = pair.gpu.hourly_for(tier)
+    same_gpu = [
+        g.hourly_for(tier)
+        for g in catalog.entries(kind="gpu")
+        if isinstance(g, GpuPrice) and _same_offering(g, pair.gpu, tier)
+    ]
+    spreads: list[Spread] = [
+        price_spread(
+            "gpu_hourly_usd", same_gpu or [hourly], description=f"GPU price ({pair.gpu.gpu} ×{pair.gpu.gpu_count})"
+        ),
+        relative_spread("input_usd_per_mtok", token.input_usd_per_mtok, 0.1, "serverless input price"),
+        relative_spread("output_usd_per_mtok", token.output_usd_per_mtok, 0.1, "serverless output price"),
+        capacity_spread(pair.profile, slo, mean_in, mean_out),
+    ]
+    cold = cold_start_spread(pair.profile)
+    if cold is not None:
+        spreads.append(cold)
+    inputs = SensitivityInputs(
+        gpu_hourly_usd=hourly,
+        input_usd_per_mtok=token.input_usd_per_mtok,
+        output_usd_per_mtok=token.output_usd_per_mtok,
+        input_tokens=mean_in,
+        output_tokens=mean_out,
+        replica_capacity_rps=capacity.rps,
+        cold_start_s=pair.cold_start_s,
+        user_rps=user_rps,
+        min_replicas=max(policy.min_replicas, 1),
+    )
+    try:
+        return sensitivity_analysis(inputs, spreads=spreads, rng=rng, seed=seed, samples=samples)
+    except ModelError as exc:
+        warnings.append(str(exc))
+        return None
+
+
+def _same_offering(candidate: GpuPrice, gpu: GpuPrice, tier: Tier) -> bool:
+    """Conflicting catalog entries for the same instance: same provider, GPU and count."""
+    try:
+        candidate.hourly_for(tier)
+    except ValueError:
+        return False
+    return (candidate.provider, candidate.gpu.lower(), candidate.gpu_count) == (
+        gpu.provider,
+        gpu.gpu.lower(),
+        gpu.gpu_count,
+    )
+
+
+def _prices_used(
+    catalog: Catalog, token_ids: Sequence[str], gpu_ids: Sequence[str], today: date, stale_after_days: int
+) -> list[PriceUsed]:
+    used = []
+    for entry_id in dict.fromkeys([*token_ids, *gpu_ids]):
+        age = catalog.age_days(entry_id, today)
+        used.append(
+            PriceUsed(
+                price=catalog.get(entry_id),
+                origin=catalog.origin(entry_id),
+                age_days=age,
+                stale=age > stale_after_days,
+            )
+        )
+    return used
+
+
+def _profile_source(profile: Profile) -> str:
+    sources = [s.path for s in profile.provenance.sources]
+    return f"{profile.id} ({', '.join(sources[:3])}{', ...' if len(sources) > 3 else ''})" if sources else profile.id
+
+
+def _dedupe(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
