@@ -114,24 +114,32 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     trace, t_build = timed(lambda: big_trace(args.requests, args.seed))
     horizon = trace.last_arrival_s
-    print(f"trace: {len(trace):,} requests over {horizon / 86400:.2f} days ({len(trace) / horizon:.2f} req/s), "
-          f"built in {t_build:.2f} s")
+    print(
+        f"trace: {len(trace):,} requests over {horizon / 86400:.2f} days ({len(trace) / horizon:.2f} req/s), "
+        f"built in {t_build:.2f} s"
+    )
     fit = fit_replica_service(bundled_profile("llama-3.1-8b-fp8_1xH100"))
-    service = fit.service_for(float(trace.input_tokens.mean()), float(trace.output_tokens.mean()))
-    print(f"replica: {service.slots} slots, {service.capacity_rps(float(trace.input_tokens.mean()), float(trace.output_tokens.mean())):.1f} req/s "
-          f"at the mean mix; policy: {POLICY.min_replicas}..{POLICY.max_replicas} on utilization; cold start {COLD_START_S:g} s")
+    mix = (float(trace.input_tokens.mean()), float(trace.output_tokens.mean()))
+    service = fit.service_for(*mix)
+    print(
+        f"replica: {service.slots} slots, {service.capacity_rps(*mix):.1f} req/s at the mean mix; policy: "
+        f"{POLICY.min_replicas}..{POLICY.max_replicas} on utilization; cold start {COLD_START_S:g} s"
+    )
     print()
 
     # 1. one dedicated replay of the whole trace (warm-up on a slice first: imports, caches)
-    replay_dedicated(trace.subset(np.arange(len(trace)) < 10_000), service, GPU, policy=POLICY, cold_start_s=COLD_START_S)
-    full, t_full, mem_full = measure(
-        lambda: replay_dedicated(trace, service, GPU, policy=POLICY, cold_start_s=COLD_START_S)
+    replay_dedicated(
+        trace.subset(np.arange(len(trace)) < 10_000), service, GPU, policy=POLICY, cold_start_s=COLD_START_S
     )
+    full, t_full = timed(lambda: replay_dedicated(trace, service, GPU, policy=POLICY, cold_start_s=COLD_START_S))
+    _, _, mem_full = measure(lambda: replay_dedicated(trace, service, GPU, policy=POLICY, cold_start_s=COLD_START_S))
     print(f"dedicated replay, {len(trace):,} requests: {t_full:.2f} s, peak traced memory {mem_full:,.0f} MiB")
-    print(f"  bill ${full.total_cost_usd:,.2f} ({full.costs.hours.total:,.1f} GPU-h: busy {full.costs.hours.busy:,.1f}, "
-          f"idle {full.costs.hours.idle:,.1f}, cold start {full.costs.hours.cold_start:,.2f}), "
-          f"{full.replicas.cold_starts} cold starts, peak {full.replicas.peak} replicas, "
-          f"SLO attainment {full.latency.slo_attainment:.2%}, queued {np.mean(full.per_request.wait_s > 0):.2%}")
+    print(
+        f"  bill ${full.total_cost_usd:,.2f} ({full.costs.hours.total:,.1f} GPU-h: busy {full.costs.hours.busy:,.1f}, "
+        f"idle {full.costs.hours.idle:,.1f}, cold start {full.costs.hours.cold_start:,.2f}), "
+        f"{full.replicas.cold_starts} cold starts, peak {full.replicas.peak} replicas, "
+        f"SLO attainment {full.latency.slo_attainment:.2%}, queued {np.mean(full.per_request.wait_s > 0):.2%}"
+    )
 
     # 2. the reference on a subset, and the fast replay on the same subset
     m = min(args.reference_requests, len(trace))
@@ -141,41 +149,74 @@ def main() -> None:
     ref_sim, t_ref = timed(lambda: reference_fleet(sub, service, POLICY, **kw))  # type: ignore[arg-type]
     fast_sim, t_fast_sub = timed(lambda: run_fleet(sub, service, POLICY, **kw))  # type: ignore[arg-type]
     summary = {
-        "policy": POLICY, "slo": Slo(), "slots": service.slots, "cold_start_s": COLD_START_S, "tier": "on_demand",
-        "horizon_s": h_sub, "rng": None, "timeline_points": 100,
+        "policy": POLICY,
+        "slo": Slo(),
+        "slots": service.slots,
+        "cold_start_s": COLD_START_S,
+        "tier": "on_demand",
+        "horizon_s": h_sub,
+        "rng": None,
+        "timeline_points": 100,
     }
     ref_sum, t_ref_sum = timed(lambda: summarize_fleet(sub, service, ref_sim, GPU, notes=[], **summary))  # type: ignore[arg-type]
     fast_sum, t_fast_sum = timed(lambda: summarize_fleet(sub, service, fast_sim, GPU, notes=[], **summary))  # type: ignore[arg-type]
     per_request = (t_ref + t_ref_sum) / m
     extrapolated = per_request * len(trace)
-    print(f"reference simulation on the first {m:,} requests: {t_ref + t_ref_sum:.2f} s "
-          f"({per_request * 1e6:.1f} µs/request); extrapolated linearly to {len(trace):,}: {extrapolated:,.0f} s")
-    print(f"fast replay on the same {m:,} requests: {t_fast_sub + t_fast_sum:.3f} s "
-          f"→ {(t_ref + t_ref_sum) / (t_fast_sub + t_fast_sum):,.0f}x faster")
-    print(f"  agreement on the subset: bill ${fast_sum.total_cost_usd:,.2f} vs ${ref_sum.total_cost_usd:,.2f} "
-          f"({fast_sum.total_cost_usd / ref_sum.total_cost_usd - 1:+.3%}), SLO attainment "
-          f"{fast_sum.latency.slo_attainment:.4f} vs {ref_sum.latency.slo_attainment:.4f} "
-          f"({(fast_sum.latency.slo_attainment - ref_sum.latency.slo_attainment) * 100:+.2f} pp)")
-    print(f"full trace: fast {t_full:.2f} s vs reference ~{extrapolated:,.0f} s (extrapolated) → "
-          f"{extrapolated / t_full:,.0f}x (target ≥ 50x)")
+    print(
+        f"reference simulation on the first {m:,} requests: {t_ref + t_ref_sum:.2f} s "
+        f"({per_request * 1e6:.1f} µs/request); extrapolated linearly to {len(trace):,}: {extrapolated:,.0f} s"
+    )
+    print(
+        f"fast replay on the same {m:,} requests: {t_fast_sub + t_fast_sum:.3f} s "
+        f"→ {(t_ref + t_ref_sum) / (t_fast_sub + t_fast_sum):,.0f}x faster"
+    )
+    print(
+        f"  agreement on the subset: bill ${fast_sum.total_cost_usd:,.2f} vs ${ref_sum.total_cost_usd:,.2f} "
+        f"({fast_sum.total_cost_usd / ref_sum.total_cost_usd - 1:+.3%}), SLO attainment "
+        f"{fast_sum.latency.slo_attainment:.4f} vs {ref_sum.latency.slo_attainment:.4f} "
+        f"({(fast_sum.latency.slo_attainment - ref_sum.latency.slo_attainment) * 100:+.2f} pp)"
+    )
+    print(
+        f"full trace: fast {t_full:.2f} s vs reference ~{extrapolated:,.0f} s (extrapolated) → "
+        f"{extrapolated / t_full:,.0f}x (target ≥ 50x)"
+    )
 
     # 3. trace-shaped break-even at three output lengths, and the hybrid search
-    rows, t_be, mem_be = measure(
-        lambda: trace_breakeven(trace, service, GPU, TOKENS, policy=POLICY, cold_start_s=COLD_START_S,
-                                output_tokens=[30, 220, 1200], check_slo=False)
+    rows, t_be = timed(
+        lambda: trace_breakeven(
+            trace,
+            fit.service_for,
+            GPU,
+            TOKENS,
+            policy=POLICY,
+            cold_start_s=COLD_START_S,
+            output_tokens=[30, 220, 1200],
+            check_slo=False,
+        )
     )
-    found = ", ".join(f"{r.output_tokens:.0f} out → {r.breakeven_rps:.3g} req/s" if r.breakeven_rps else
-                      f"{r.output_tokens:.0f} out → none" for r in rows)
-    print(f"trace-shaped break-even, 3 output lengths: {t_be:.2f} s, peak {mem_be:,.0f} MiB ({found})")
-    row, t_be1 = timed(lambda: trace_breakeven(trace, service, GPU, TOKENS, policy=POLICY,
-                                               cold_start_s=COLD_START_S, check_slo=False))
-    print(f"trace-shaped break-even at the trace's own mix: {t_be1:.2f} s "
-          f"(→ {row[0].breakeven_rps:.3g} req/s, {len(row[0].crossings_rps)} crossing(s))")
-    search, t_hy, mem_hy = measure(lambda: best_hybrid(trace, service, GPU, TOKENS))
-    tried = ", ".join(f"N={c.replicas}: ${c.total_cost_usd:,.0f} ({c.serverless_share:.1%} overflow)"
-                      for c in search.candidates)
-    print(f"hybrid search (overflow), {len(search.candidates)} splits: {t_hy:.2f} s, peak {mem_hy:,.0f} MiB; "
-          f"best N={search.best.replicas} (${search.best.total_cost_usd:,.0f}); tried {tried}")
+    found = ", ".join(
+        f"{r.output_tokens:.0f} out → {r.breakeven_rps:.3g} req/s"
+        if r.breakeven_rps
+        else f"{r.output_tokens:.0f} out → none"
+        for r in rows
+    )
+    print(f"trace-shaped break-even, 3 output lengths (slots per length): {t_be:.2f} s ({found})")
+    row, t_be1, mem_be1 = measure(
+        lambda: trace_breakeven(trace, service, GPU, TOKENS, policy=POLICY, cold_start_s=COLD_START_S, check_slo=False)
+    )
+    print(
+        f"trace-shaped break-even at the trace's own mix: {t_be1:.2f} s (under tracemalloc), peak "
+        f"{mem_be1:,.0f} MiB (→ {row[0].breakeven_rps:.3g} req/s, {len(row[0].crossings_rps)} crossing(s))"
+    )
+    search, t_hy = timed(lambda: best_hybrid(trace, service, GPU, TOKENS))
+    _, _, mem_hy = measure(lambda: best_hybrid(trace, service, GPU, TOKENS))
+    tried = ", ".join(
+        f"N={c.replicas}: ${c.total_cost_usd:,.0f} ({c.serverless_share:.1%} overflow)" for c in search.candidates
+    )
+    print(
+        f"hybrid search (overflow), {len(search.candidates)} splits: {t_hy:.2f} s, peak {mem_hy:,.0f} MiB; "
+        f"best N={search.best.replicas} (${search.best.total_cost_usd:,.0f}); tried {tried}"
+    )
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 

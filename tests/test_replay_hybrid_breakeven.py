@@ -25,7 +25,7 @@ from costmodel.replay import (
     serverless_bill,
     trace_breakeven,
 )
-from costmodel.results import AutoscalePolicy, Slo
+from costmodel.results import AutoscalePolicy
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from tests.conftest import DATA
@@ -205,7 +205,11 @@ def test_a_jump_in_the_bill_is_found_as_the_crossing() -> None:
     assert row.breakeven_rps == pytest.approx(jump, rel=2e-3)
     assert row.crossings_rps == pytest.approx([jump], rel=2e-3)
     curve = cost_curve_at_rates(
-        trace, FLAT, price, per_token, [0.999 * jump * t / n, 1.001 * jump * t / n],
+        trace,
+        FLAT,
+        price,
+        per_token,
+        [0.999 * jump * t / n, 1.001 * jump * t / n],
         policy=AutoscalePolicy(kind="fixed", min_replicas=2),
     )
     assert curve[0].dedicated_usd == pytest.approx(4 * hourly)
@@ -226,8 +230,15 @@ def test_autoscaling_needs_more_than_one_replica_for_long_answers() -> None:
 def test_no_crossing_and_bad_inputs() -> None:
     trace = _seed_trace()
     pricey = gpu(hourly_usd=1e6)
-    row = trace_breakeven(trace, FLAT, pricey, tokens(), policy=AutoscalePolicy(kind="fixed", min_replicas=1),
-                          rps_range=(0.1, 10.0), check_slo=False)[0]
+    row = trace_breakeven(
+        trace,
+        FLAT,
+        pricey,
+        tokens(),
+        policy=AutoscalePolicy(kind="fixed", min_replicas=1),
+        rps_range=(0.1, 10.0),
+        check_slo=False,
+    )[0]
     assert row.breakeven_rps is None and row.breakeven_rph is None
     assert any("not cheaper" in n for n in row.notes)
     empty = from_arrays(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))

@@ -107,7 +107,7 @@ def _both(
         rng = np.random.default_rng(rng_seed) if rng_seed is not None else None
         out.append(
             summarize_fleet(
-                trace if discipline == "queue" else trace,
+                trace,
                 service,
                 sim,
                 GPU,

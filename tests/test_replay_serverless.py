@@ -16,9 +16,9 @@ from costmodel.replay import from_arrays, rate_limit_violations, replay_serverle
 from costmodel.replay.serverless import per_request_cost_usd
 from costmodel.results import Slo
 from pricing.models import LongContextTier, RateLimits, TokenPrice
+from tests.conftest import DATA
 from traces import load_trace
 from traces.model import Trace
-from tests.conftest import DATA
 
 AZURE = DATA / "replay" / "AzureLLMInferenceTrace_code.csv"
 
@@ -163,10 +163,10 @@ def test_latency_from_the_seed_serverless_profile() -> None:
 
 def test_bad_traces_are_rejected_with_the_row() -> None:
     df = pd.DataFrame({"arrival_s": [0.0, 2.0, 1.0], "input_tokens": [1, 2, 3], "output_tokens": [1, 1, 1]})
-    with pytest.raises(InputError, match="row 2.*sorted"):
+    with pytest.raises(InputError, match=r"row 2.*sorted"):
         serverless_bill(df, price())
     df = pd.DataFrame({"arrival_s": [0.0, 1.0], "input_tokens": [1, -2], "output_tokens": [1, 1]})
-    with pytest.raises(InputError, match="row 1.*input_tokens"):
+    with pytest.raises(InputError, match=r"row 1.*input_tokens"):
         serverless_bill(df, price())
     df = pd.DataFrame({"arrival_s": [0.0, np.nan], "input_tokens": [1, 2], "output_tokens": [1, 1]})
     with pytest.raises(InputError, match="arrival_s"):

@@ -122,7 +122,7 @@ def solve_exact(ctx: Context, p: int, q: int, carry: FloatArray) -> Part:
         if long_run == 0:
             return Part(p, a[:0], batch[:0], svc[:0], np.ones(0, dtype=bool))
         return solve_exact(ctx, p, p + long_run, carry)
-    return _fixed_point(ctx, p, q, carry, everything, dep, batch, svc, waiting)
+    return _fixed_point(ctx, p, q, carry=carry, everything=everything, dep=dep, batch=batch, svc=svc, waiting=waiting)
 
 
 def _first_long_run(rows: IntArray, length: int) -> int | None:
@@ -138,6 +138,7 @@ def _fixed_point(
     ctx: Context,
     p: int,
     q: int,
+    *,
     carry: FloatArray,
     everything: FloatArray,
     dep: FloatArray,
@@ -188,7 +189,9 @@ def _fixed_point(
             new_dep = np.where(new_adm, new_start + new_svc, np.inf)[changed]
             deps.update(moved, new_dep)
             last_moved = moved
-            active = _next_active(episode, moved, old_dep, new_dep, a[members], start[members])
+            active = _next_active(
+                episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=a[members], start=start[members]
+            )
             flipped = active[:0] if not ctx.loss else moved[(new_adm != was_adm)[changed]]
             if flipped.size:  # turning a request away (or back) changes K for every request after it
                 active = np.union1d(active, np.arange(int(flipped.min()) + 1, members.size))
@@ -228,6 +231,7 @@ def _with_watch(rows: IntArray, m: int, slots: int) -> IntArray:
 def _next_active(
     episode: IntArray,
     moved: IntArray,
+    *,
     old_dep: FloatArray,
     new_dep: FloatArray,
     arrival: FloatArray,

@@ -21,10 +21,10 @@ from costmodel.replay.autoscale import (
     Autoscaler,
     Instances,
     decision_times,
-    step_value,
     initial_replicas,
     interval_work,
     plan_fleet,
+    step_value,
 )
 from costmodel.replay.billing import Lease, Tier, gpu_costs, lease
 from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
@@ -56,6 +56,7 @@ def request_latency(
     service: ReplicaService,
     start_s: FloatArray,
     batch: npt.ArrayLike,
+    *,
     slo: Slo,
     rng: np.random.Generator | None = None,
 ) -> RequestLatency:
@@ -162,7 +163,7 @@ class DedicatedReplay:
     def option(
         self,
         *,
-        id: str,  # noqa: A002 - mirrors Option.id
+        id: str,
         label: str,
         gpu_price_id: str | None = None,
         profile_id: str | None = None,
@@ -240,7 +241,9 @@ def run_fleet(
         sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=instances)
         return FleetSim(sim.start_s, sim.batch, sim.service_s, sim.admitted, sim.instances, decisions)
     scaler = Autoscaler(
-        policy, cold_start_s=cold_start_s, initial=queue_initial(req, work, policy, slots, initial, sim_end)
+        policy,
+        cold_start_s=cold_start_s,
+        initial=queue_initial(req, work, policy, slots=slots, initial=initial, sim_end=sim_end),
     )
     times = decision_times(policy, sim_end)
     return simulate_pool(req, service, slots=slots, discipline=discipline, queue_policy=(scaler, policy, times))
@@ -254,7 +257,7 @@ def simulation_end(req: RequestArrays, policy: AutoscalePolicy, horizon_s: float
 
 
 def queue_initial(
-    req: RequestArrays, work: FloatArray, policy: AutoscalePolicy, slots: int, initial: int | None, sim_end: float
+    req: RequestArrays, work: FloatArray, policy: AutoscalePolicy, *, slots: int, initial: int | None, sim_end: float
 ) -> int:
     """Replicas ready at t = 0 under a queue trigger: the first interval's offered load in full replicas."""
     if sim_end <= 0:
@@ -342,7 +345,7 @@ def summarize_fleet(
     served = req.subset(served_mask) if not served_mask.all() else req
     start = sim.start_s[served_mask]
     batch = sim.batch[served_mask]
-    lat = request_latency(served, service, start, batch, slo, rng)
+    lat = request_latency(served, service, start, batch, slo=slo, rng=rng)
     leased = lease(sim.instances, horizon_s)
     width = cell_width(horizon_s, max(1.0, horizon_s / 200_000))
     service_s = sim.service_s[served_mask]
@@ -397,9 +400,9 @@ def summarize_fleet(
             req.arrival_s,
             leased.start_s,
             leased.stop_s,
-            leased.ready_s,
-            leased.stop_s,
-            horizon_s,
+            ready_from=leased.ready_s,
+            ready_until=leased.stop_s,
+            horizon_s=horizon_s,
             points=timeline_points,
             cold_start_times_s=cold_starts,
         ),

@@ -82,7 +82,7 @@ class HybridReplay:
     def option(
         self,
         *,
-        id: str,  # noqa: A002 - mirrors Option.id
+        id: str,
         label: str,
         gpu_price_id: str | None = None,
         serverless_price_id: str | None = None,
@@ -404,15 +404,15 @@ def route_by_output(
             req,
             to_ded,
             service,
-            gpu_price,
-            token_price,
-            policy,
-            slo,
-            cold_start_s,
-            serverless_profile,
-            tier,
-            horizon,
-            rng,
+            gpu_price=gpu_price,
+            token_price=token_price,
+            policy=policy,
+            slo=slo,
+            cold_start_s=cold_start_s,
+            profile=serverless_profile,
+            tier=tier,
+            horizon=horizon,
+            rng=rng,
         )
         split = HybridReplay(
             None,
@@ -439,7 +439,8 @@ def route_by_output(
     best, ok = _pick(candidates)
     chosen = replays[int(best.threshold_output_tokens or 0)]
     chosen.notes.append(
-        f"requests with more than {best.threshold_output_tokens} output tokens go to {long_to}; the rest to the other side"
+        f"requests with more than {best.threshold_output_tokens} output tokens go to {long_to}; "
+        "the rest to the other side"
     )
     return HybridSearch(chosen, candidates, ok)
 
@@ -448,6 +449,7 @@ def _route(
     req: RequestArrays,
     to_ded: BoolArray,
     service: ReplicaService,
+    *,
     gpu_price: GpuPrice,
     token_price: TokenPrice,
     policy: AutoscalePolicy,

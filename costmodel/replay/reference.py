@@ -67,7 +67,7 @@ def reference_fleet(
     work = service.service_s(n_in, n_out, slots)
     times = decision_times(policy, sim_end)
     if policy.kind == "queue":
-        start_count = queue_initial(req, work, policy, slots, initial, sim_end)
+        start_count = queue_initial(req, work, policy, slots=slots, initial=initial, sim_end=sim_end)
         planned = None
     else:  # same initial count and desired signal as the fast planner
         planned = utilization_desired(a, work, times, policy, slots)

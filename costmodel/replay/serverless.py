@@ -314,7 +314,7 @@ class ServerlessReplay:
         """The bill at the trace's rate over a 730-hour month [USD]."""
         return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
 
-    def option(self, *, id: str, label: str, price_id: str | None = None, slo: Slo | None = None) -> Option:  # noqa: A002
+    def option(self, *, id: str, label: str, price_id: str | None = None, slo: Slo | None = None) -> Option:
         """This replay as a results :class:`Option` (``kind='serverless'``)."""
         target = (slo or Slo()).attainment_target
         att = self.latency.slo_attainment if self.latency else None

@@ -77,7 +77,7 @@ def busy_seconds(
         return 0.0, 0.0, np.zeros(0), np.zeros(0)
     idx = np.floor(starts / width).astype(np.int64)
     keep = idx < cells
-    served = np.bincount(idx[keep], weights=service_s[keep], minlength=cells)[:cells]
+    served = np.bincount(idx[keep], weights=service_s[keep], minlength=cells)[:cells].astype(np.float64)
     ready = occupancy_per_cell(ready_from, np.minimum(ready_until, horizon_s), width, cells)
     return float(np.minimum(served, ready).sum()), float(served.sum()), served, ready
 
@@ -86,10 +86,10 @@ def timeline(
     arrival_s: FloatArray,
     run_from: FloatArray,
     run_until: FloatArray,
+    *,
     ready_from: FloatArray,
     ready_until: FloatArray,
     horizon_s: float,
-    *,
     points: int = 400,
     cold_start_times_s: FloatArray | None = None,
     option_id: str | None = None,

@@ -16,7 +16,7 @@ arrivals only), so it costs a few vector passes; ``queue`` policies replay the w
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,10 @@ from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 
 FloatArray = npt.NDArray[np.float64]
+
+ServiceFor = ReplicaService | Callable[[float, float], ReplicaService]
+"""One replica's model, or a function of (mean input, mean output tokens) giving it — e.g.
+``fit_replica_service(profile).service_for`` — so that each output length gets its own SLO slots."""
 
 MAX_DECISIONS = 2_000_000
 """A rate so low that the stretched trace needs more autoscaler decisions than this is not examined."""
@@ -105,14 +109,14 @@ class _Dedicated:
         return float(billed.sum()) / 3600.0 * self.hourly, peak
 
 
-def _bisect(f: _Dedicated, target: float, lo: float, hi: float, sign_lo: float, rtol: float) -> float:
+def _bisect(f: _Dedicated, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:
     """Bisect in log k on the sign of ``cost − target`` between ``lo`` and ``hi`` (signs differ)."""
     for _ in range(60):
         if hi / lo - 1.0 <= rtol:
             break
         mid = math.sqrt(lo * hi)
         value = f.cost(mid)[0] - target
-        if np.sign(value) == sign_lo or value == 0.0 and sign_lo == 0.0:
+        if np.sign(value) == sign_lo or (value == 0.0 and sign_lo == 0.0):
             lo = mid
         else:
             hi = mid
@@ -121,7 +125,7 @@ def _bisect(f: _Dedicated, target: float, lo: float, hi: float, sign_lo: float, 
 
 def trace_breakeven(
     trace: TraceLike,
-    service: ReplicaService,
+    service: ServiceFor,
     gpu_price: GpuPrice,
     token_price: TokenPrice,
     *,
@@ -140,9 +144,11 @@ def trace_breakeven(
     """Trace-shaped break-even rows (``method='trace'``), one per output length asked (``output_tokens``
     overrides every request's output and keeps the input distribution), or one for the trace as it is.
 
-    ``rps_range`` bounds the mean rates examined (default: 1/100 to 100× the closed-form break-even, within
-    what the stretched trace and the policy's ``max_replicas`` allow). With ``check_slo`` the fleet is also
-    replayed in full at the break-even rate and its SLO attainment noted.
+    ``service`` may be a function of the mix (``fit.service_for``): each row then uses the replica model
+    for its own mean input and output. ``rps_range`` bounds the mean rates examined (default: 1/100 to 100×
+    the closed-form break-even, within what the stretched trace and the policy's ``max_replicas`` allow).
+    With ``check_slo`` the fleet is also replayed in full at the break-even rate and its SLO attainment
+    noted.
     """
     base = request_arrays(trace)
     if len(base) == 0:
@@ -159,18 +165,18 @@ def trace_breakeven(
             _row(
                 req,
                 service,
-                gpu_price,
-                token_price,
-                policy,
-                cold_start_s,
-                slo,
-                tier,
-                horizon,
-                slots,
-                rps_range,
-                points,
-                rtol,
-                check_slo,
+                gpu_price=gpu_price,
+                token_price=token_price,
+                policy=policy,
+                cold_start_s=cold_start_s,
+                slo=slo,
+                tier=tier,
+                horizon=horizon,
+                slots=slots,
+                rps_range=rps_range,
+                points=points,
+                rtol=rtol,
+                check_slo=check_slo,
             )
         )
     return rows
@@ -178,7 +184,7 @@ def trace_breakeven(
 
 def cost_curve_at_rates(
     trace: TraceLike,
-    service: ReplicaService,
+    service: ServiceFor,
     gpu_price: GpuPrice,
     token_price: TokenPrice,
     rate_factors: Sequence[float],
@@ -193,6 +199,8 @@ def cost_curve_at_rates(
     req = request_arrays(trace)
     policy = policy or AutoscalePolicy()
     horizon = _horizon(req, horizon_s)
+    if not isinstance(service, ReplicaService):
+        service = service(float(req.input_tokens.mean()), float(req.output_tokens.mean()))
     n_slots = replica_slots(service, req, slots, [])
     ded = _Dedicated(
         req, service, gpu_price, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=horizon, tier=tier
@@ -207,7 +215,8 @@ def cost_curve_at_rates(
 
 def _row(
     req: RequestArrays,
-    service: ReplicaService,
+    service_for: ServiceFor,
+    *,
     gpu_price: GpuPrice,
     token_price: TokenPrice,
     policy: AutoscalePolicy,
@@ -224,9 +233,10 @@ def _row(
     notes: list[str] = []
     n = len(req)
     mean_rps = n / horizon
-    n_slots = replica_slots(service, req, slots, notes)
     mean_in = float(req.input_tokens.mean())
     mean_out = float(req.output_tokens.mean())
+    service = service_for if isinstance(service_for, ReplicaService) else service_for(mean_in, mean_out)
+    n_slots = replica_slots(service, req, slots, notes)
     per_replica = float(n_slots / service.service_s(mean_in, mean_out, n_slots))
     serverless = serverless_bill(req, token_price).total_usd
     per_request = serverless / n
@@ -245,20 +255,17 @@ def _row(
     if not math.isfinite(k_hi) or k_hi <= k_lo:
         notes.append(f"no rate range to examine (the fleet carries at most {max_rps:,.3g} req/s); break-even not found")
         return _result(
-            req,
-            service,
-            gpu_price,
-            token_price,
-            policy,
-            mean_in,
-            mean_out,
-            per_request,
-            per_replica,
-            hourly,
-            None,
-            [],
-            None,
-            notes,
+            gpu_price=gpu_price,
+            token_price=token_price,
+            mean_in=mean_in,
+            mean_out=mean_out,
+            per_request=per_request,
+            per_replica=per_replica,
+            hourly=hourly,
+            breakeven=None,
+            crossings=[],
+            replicas=None,
+            notes=notes,
         )
     if hi_rps / mean_rps > k_hi:
         notes.append(f"rates above {k_hi * mean_rps:,.3g} req/s not examined: {cap_replicas} replicas at most")
@@ -273,7 +280,9 @@ def _row(
     crossings = []
     for i in range(len(grid) - 1):
         if signs[i] != signs[i + 1] and not (signs[i] == 0 or signs[i + 1] == 0):
-            crossings.append(_bisect(ded, serverless, float(grid[i]), float(grid[i + 1]), float(signs[i]), rtol))
+            crossings.append(
+                _bisect(ded, serverless, float(grid[i]), float(grid[i + 1]), sign_lo=float(signs[i]), rtol=rtol)
+            )
         elif signs[i + 1] == 0:
             crossings.append(float(grid[i + 1]))
     crossings_rps = [k * mean_rps for k in crossings]
@@ -311,29 +320,24 @@ def _row(
                 + ("" if att >= slo.attainment_target else f" (below the {slo.attainment_target:.0%} target)")
             )
     return _result(
-        req,
-        service,
-        gpu_price,
-        token_price,
-        policy,
-        mean_in,
-        mean_out,
-        per_request,
-        per_replica,
-        hourly,
-        breakeven,
-        crossings_rps,
-        replicas,
-        notes,
+        gpu_price=gpu_price,
+        token_price=token_price,
+        mean_in=mean_in,
+        mean_out=mean_out,
+        per_request=per_request,
+        per_replica=per_replica,
+        hourly=hourly,
+        breakeven=breakeven,
+        crossings=crossings_rps,
+        replicas=replicas,
+        notes=notes,
     )
 
 
 def _result(
-    req: RequestArrays,
-    service: ReplicaService,
+    *,
     gpu_price: GpuPrice,
     token_price: TokenPrice,
-    policy: AutoscalePolicy,
     mean_in: float,
     mean_out: float,
     per_request: float,
@@ -344,7 +348,6 @@ def _result(
     replicas: int | None,
     notes: list[str],
 ) -> BreakevenRow:
-    del req, service, policy
     return BreakevenRow(
         input_tokens=mean_in,
         output_tokens=mean_out,

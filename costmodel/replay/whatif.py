@@ -38,7 +38,8 @@ def weights_load_s(weights_gib: float, storage_mb_s: float) -> float:
     """Seconds to read ``weights_gib`` GiB at ``storage_mb_s`` MB/s (MB = 10⁶ bytes)."""
     if not (weights_gib >= 0 and storage_mb_s > 0):
         raise InputError(
-            f"weights load: expected weights ≥ 0 GiB and bandwidth > 0 MB/s, found {weights_gib} GiB, {storage_mb_s} MB/s"
+            "weights load: expected weights ≥ 0 GiB and bandwidth > 0 MB/s, "
+            f"found {weights_gib} GiB, {storage_mb_s} MB/s"
         )
     return weights_gib * BYTES_PER_GIB / (storage_mb_s * BYTES_PER_MB)
 
