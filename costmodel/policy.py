@@ -74,7 +74,7 @@ def parse_policy(spec: str, *, option: str = "--policy") -> AutoscalePolicy:
         fields["min_replicas"] = count
         fields["max_replicas"] = max(count, 1)
     try:
-        policy = AutoscalePolicy(kind=kind, **fields)  # type: ignore[arg-type]
+        policy = AutoscalePolicy(kind=kind, **fields)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])

@@ -37,27 +37,27 @@ def log(message: str) -> None:
 
 ARCHS = {
     # Published architecture of meta-llama/Llama-3.1-8B (config.json), weights random.
-    "llama-3.1-8b": dict(
-        hidden_size=4096,
-        intermediate_size=14336,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        vocab_size=128256,
-        max_position_embeddings=131072,
-        rope_theta=500000.0,
-        rms_norm_eps=1e-5,
-    ),
+    "llama-3.1-8b": {
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "vocab_size": 128256,
+        "max_position_embeddings": 131072,
+        "rope_theta": 500000.0,
+        "rms_norm_eps": 1e-5,
+    },
     # A tiny model of the same family for a CPU smoke test.
-    "tiny": dict(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=512,
-        max_position_embeddings=4096,
-    ),
+    "tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 512,
+        "max_position_embeddings": 4096,
+    },
 }
 OFFSET = 3  # ids 0..2 reserved (pad/bos/eos); byte b -> id b + OFFSET
 
@@ -181,7 +181,11 @@ def main() -> None:
                 await resp.write(chunk(text, None))
             if out.is_finished():
                 break
-        usage = {"prompt_tokens": len(ids), "completion_tokens": len(generated), "total_tokens": len(ids) + len(generated)}
+        usage = {
+            "prompt_tokens": len(ids),
+            "completion_tokens": len(generated),
+            "total_tokens": len(ids) + len(generated),
+        }
         if resp is None:
             text = "".join(f" t{tok}" for tok in generated)
             choice = (

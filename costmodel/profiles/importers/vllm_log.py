@@ -380,7 +380,8 @@ class _RunBuilder:
 #: A cheap first pass: only lines holding one of these words can matter (logs of busy servers run to
 #: millions of request lines).
 _RELEVANT = re.compile(
-    r"took|takes|Graph capturing|transform time|blocks|KV cache size|Maximum concurrency|API server|LLM engine|non-default args|"
+    r"took|takes|Graph capturing|transform time|blocks|KV cache size|Maximum concurrency|API server|LLM engine|"
+    r"non-default args|"
     r"Starting to load model|startup complete|Uvicorn running|downloading weights|failed to start|"
     r"initialization failed|hit an exception|Error|Exception|vllm serve|vllm\.entrypoints"
 )
