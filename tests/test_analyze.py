@@ -209,3 +209,16 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list
     assert message in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_results_convert_to_dataframes(default_results: Results) -> None:
+    from costmodel import breakeven_frame, options_frame, timeline_frame  # noqa: PLC0415 - the public API under test
+
+    options = options_frame(default_results)
+    assert len(options) == len(default_results.options)
+    assert options["monthly_cost_usd"].is_monotonic_increasing
+    assert options.loc[options["recommended"], "id"].tolist() == [default_results.recommendation.option_id]
+    rows = breakeven_frame(default_results)
+    assert set(rows["method"]) == {"closed_form", "capacity", "trace"}
+    timeline = timeline_frame(default_results)
+    assert default_results.timeline is not None and len(timeline) == len(default_results.timeline.t_s)
