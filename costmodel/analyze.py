@@ -257,8 +257,8 @@ def analyze(
             options.append(
                 search.best.option(
                     id=f"hybrid:{pair.gpu.id}:{pair.profile.id}+{cheapest_token.id}",
-                    label=f"Hybrid: {replicas}× {pair.gpu.gpu} ({pair.gpu.provider}) always on, "
-                    f"overflow to {_serverless_label(cheapest_token)}",
+                    label=f"Hybrid: {replicas}× {pair.gpu.gpu} ({pair.gpu.provider}) always on + "
+                    f"{cheapest_token.model} ({cheapest_token.provider}) overflow",
                     gpu_price_id=pair.gpu.id,
                     serverless_price_id=cheapest_token.id,
                     profile_id=pair.profile.id,
@@ -289,7 +289,7 @@ def analyze(
             say("finding the trace-shaped break-even")
             rows += trace_breakeven(
                 trace,
-                primary.fit.service_for(mean_in, mean_out),
+                primary.fit.service_for,  # each output length gets the replica model for its own mix
                 primary.gpu,
                 cheapest_token,
                 policy=policy,
