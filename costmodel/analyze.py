@@ -18,6 +18,7 @@ Which comparisons are made:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,10 +102,16 @@ def bundled_trace_path() -> str:
     return str(resources.files("costmodel") / "data" / "traces" / DEFAULT_TRACE)
 
 
+def bundled_trace() -> Trace:
+    """The bundled Azure 2023 code trace, named as bundled (not by its install path) in reports."""
+    trace = load_trace(bundled_trace_path())
+    return dataclasses.replace(trace, meta=dataclasses.replace(trace.meta, source=f"bundled:{DEFAULT_TRACE}"))
+
+
 def default_inputs() -> dict[str, object]:
     """The bundled scenario as keyword arguments of :func:`analyze` (for scripts that tweak one thing)."""
     return {
-        "trace": load_trace(bundled_trace_path()),
+        "trace": bundled_trace(),
         "profiles": [bundled_profile(DEFAULT_PROFILE)],
         "serverless": list(DEFAULT_SERVERLESS),
         "gpus": list(DEFAULT_GPUS),
@@ -157,12 +164,12 @@ def analyze(
     today = today or datetime.now(UTC).date()
     rng = np.random.default_rng(seed)
     if trace is None and profiles is None and serverless is None and gpus is None:
-        trace = load_trace(bundled_trace_path())
+        trace = bundled_trace()
         profiles = [bundled_profile(DEFAULT_PROFILE)]
         serverless, gpus = DEFAULT_SERVERLESS, DEFAULT_GPUS
         scenario = scenario or DEFAULT_SCENARIO
     if trace is None:
-        trace = load_trace(bundled_trace_path())
+        trace = bundled_trace()
     if profiles is None:
         profiles = [bundled_profile(DEFAULT_PROFILE)]
     if not profiles:

@@ -88,8 +88,9 @@ def _risks(
             Risk(
                 code="serverless-latency-unknown",
                 severity="warning",
-                message="No latency profile was given for the serverless API, so its SLO attainment is unknown; "
-                "measure it with `breakeven profile measure` against the provider's endpoint.",
+                message="No latency profile of this serverless API was used, so its SLO attainment is unknown; "
+                "measure it with `breakeven profile measure` against the provider's endpoint and pass it with "
+                "--serverless-profile.",
             )
         )
     if best is not None and best.replicas is not None and best.replicas.cold_starts > 0 and best.latency:
