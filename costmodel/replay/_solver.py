@@ -2,7 +2,8 @@
 
 Request ``i`` (``K_i`` requests came before it) can start once fewer than ``c(t)`` of them remain in the
 system, i.e. at ``D[K_i − c]`` where ``D`` are the sorted departures: ``start_i = max(arrival_i, D[K_i − c])``
-(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``). Assume nobody waits; those for whom that fails form the
+(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``; a request turned away counts as leaving on arrival, so
+``K`` never changes). Assume nobody waits; those for whom that fails form the
 *waiting set*; iterate on it (their departures move, which moves ``D``) until nothing moves, re-checking the
 others after each settled round. Where the iteration does not settle within its budget (a long overload)
 the solution is cut at the first request still moving, for :mod:`._fluid` to carry on.
@@ -150,23 +151,25 @@ def _fixed_point(
     m = q - p
     start = a.copy()
     admitted = np.ones(m, dtype=bool)
-    base_k = carry.size + np.arange(m)
-    members = _with_watch(waiting, m, ctx.slots)
+    base_k = carry.size + np.arange(m)  # requests ahead; one turned away "leaves" on arrival (loss)
+    is_member = np.zeros(m, dtype=bool)
+    is_member[_with_watch(waiting, m, ctx.slots)] = True
+    members = np.flatnonzero(is_member)
     fixed = remove(everything, dep[members])
-    fresh = members
+    fresh = is_member.copy()
     cut = m
     for rounds in range(MAX_ROUNDS):
-        deps = Departures(fixed, np.where(admitted[members], start[members] + svc[members], np.inf))
+        deps = Departures(fixed, np.where(admitted[members], start[members] + svc[members], a[members]))
         episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
         # first round: everyone; later rounds: only the newcomers (the others already agree with D)
-        active = np.arange(members.size) if rounds == 0 else np.flatnonzero(np.isin(members, fresh))
+        active = np.flatnonzero(fresh[members])
         settled, last_moved = False, active
         for _ in range(MAX_ITERATIONS):
             ctx.iterations += 1
             rows = members[active]
             k = base_k[rows]
-            if ctx.loss:
-                k = k - _rejected_before(admitted, rows)
+            if ctx.loss:  # skip the "departures" (at arrival) of itself and of later ones arriving with it
+                k = k + _turned_away_at_or_after(admitted[members], a[members])[active]
             free_at = ctx.cap.free_time(deps, k, a[rows])
             if ctx.loss:
                 new_adm = free_at <= a[rows]
@@ -179,32 +182,44 @@ def _fixed_point(
             b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.ready(new_start))
             new_svc = ctx.service_s(p + rows, b)
             changed = (new_start != start[rows]) | (new_adm != admitted[rows]) | (new_svc != svc[rows])
-            was_adm = admitted[rows].copy()
+            deferred = active[:0]
+            if ctx.loss:  # turning away is not monotone: settle flips in order, never two that interact
+                flip = new_adm != admitted[rows]
+                if flip.any():
+                    # a flip changes the system until its departure; later requests arriving before that were
+                    # evaluated against the old state: defer them to the next iteration
+                    reach = np.where(flip, a[rows] + np.maximum(new_svc, svc[rows]), -np.inf)
+                    reach = np.concatenate([[-np.inf], np.maximum.accumulate(reach)[:-1]])
+                    keep = a[rows] >= reach
+                    deferred = active[~keep]
+                    changed &= keep
+                    new_start, new_adm, b, new_svc = (
+                        np.where(keep, new_start, start[rows]),
+                        np.where(keep, new_adm, admitted[rows]),
+                        np.where(keep, b, batch[rows]),
+                        np.where(keep, new_svc, svc[rows]),
+                    )
             start[rows], admitted[rows], batch[rows], svc[rows] = new_start, new_adm, b, new_svc
             if not changed.any():
                 settled = True
                 break
             moved = active[changed]
             old_dep = deps.values[moved]
-            new_dep = np.where(new_adm, new_start + new_svc, np.inf)[changed]
+            new_dep = np.where(new_adm, new_start + new_svc, a[rows])[changed]
             deps.update(moved, new_dep)
             last_moved = moved
             active = _next_active(
                 episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=a[members], start=start[members]
             )
-            flipped = active[:0] if not ctx.loss else moved[(new_adm != was_adm)[changed]]
-            if flipped.size:  # turning a request away (or back) changes K for every request after it
-                active = np.union1d(active, np.arange(int(flipped.min()) + 1, members.size))
+            if deferred.size:
+                active = np.union1d(active, deferred)
         if not settled:  # a long overload: solve the part before it on its own; a fluid stretch carries on
             cut = int(members[last_moved.min()])
             if cut == 0:
                 return Part(p, a[:0], batch[:0], svc[:0], admitted[:0])
             return solve_exact(ctx, p, p + cut, carry)
-        others = np.setdiff1d(np.arange(m), members, assume_unique=True)
-        k = base_k[others]
-        if ctx.loss:
-            k = k - _rejected_before(admitted, others)
-        free_at = deps.kth(k - ctx.cap.ready(a[others]) * ctx.slots)
+        others = np.flatnonzero(~is_member)
+        free_at = deps.kth(base_k[others] - ctx.cap.ready(a[others]) * ctx.slots)
         late = free_at > a[others]
         if not ctx.loss:  # FIFO: nobody starts before a request ahead of it (its departure would come too early)
             ahead = np.concatenate([[-np.inf], np.maximum.accumulate(start)[:-1]])
@@ -214,11 +229,25 @@ def _fixed_point(
             break
         if rounds == MAX_ROUNDS - 1:  # still growing: solve the part before the first newcomer on its own
             return solve_exact(ctx, p, p + int(new.min()), carry)
-        fresh = np.setdiff1d(_with_watch(new, m, ctx.slots), members, assume_unique=True)
+        fresh[:] = False
+        fresh[_with_watch(new, m, ctx.slots)] = True
+        fresh &= ~is_member
         fixed = remove(fixed, dep[fresh])
-        members = np.union1d(members, fresh)
+        is_member |= fresh
+        members = np.flatnonzero(is_member)
     start[~admitted] = np.nan
     return Part(p, start[:cut], batch[:cut], svc[:cut], admitted[:cut])
+
+
+def _turned_away_at_or_after(admitted: BoolArray, arrival: FloatArray) -> IntArray:
+    """Per member: members turned away among itself and those after it with the same arrival time (they
+    "leave" at that instant, so a count of departures up to it would include them)."""
+    rejected = (~admitted).astype(np.int64)
+    group = np.concatenate([[0], np.cumsum(np.diff(arrival) != 0)])
+    total = np.bincount(group, weights=rejected).astype(np.int64)
+    before = np.cumsum(rejected) - rejected  # turned away before each member (all groups)
+    first = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1])
+    return total[group] - (before - before[first][group])
 
 
 def _with_watch(rows: IntArray, m: int, slots: int) -> IntArray:
@@ -252,8 +281,3 @@ def _next_active(
     ok = last >= 0
     active[ok] |= hi[last[ok]] >= arrival[ok]
     return np.flatnonzero(active)
-
-
-def _rejected_before(admitted: BoolArray, rows: IntArray) -> IntArray:
-    """Requests turned away before each of ``rows`` (chunk positions)."""
-    return np.concatenate([[0], np.cumsum(~admitted)])[rows]

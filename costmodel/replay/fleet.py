@@ -52,7 +52,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Discipline = Literal["queue", "loss"]
 
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 _FIRST_WINDOW = 1 << 14
 _QUEUE_POLICY_CHUNK = 1 << 14
 _POLICY_ROUNDS = 12
