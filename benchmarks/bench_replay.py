@@ -109,6 +109,11 @@ def main() -> None:
         "--reference-requests", type=int, default=200_000, help="Requests the reference simulation runs on."
     )
     parser.add_argument("--seed", type=int, default=0, help="Seed of the token resampling.")
+    parser.add_argument(
+        "--profile",
+        default="llama-3.1-8b-fp8_1xH100",
+        help="Bundled dedicated profile of the replica (e.g. gpt-oss-120b_1xMI300X_article: 256 slots, no queueing).",
+    )
     args = parser.parse_args()
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
@@ -118,12 +123,12 @@ def main() -> None:
         f"trace: {len(trace):,} requests over {horizon / 86400:.2f} days ({len(trace) / horizon:.2f} req/s), "
         f"built in {t_build:.2f} s"
     )
-    fit = fit_replica_service(bundled_profile("llama-3.1-8b-fp8_1xH100"))
+    fit = fit_replica_service(bundled_profile(args.profile))
     mix = (float(trace.input_tokens.mean()), float(trace.output_tokens.mean()))
     service = fit.service_for(*mix)
     print(
-        f"replica: {service.slots} slots, {service.capacity_rps(*mix):.1f} req/s at the mean mix; policy: "
-        f"{POLICY.min_replicas}..{POLICY.max_replicas} on utilization; cold start {COLD_START_S:g} s"
+        f"replica ({args.profile}): {service.slots} slots, {service.capacity_rps(*mix):.1f} req/s at the mean mix; "
+        f"policy: {POLICY.min_replicas}..{POLICY.max_replicas} on utilization; cold start {COLD_START_S:g} s"
     )
     print()
 

@@ -34,6 +34,7 @@ from costmodel.replay.dedicated import (
     run_fleet,
     summarize_fleet,
 )
+from costmodel.replay.fleet import FleetSim
 from costmodel.replay.serverless import StatCurve, serverless_bill, serverless_latency
 from costmodel.replay.stats import distribution
 from costmodel.results import HOURS_PER_MONTH, AutoscalePolicy, Latency, Option, Slo, TokenCosts
@@ -196,8 +197,10 @@ def replay_hybrid(
     slots: int | None = None,
     rng: np.random.Generator | None = None,
     timeline_points: int = 400,
+    sim: FleetSim | None = None,
 ) -> HybridReplay:
-    """``replicas`` always-on replicas; requests that find every slot busy go to serverless."""
+    """``replicas`` always-on replicas; requests that find every slot busy go to serverless. (``sim``: a
+    loss-discipline simulation of exactly this split, to reuse.)"""
     req = request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
@@ -212,7 +215,8 @@ def replay_hybrid(
         return HybridReplay(0, None, serverless_bill(req, token_price), mask, latency, horizon, len(req), None, notes)
     n_slots = replica_slots(service, req, slots, notes)
     policy = _fixed(replicas)
-    sim = run_fleet(req, service, policy, slots=n_slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
+    if sim is None:
+        sim = run_fleet(req, service, policy, slots=n_slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
     ded = summarize_fleet(
         req,
         service,
@@ -268,11 +272,12 @@ def _quick(
     horizon: float,
     tier: Tier,
     serverless_both: float,
-) -> HybridCandidate:
-    """Cost and attainment of an overflow split, without the full summaries."""
+) -> tuple[HybridCandidate, FleetSim | None]:
+    """Cost and attainment of an overflow split without the full summaries, and its simulation (to reuse)."""
     if replicas == 0:
         bill = serverless_bill(req, token_price)
-        return HybridCandidate(0, None, bill.total_usd, serverless_both, 1.0, serverless_both >= slo.attainment_target)
+        ok = serverless_both >= slo.attainment_target
+        return HybridCandidate(0, None, bill.total_usd, serverless_both, 1.0, ok), None
     sim = run_fleet(req, service, _fixed(replicas), slots=slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
     leased = lease(sim.instances, horizon)
     gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
@@ -287,9 +292,8 @@ def _quick(
     n_over = int(over.sum())
     attainment = (met + serverless_both * n_over) / n if n else 1.0
     cost = gpu_usd + serverless_bill(req, token_price, mask=over).total_usd
-    return HybridCandidate(
-        replicas, None, cost, attainment, n_over / n if n else 0.0, attainment >= slo.attainment_target
-    )
+    share = n_over / n if n else 0.0
+    return HybridCandidate(replicas, None, cost, attainment, share, attainment >= slo.attainment_target), sim
 
 
 def _pick(candidates: list[HybridCandidate]) -> tuple[HybridCandidate, bool]:
@@ -322,8 +326,9 @@ def best_hybrid(
     n_slots = replica_slots(service, req, slots, notes)
     both = _serverless_share(serverless_profile, slo, [])[0]
     candidates: list[HybridCandidate] = []
+    sims: dict[int, FleetSim | None] = {}
     for n in range(max_replicas + 1):
-        cand = _quick(
+        cand, sims[n] = _quick(
             req,
             service,
             gpu_price,
@@ -353,6 +358,7 @@ def best_hybrid(
         horizon_s=horizon,
         slots=n_slots,
         rng=rng,
+        sim=sims.get(int(best.replicas or 0)),
     )
     return HybridSearch(replay, candidates, ok)
 
