@@ -207,7 +207,8 @@ def replica_slots(service: ReplicaService, req: RequestArrays, slots: int | None
     return found
 
 
-def _horizon(req: RequestArrays, horizon_s: float | None) -> float:
+def billing_horizon(req: RequestArrays, horizon_s: float | None) -> float:
+    """The billing window's end [s]: ``horizon_s`` (checked ≥ the last arrival) or the last arrival."""
     last = req.last_arrival_s
     if horizon_s is None:
         return last
@@ -296,7 +297,7 @@ def replay_dedicated(
     policy = policy or AutoscalePolicy()
     slo = slo or Slo()
     notes: list[str] = []
-    horizon = _horizon(req, horizon_s)
+    horizon = billing_horizon(req, horizon_s)
     n_slots = replica_slots(service, req, slots, notes)
     sim = run_fleet(
         req,

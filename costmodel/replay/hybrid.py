@@ -15,7 +15,6 @@ they are counted as meeting the SLO (said in the notes).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,12 +22,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtri
 
+from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
 from costmodel.replay.dedicated import (
     DedicatedReplay,
-    _horizon,
+    billing_horizon,
     replay_dedicated,
     replica_slots,
     run_fleet,
@@ -204,10 +204,8 @@ def replay_hybrid(
     req = request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
-    horizon = _horizon(req, horizon_s)
+    horizon = billing_horizon(req, horizon_s)
     if replicas < 0:
-        from breakeven.errors import InputError  # noqa: PLC0415
-
         raise InputError(f"hybrid: expected replicas ≥ 0, found {replicas}")
     if replicas == 0:
         mask = np.ones(len(req), dtype=bool)
@@ -322,7 +320,7 @@ def best_hybrid(
     req = request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
-    horizon = _horizon(req, horizon_s)
+    horizon = billing_horizon(req, horizon_s)
     n_slots = replica_slots(service, req, slots, notes)
     both = _serverless_share(serverless_profile, slo, [])[0]
     candidates: list[HybridCandidate] = []
@@ -394,7 +392,7 @@ def route_by_output(
     req = request_arrays(trace)
     slo = slo or Slo()
     policy = policy or AutoscalePolicy()
-    horizon = _horizon(req, horizon_s)
+    horizon = billing_horizon(req, horizon_s)
     if thresholds is None:
         qs = np.quantile(req.output_tokens, np.linspace(0.1, 0.9, 9)) if len(req) else np.zeros(0)
         top = int(req.output_tokens.max()) if len(req) else 0
@@ -496,5 +494,3 @@ __all__ = [
     "replay_hybrid",
     "route_by_output",
 ]
-
-_ = math  # keep the import list stable for readers of the module header

@@ -23,7 +23,7 @@ from scipy.special import ndtr, ndtri
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile, Stat
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
-from costmodel.replay.stats import Z_SCORE
+from costmodel.replay.stats import Z_SCORE, distribution
 from costmodel.results import HOURS_PER_MONTH, Distribution, Latency, Option, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
 
@@ -267,8 +267,6 @@ def serverless_latency(
         t1 = ttft.value_at(rng.standard_normal(requests))
         t2 = tpot.value_at(rng.standard_normal(requests)) if tpot else np.zeros(requests)
         ok1, ok2 = t1 <= slo.ttft_ms, t2 <= slo.tpot_ms
-        from costmodel.replay.stats import distribution  # noqa: PLC0415 - only needed for draws
-
         latency = Latency(
             ttft_ms=distribution(t1),
             tpot_ms=distribution(t2) if tpot else Distribution(),

@@ -26,7 +26,7 @@ from breakeven.errors import InputError
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import plan_fleet
 from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
-from costmodel.replay.dedicated import _horizon, replay_dedicated, replica_slots, run_fleet
+from costmodel.replay.dedicated import billing_horizon, replay_dedicated, replica_slots, run_fleet
 from costmodel.replay.serverless import serverless_bill
 from costmodel.results import AutoscalePolicy, BreakevenRow, Slo
 from costmodel.service import ReplicaService
@@ -155,7 +155,7 @@ def trace_breakeven(
         raise InputError("trace-shaped break-even: the trace is empty; expected at least one request")
     policy = policy or AutoscalePolicy()
     slo = slo or Slo()
-    horizon = _horizon(base, horizon_s)
+    horizon = billing_horizon(base, horizon_s)
     if horizon <= 0:
         raise InputError("trace-shaped break-even: the trace spans 0 s; expected requests spread over time")
     rows = []
@@ -198,7 +198,7 @@ def cost_curve_at_rates(
     """Both bills at each rate factor (for charts and checks)."""
     req = request_arrays(trace)
     policy = policy or AutoscalePolicy()
-    horizon = _horizon(req, horizon_s)
+    horizon = billing_horizon(req, horizon_s)
     if not isinstance(service, ReplicaService):
         service = service(float(req.input_tokens.mean()), float(req.output_tokens.mean()))
     n_slots = replica_slots(service, req, slots, [])
