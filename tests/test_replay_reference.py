@@ -194,3 +194,23 @@ def test_batch_independent_service_matches_the_reference_exactly(
         r = reference_fleet(trace, service, policy, discipline=discipline, **kw)  # type: ignore[arg-type]
         if f.fluid_stretches == 0:
             np.testing.assert_array_equal(f.admitted, r.admitted)
+
+
+@pytest.mark.parametrize("discipline", ["queue", "loss"])
+def test_long_overloads_solved_as_fluid_stretches_agree(discipline: str) -> None:
+    """Ten minutes at about 1.5× one replica's capacity, then a quiet tail: the backlog (queue) or the
+    turn-aways (loss) run to thousands of requests, beyond the fixed point's budget."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    gaps = np.concatenate([rng.exponential(1 / 8.0, n // 2), rng.exponential(1.0, n - n // 2)])
+    arrivals = np.cumsum(gaps) - gaps[0]
+    trace = from_arrays(arrivals, np.full(n, 500), rng.integers(20, 200, n))
+    service = ReplicaService(10.0, 0.2, 50.0, 0.05, 1.0, slots=8)
+    policy = AutoscalePolicy(kind="fixed", min_replicas=1)
+    fast, ref, f, r = _both(trace, service, policy, discipline=discipline)
+    assert fast.fluid_stretches > 0
+    if discipline == "queue":
+        assert float(np.mean(f.per_request.wait_s)) == pytest.approx(float(np.mean(r.per_request.wait_s)), rel=0.02)
+    else:
+        assert int((~fast.admitted).sum()) == pytest.approx(int((~ref.admitted).sum()), rel=0.02)
+    assert abs(f.latency.slo_attainment - r.latency.slo_attainment) <= 0.02

@@ -7,11 +7,10 @@ queue)::
 
     v_i = max(V(arrival_i), v_{i−1} + S_{i−1}),   start_i = V⁻¹(v_i)
 
-a Lindley recursion, solved with a cumulative sum and a running maximum. ``loss``: admissions happen at the
-rate slots free up, ``(V(t) − V(t₀)) ÷ mean S`` by time t; the k-th arrival is admitted when an unused one
-is available (a running minimum). Batches are full (``slots``). The stretch ends once the queue has cleared
+a Lindley recursion, solved with a cumulative sum and a running maximum. ``loss`` is stepped in time blocks
+(see :func:`_fluid_loss`). Batches are full (``slots``). The stretch ends once the backlog has cleared
 (``queue``: the recursion restarts at an arrival and fewer requests than slots remain in service;
-``loss``: a slot's worth of admissions goes unused), and the exact solver takes over.
+``loss``: a block turns nobody away), and the exact solver takes over.
 """
 
 from __future__ import annotations
@@ -23,6 +22,9 @@ from costmodel.replay._solver import Context, Part
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+_MAX_BLOCKS = 4000
+"""A loss stretch is stepped in at most about this many time blocks."""
 
 
 def solve_fluid(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
@@ -65,22 +67,44 @@ def _fluid_queue(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
 
 
 def _fluid_loss(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
+    """Admissions through busy slots, stepped in time blocks of about the shortest service time.
+
+    Slots free up as the requests in service depart (those ahead: known; those admitted in earlier blocks:
+    known once admitted); within a block, the k-th arrival is admitted when an unused free slot is available
+    at its arrival (a running minimum). Departures of requests admitted in the same block are not seen
+    until the next block. The stretch ends at the end of a block that turned nobody away.
+    """
     a = ctx.a[f:q]
     m = q - f
     svc = ctx.service_s(slice(f, q), ctx.slots)
     cap = ctx.cap
-    mean_s = float(svc.mean()) if m else 1.0
-    ahead = carry[carry > a[0]]
-    free0 = int(cap.ready(a[0])) * ctx.slots - ahead.size
-    v0 = float(cap.slot_time(np.array([a[0]]))[0])
-    units = free0 + np.floor((cap.slot_time(a) - v0) / mean_s).astype(np.int64)
-    units = np.maximum(np.maximum.accumulate(units), 0)
-    ranks = np.arange(1, m + 1)
-    used = ranks + np.minimum.accumulate(np.minimum(units - ranks, 0))
-    admitted = np.diff(np.concatenate([[0], used])) > 0
-    spare = units - used
-    done = np.flatnonzero(spare >= ctx.slots)
-    end = int(done[0]) + 1 if done.size else m
+    ahead = np.sort(carry[carry > a[0]])
+    admitted = np.zeros(m, dtype=bool)
+    width = max(float(svc.min()), (float(a[-1]) - float(a[0])) / _MAX_BLOCKS, 1e-6)
+    done: FloatArray = np.empty(0)  # sorted departures of those admitted so far in the stretch
+    used = 0  # admitted so far in the stretch
+    i, end = 0, m
+    while i < m:
+        t1 = float(a[i]) + width
+        j = int(np.searchsorted(a, t1, side="left"))
+        j = max(j, i + 1)
+        block = a[i:j]
+        slots = cap.ready(block) * ctx.slots
+        in_system = (
+            ahead.size - np.searchsorted(ahead, block, side="right") + used - np.searchsorted(done, block, side="right")
+        )
+        units = np.maximum(slots - in_system, 0)  # free slots at each arrival, before this block's admissions
+        ranks = np.arange(1, block.size + 1)
+        took = ranks + np.minimum.accumulate(np.minimum(units - ranks, 0))
+        took = np.maximum(took, 0)
+        adm = np.diff(np.concatenate([[0], took])) > 0
+        admitted[i:j] = adm
+        used += int(adm.sum())
+        done = np.sort(np.concatenate([done, (block + svc[i:j])[adm]]))
+        i = j
+        if adm.all():
+            end = j
+            break
     start = np.where(admitted, a, np.nan)[:end]
     batch = np.full(end, ctx.slots, dtype=np.int64)
     return Part(f, start, batch, svc[:end], admitted[:end])

@@ -10,7 +10,7 @@ and TPOT (at its batch). Full per-request arrays stay on the result; the pydanti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -240,7 +240,7 @@ def run_fleet(
             req.arrival_s, work, policy, slots=slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial
         )
         sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=instances)
-        return FleetSim(sim.start_s, sim.batch, sim.service_s, sim.admitted, sim.instances, decisions)
+        return replace(sim, decisions=decisions)
     scaler = Autoscaler(
         policy,
         cold_start_s=cold_start_s,
