@@ -23,8 +23,6 @@ from costmodel.replay._solver import Context, Part
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-_MAX_BLOCKS = 4000
-"""A loss stretch is stepped in at most about this many time blocks."""
 
 
 def solve_fluid(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
@@ -67,7 +65,7 @@ def _fluid_queue(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
 
 
 def _fluid_loss(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
-    """Admissions through busy slots, stepped in time blocks of about the shortest service time.
+    """Admissions through busy slots, stepped in time blocks as long as the shortest service time nearby.
 
     Slots free up as the requests in service depart (those ahead: known; those admitted in earlier blocks:
     known once admitted); within a block, the k-th arrival is admitted when an unused free slot is available
@@ -80,7 +78,7 @@ def _fluid_loss(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
     cap = ctx.cap
     ahead = np.sort(carry[carry > a[0]])
     admitted = np.zeros(m, dtype=bool)
-    width = max(float(svc.min()), (float(a[-1]) - float(a[0])) / _MAX_BLOCKS, 1e-6)
+    width = max(float(svc[:4096].min()), 1e-3)  # no request admitted in a block leaves within it
     done: FloatArray = np.empty(0)  # sorted departures of those admitted so far in the stretch
     used = 0  # admitted so far in the stretch
     i, end = 0, m
