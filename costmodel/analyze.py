@@ -10,10 +10,11 @@ Which comparisons are made:
 - every serverless price (``serverless``) replays the whole trace (exact bill; latency when a serverless
   profile is given);
 - every (profile, GPU price) pair replays the trace on a dedicated fleet under ``policy``;
-- a hybrid (always-on dedicated base + serverless overflow) is searched for each pair, overflowing to the
-  serverless price that is cheapest on this trace;
-- the break-even lines, the cost curve, the timeline and the sensitivity describe the *primary pair*: the
-  cheapest serverless price against the cheapest dedicated option that meets the SLO (else the cheapest).
+- the *primary pair* is the cheapest dedicated option that meets the SLO (else the cheapest), set against
+  the serverless price that is cheapest on this trace;
+- a hybrid (always-on base of the primary pair + overflow to that serverless price) is searched, and the
+  best split replayed on the whole trace;
+- the break-even lines, the cost curve, the timeline and the sensitivity describe the primary pair.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
 from costmodel.recommend import recommend
-from costmodel.replay.dedicated import DedicatedReplay, policy_label, replay_dedicated
-from costmodel.replay.hybrid import best_hybrid
-from costmodel.replay.serverless import ServerlessReplay, replay_serverless
+from costmodel.replay.dedicated import policy_label, replay_dedicated
+from costmodel.replay.hybrid import best_hybrid, replay_hybrid
+from costmodel.replay.serverless import replay_serverless, serverless_bill
 from costmodel.replay.trace_breakeven import trace_breakeven
 from costmodel.results import (
     HOURS_PER_MONTH,
@@ -76,6 +77,10 @@ DEFAULT_PROFILE = "llama-3.1-8b-fp8_1xH100"
 DEFAULT_SERVERLESS = ("digitalocean/llama3-8b-instruct", "deepinfra/meta-llama/Meta-Llama-3.1-8B-Instruct")
 DEFAULT_GPUS = ("digitalocean/gpu-h100-1x", "nebius/gpu-h100-1x")
 DEFAULT_OUTPUT_TOKENS = (30, 220, 1200)
+
+#: The searches (hybrid split, trace-shaped break-even) replay the trace many times; on longer traces they
+#: use its first this-many requests (days of traffic), which keeps a 5 M-request analysis under 30 s.
+SEARCH_REQUESTS = 500_000
 
 #: Cold start assumed when a profile has none measured: the seed article's vLLM restart with weights on
 #: local disk (gpt-oss-120b on MI300X, 60.8–61.4 s over 3 restarts) — conservative for smaller models.
@@ -144,6 +149,7 @@ def analyze(
     hybrid: bool = True,
     trace_shaped: bool = True,
     sensitivity_samples: int = 2000,
+    search_requests: int = SEARCH_REQUESTS,
     progress: Progress | None = None,
 ) -> Results:
     """Analyse ``trace`` (default: the bundled scenario) and return the results.
@@ -157,6 +163,9 @@ def analyze(
     - ``cold_start_s``: overrides every profile's measured cold start; profiles without one use
       :data:`ASSUMED_COLD_START_S` and say so in the assumptions.
     - ``today``: the date prices are judged stale against (default: today, UTC).
+    - ``search_requests``: the hybrid search and the trace-shaped break-even, which replay the trace many
+      times, use its first ``search_requests`` requests (all of it when shorter); every option's bill
+      always covers the whole trace, and the hybrid split found is replayed on the whole trace.
     """
     say = progress or _noop
     slo = slo or Slo()
@@ -202,12 +211,12 @@ def analyze(
     )
 
     options: list[Option] = []
-    serverless_runs: dict[str, ServerlessReplay] = {}
+    serverless_cost: dict[str, float] = {}
     for price in token_prices:
         say(f"billing serverless {price.id}")
         latency_profile = serverless_profile if _profile_matches(serverless_profile, price) else None
         sls = replay_serverless(trace, price, profile=latency_profile, slo=slo, rng=rng)
-        serverless_runs[price.id] = sls
+        serverless_cost[price.id] = sls.total_cost_usd
         options.append(
             sls.option(id=f"serverless:{price.id}", label=_serverless_label(price), price_id=price.id, slo=slo)
         )
@@ -217,13 +226,13 @@ def analyze(
             "which is not among the serverless prices compared; its latency was not used"
         )
 
-    dedicated_runs: dict[str, DedicatedReplay] = {}
+    # Keep only each fleet's timeline: the per-request arrays of a 5 M-request replay are hundreds of MB.
+    timelines: dict[str, Timeline] = {}
     for pair in pairs:
         say(f"replaying dedicated {pair.gpu.id} ({pair.profile.id})")
-        service = pair.fit.service_for(mean_in, mean_out)
         ded = replay_dedicated(
             trace,
-            service,
+            pair.fit.service_for(mean_in, mean_out),
             pair.gpu,
             policy=policy,
             slo=slo,
@@ -231,7 +240,7 @@ def analyze(
             tier=price_tier,
             rng=rng,
         )
-        dedicated_runs[pair.key] = ded
+        timelines[pair.key] = ded.timeline
         options.append(
             ded.option(
                 id=f"dedicated:{pair.gpu.id}:{pair.profile.id}",
@@ -241,39 +250,30 @@ def analyze(
                 slo=slo,
             )
         )
+        del ded
 
-    cheapest_token = min(token_prices, key=lambda p: serverless_runs[p.id].total_cost_usd) if token_prices else None
-    hybrid_runs = {}
-    if hybrid and cheapest_token is not None and len(trace) > 0:
-        for pair in pairs:
-            say(f"searching the hybrid split on {pair.gpu.id}")
-            search = best_hybrid(
-                trace,
-                pair.fit.service_for(mean_in, mean_out),
-                pair.gpu,
-                cheapest_token,
-                slo=slo,
-                serverless_profile=serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None,
-                tier=price_tier,
-                rng=rng,
-            )
-            replicas = search.best.replicas or 0
-            if replicas == 0:
-                continue  # the best split is all-serverless: already an option
-            hybrid_runs[pair.key] = search.best
-            options.append(
-                search.best.option(
-                    id=f"hybrid:{pair.gpu.id}:{pair.profile.id}+{cheapest_token.id}",
-                    label=f"Hybrid: {replicas}× {pair.gpu.gpu} ({pair.gpu.provider}) always on + "
-                    f"{cheapest_token.model} ({cheapest_token.provider}) overflow",
-                    gpu_price_id=pair.gpu.id,
-                    serverless_price_id=cheapest_token.id,
-                    profile_id=pair.profile.id,
-                    slo=slo,
-                )
-            )
-
+    cheapest_token = min(token_prices, key=lambda p: serverless_cost[p.id]) if token_prices else None
     primary = _primary_pair(pairs, options)
+    if hybrid and cheapest_token is not None and primary is not None and len(trace) > 0:
+        say(f"searching the hybrid split on {primary.gpu.id}")
+        option, hybrid_timeline = _hybrid_option(
+            trace,
+            primary,
+            cheapest_token,
+            slo=slo,
+            serverless_profile=serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None,
+            tier=price_tier,
+            mean_in=mean_in,
+            mean_out=mean_out,
+            rng=rng,
+            search_requests=search_requests,
+            notes=warnings,
+        )
+        if option is not None:
+            options.append(option)
+            if hybrid_timeline is not None:
+                timelines[f"hybrid|{primary.key}"] = hybrid_timeline
+
     rows: list[BreakevenRow] = []
     curve: CostCurve | None = None
     timeline: Timeline | None = None
@@ -294,8 +294,9 @@ def analyze(
         )
         if trace_shaped and len(trace) > 1 and horizon_s > 0:
             say("finding the trace-shaped break-even")
+            window = _head(trace, search_requests, "the trace-shaped break-even", warnings)
             rows += trace_breakeven(
-                trace,
+                window,
                 primary.fit.service_for,  # each output length gets the replica model for its own mix
                 primary.gpu,
                 cheapest_token,
@@ -325,10 +326,6 @@ def analyze(
                 )
             }
         )
-        shown = hybrid_runs.get(primary.key)
-        timeline = (shown.dedicated.timeline if shown and shown.dedicated else None) or dedicated_runs[
-            primary.key
-        ].timeline
         say("sensitivity and Monte Carlo")
         sensitivity = _sensitivity(
             primary,
@@ -362,6 +359,16 @@ def analyze(
         trace_hours=horizon_s / 3600.0,
         warnings=[],
     )
+    if primary is not None:
+        hybrid_shown = rec.option_id is not None and rec.option_id.startswith("hybrid:")
+        chosen = f"hybrid|{primary.key}" if hybrid_shown else primary.key
+        shown = timelines.get(chosen) or timelines.get(primary.key)
+        if shown is not None:
+            timeline = shown.model_copy(
+                update={
+                    "option_id": rec.option_id if hybrid_shown else f"dedicated:{primary.gpu.id}:{primary.profile.id}"
+                }
+            )
     assumptions += [
         (
             f"A month is {HOURS_PER_MONTH:g} hours; monthly costs scale the trace's {horizon_s / 3600:.2f} h of "
@@ -456,6 +463,130 @@ def _pairs(
             warnings.extend(mismatches(profile, None, gpu))
             pairs.append(_Pair(profile=profile, gpu=gpu, fit=fit, cold_start_s=cold, cold_start_source=source))
     return pairs
+
+
+def _head(trace: Trace, limit: int, purpose: str, notes: list[str]) -> Trace:
+    """The first ``limit`` requests of ``trace`` (the whole trace when shorter), with a note when cut."""
+    if limit <= 0 or len(trace) <= limit:
+        return trace
+    cut = float(trace.df["arrival_s"].iloc[limit - 1])
+    notes.append(f"{purpose} used the first {limit:,} of {len(trace):,} requests ({cut / 3600:.1f} h of traffic)")
+    return trace.with_df(trace.df.iloc[:limit], f"head({limit})")
+
+
+def _hybrid_option(
+    trace: Trace,
+    pair: _Pair,
+    token: TokenPrice,
+    *,
+    slo: Slo,
+    serverless_profile: Profile | None,
+    tier: Tier,
+    mean_in: float,
+    mean_out: float,
+    rng: np.random.Generator,
+    search_requests: int,
+    notes: list[str],
+) -> tuple[Option | None, Timeline | None]:
+    """The best dedicated-base + serverless-overflow split: searched on a head window, replayed on the whole
+    trace. None when the best split has no dedicated replica (that is the serverless option)."""
+    service = pair.fit.service_for(mean_in, mean_out)
+    window = _head(trace, search_requests, "the hybrid search", notes)
+    search = best_hybrid(
+        window, service, pair.gpu, token, slo=slo, serverless_profile=serverless_profile, tier=tier, rng=rng
+    )
+    replicas = search.best.replicas or 0
+    if replicas == 0:
+        return None, None
+    best = search.best
+    option = best.option(
+        id=f"hybrid:{pair.gpu.id}:{pair.profile.id}+{token.id}",
+        label=f"Hybrid: {replicas}× {pair.gpu.gpu} ({pair.gpu.provider}) always on + "
+        f"{token.model} ({token.provider}) overflow",
+        gpu_price_id=pair.gpu.id,
+        serverless_price_id=token.id,
+        profile_id=pair.profile.id,
+        slo=slo,
+    )
+    if window is not trace and len(trace) <= 2 * search_requests:
+        best = replay_hybrid(
+            trace,
+            service,
+            pair.gpu,
+            token,
+            replicas=replicas,
+            slo=slo,
+            serverless_profile=serverless_profile,
+            tier=tier,
+            rng=rng,
+        )
+        option = best.option(
+            id=option.id,
+            label=option.label,
+            gpu_price_id=pair.gpu.id,
+            serverless_price_id=token.id,
+            profile_id=pair.profile.id,
+            slo=slo,
+        )
+    elif window is not trace:
+        # Replaying turn-aways on millions of requests costs tens of seconds: scale the window's split to
+        # the whole trace instead (always-on GPU hours by time, overflow tokens by the token bill).
+        option = _extrapolate_hybrid(option, window=window, trace=trace, token=token)
+    return option, best.dedicated.timeline if best.dedicated else None
+
+
+def _extrapolate_hybrid(option: Option, *, window: Trace, trace: Trace, token: TokenPrice) -> Option:
+    """Scale a hybrid option measured on ``window`` (the head of ``trace``) to the whole trace.
+
+    Always-on GPU hours scale with time; the overflow bill scales with the whole trace's token bill; SLO
+    attainment and the overflow share are the window's.
+    """
+    horizon = float(trace.df["arrival_s"].iloc[-1])
+    f_time = horizon / max(float(window.df["arrival_s"].iloc[-1]), 1e-9)
+    f_tokens = serverless_bill(trace, token).total_usd / max(serverless_bill(window, token).total_usd, 1e-12)
+    f_requests = len(trace) / len(window)
+    tokens = option.token_costs
+    gpu = option.gpu_costs
+    update: dict[str, object] = {}
+    total = 0.0
+    if tokens is not None:
+        money = (
+            "input_usd",
+            "cached_input_usd",
+            "output_usd",
+            "long_context_extra_usd",
+            "batch_savings_usd",
+            "total_usd",
+        )
+        tokens = tokens.model_copy(
+            update={k: getattr(tokens, k) * f_tokens for k in money} | {"requests": round(tokens.requests * f_requests)}
+        )
+        update["token_costs"] = tokens
+        total += tokens.total_usd
+    if gpu is not None:
+        hours_total = gpu.hours.total * f_time
+        busy = min(gpu.hours.busy * f_requests, hours_total)
+        cold = gpu.hours.cold_start * f_time
+        hours = gpu.hours.model_copy(
+            update={"busy": busy, "cold_start": cold, "idle": max(hours_total - busy - cold, 0.0), "total": hours_total}
+        )
+        gpu = gpu.model_copy(update={"hours": hours, "total_usd": gpu.total_usd * f_time})
+        update |= {"gpu_costs": gpu, "gpu_hours_billed": hours_total}
+        total += gpu.total_usd
+    update |= {
+        "total_cost_usd": total,
+        "monthly_cost_usd": total * HOURS_PER_MONTH * 3600.0 / horizon if horizon > 0 else 0.0,
+        "cost_per_request_usd": total / len(trace) if len(trace) else 0.0,
+        "notes": [
+            *option.notes,
+            (
+                f"split found and replayed on the first {len(window):,} requests, then scaled to all "
+                f"{len(trace):,}: always-on hours by time (x{f_time:.2f}), overflow tokens by the token bill "
+                f"(x{f_tokens:.2f}); SLO attainment and overflow share are the window's"
+            ),
+        ],
+    }
+    return option.model_copy(update=update)
 
 
 def _cold_start(profile: Profile, given: float | None) -> tuple[float, str]:

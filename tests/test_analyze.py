@@ -222,3 +222,27 @@ def test_results_convert_to_dataframes(default_results: Results) -> None:
     assert set(rows["method"]) == {"closed_form", "capacity", "trace"}
     timeline = timeline_frame(default_results)
     assert default_results.timeline is not None and len(timeline) == len(default_results.timeline.t_s)
+
+
+def test_long_traces_search_on_a_window_and_scale_the_hybrid() -> None:
+    # Nebius H100 against DigitalOcean's 8B price: one always-on replica plus overflow is the cheapest split.
+    kwargs = {
+        "profiles": [bundled_profile("llama-3.1-8b-fp8_1xH100")],
+        "serverless": ["digitalocean/llama3-8b-instruct"],
+        "gpus": ["nebius/gpu-h100-1x"],
+        "today": TODAY,
+        "sensitivity_samples": 0,
+    }
+    trace = load_trace(bundled_trace_path())
+    full = analyze(trace, search_requests=0, **kwargs)  # type: ignore[arg-type]
+    windowed = analyze(trace, search_requests=3000, **kwargs)  # type: ignore[arg-type]
+    exact = next(o for o in full.options if o.kind == "hybrid")
+    scaled = next(o for o in windowed.options if o.kind == "hybrid")
+    assert any("scaled to all 8,819" in n for n in scaled.notes)
+    assert any("used the first 3,000 of 8,819 requests" in w for w in windowed.warnings)
+    assert scaled.replicas is not None and exact.replicas is not None
+    assert scaled.monthly_cost_usd == pytest.approx(exact.monthly_cost_usd, rel=0.05)
+    # Every other option's bill still covers the whole trace, exactly.
+    for option in full.options:
+        if option.kind != "hybrid":
+            assert windowed.option(option.id).total_cost_usd == pytest.approx(option.total_cost_usd, rel=1e-9)
