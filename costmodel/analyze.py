@@ -37,10 +37,11 @@ from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
 from costmodel.recommend import recommend
-from costmodel.replay.dedicated import policy_label, replay_dedicated
-from costmodel.replay.hybrid import best_hybrid, replay_hybrid
+from costmodel.replay.dedicated import DedicatedReplay, policy_label, replay_dedicated
+from costmodel.replay.hybrid import best_hybrid, replay_hybrid, route_by_output
 from costmodel.replay.serverless import replay_serverless, serverless_bill
 from costmodel.replay.trace_breakeven import trace_breakeven
+from costmodel.replay.whatif import price_tiers, storage_whatif
 from costmodel.results import (
     HOURS_PER_MONTH,
     AutoscalePolicy,
@@ -241,22 +242,21 @@ def analyze(
             rng=rng,
         )
         timelines[pair.key] = ded.timeline
-        options.append(
-            ded.option(
-                id=f"dedicated:{pair.gpu.id}:{pair.profile.id}",
-                label=_dedicated_label(pair.gpu, policy),
-                gpu_price_id=pair.gpu.id,
-                profile_id=pair.profile.id,
-                slo=slo,
-            )
+        fleet = ded.option(
+            id=f"dedicated:{pair.gpu.id}:{pair.profile.id}",
+            label=_dedicated_label(pair.gpu, policy),
+            gpu_price_id=pair.gpu.id,
+            profile_id=pair.profile.id,
+            slo=slo,
         )
+        options.append(fleet.model_copy(update={"notes": [*fleet.notes, *_tier_notes(ded, pair.gpu, price_tier)]}))
         del ded
 
     cheapest_token = min(token_prices, key=lambda p: serverless_cost[p.id]) if token_prices else None
     primary = _primary_pair(pairs, options)
     if hybrid and cheapest_token is not None and primary is not None and len(trace) > 0:
         say(f"searching the hybrid split on {primary.gpu.id}")
-        option, hybrid_timeline = _hybrid_option(
+        split, hybrid_timeline = _hybrid_option(
             trace,
             primary,
             cheapest_token,
@@ -269,10 +269,40 @@ def analyze(
             search_requests=search_requests,
             notes=warnings,
         )
-        if option is not None:
-            options.append(option)
+        if split is not None:
+            options.append(split)
             if hybrid_timeline is not None:
                 timelines[f"hybrid|{primary.key}"] = hybrid_timeline
+        say("routing by output length")
+        routed = _routed_option(
+            trace,
+            primary,
+            cheapest_token,
+            policy=policy,
+            slo=slo,
+            serverless_profile=serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None,
+            tier=price_tier,
+            mean_in=mean_in,
+            mean_out=mean_out,
+            rng=rng,
+            search_requests=search_requests,
+            notes=warnings,
+        )
+        if routed is not None:
+            options.append(routed)
+    if primary is not None and primary.profile.cold_start and primary.profile.cold_start.phases.weights_gib:
+        say("storage what-if (weights over NFS)")
+        options = _with_storage_whatif(
+            options,
+            trace,
+            primary,
+            policy=policy,
+            slo=slo,
+            tier=price_tier,
+            mean_in=mean_in,
+            mean_out=mean_out,
+            search_requests=search_requests,
+        )
 
     rows: list[BreakevenRow] = []
     curve: CostCurve | None = None
@@ -587,6 +617,106 @@ def _extrapolate_hybrid(option: Option, *, window: Trace, trace: Trace, token: T
         ],
     }
     return option.model_copy(update=update)
+
+
+def _tier_notes(replay: DedicatedReplay, gpu: GpuPrice, tier: Tier) -> list[str]:
+    """The same fleet billed at the GPU price's other tiers (what-if; not re-simulated)."""
+    months = HOURS_PER_MONTH * 3600.0 / replay.horizon_s if replay.horizon_s > 0 else 0.0
+    parts = [
+        f"{name.replace('_', '-')} ${costs.total_usd * months:,.0f}"
+        for name, costs in price_tiers(replay, gpu).items()
+        if name != tier
+    ]
+    if not parts:
+        return []
+    return [
+        "what-if, same fleet at other price tiers, per month: " + ", ".join(parts) + " (spot preemptions not modelled)"
+    ]
+
+
+def _routed_option(
+    trace: Trace,
+    pair: _Pair,
+    token: TokenPrice,
+    *,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    serverless_profile: Profile | None,
+    tier: Tier,
+    mean_in: float,
+    mean_out: float,
+    rng: np.random.Generator,
+    search_requests: int,
+    notes: list[str],
+) -> Option | None:
+    """Long outputs to the dedicated fleet, short ones to serverless, at the best threshold (output-length
+    deciles tried). Only on traces of at most ``search_requests`` requests (each threshold is a replay)."""
+    if search_requests > 0 and len(trace) > search_requests:
+        notes.append(
+            f"routing by output length was not evaluated: the trace has {len(trace):,} requests, more than "
+            f"search_requests={search_requests:,}"
+        )
+        return None
+    if len(trace) == 0:
+        return None
+    search = route_by_output(
+        trace,
+        pair.fit.service_for(mean_in, mean_out),
+        pair.gpu,
+        token,
+        policy=policy,
+        slo=slo,
+        cold_start_s=pair.cold_start_s,
+        serverless_profile=serverless_profile,
+        tier=tier,
+        rng=rng,
+    )
+    best = search.best
+    share = best.overflow_share
+    if best.dedicated is None or share <= 0.0 or share >= 1.0:
+        return None  # everything on one side: already an option
+    threshold = best.threshold_output_tokens
+    return best.option(
+        id=f"hybrid-route:{pair.gpu.id}:{pair.profile.id}+{token.id}",
+        label=f"Route by output: > {threshold} tokens to {pair.gpu.gpu} ({pair.gpu.provider}), "
+        f"the rest to {token.model} ({token.provider})",
+        gpu_price_id=pair.gpu.id,
+        serverless_price_id=token.id,
+        profile_id=pair.profile.id,
+        slo=slo,
+    )
+
+
+def _with_storage_whatif(
+    options: list[Option],
+    trace: Trace,
+    pair: _Pair,
+    *,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    tier: Tier,
+    mean_in: float,
+    mean_out: float,
+    search_requests: int,
+) -> list[Option]:
+    """Add to the primary dedicated option what its cold start and bill become with the weights read over
+    NFS at 420 MB/s (default) and 880 MB/s (tuned) — the seed article's measured bandwidths."""
+    cold = pair.profile.cold_start
+    if cold is None:
+        return options
+    window = _head(trace, search_requests, "the storage what-if", [])
+    cases = storage_whatif(
+        window, pair.fit.service_for(mean_in, mean_out), pair.gpu, cold, policy=policy, slo=slo, tier=tier
+    )
+    scope = "" if window is trace else f" (first {len(window):,} requests)"
+    texts = [
+        f"{c.storage_mb_s:g} MB/s: cold start {c.cold_start_s:.0f} s, ${c.replay.monthly_cost_usd:,.0f}/month, "
+        f"{c.replay.latency.slo_attainment:.1%} meet the SLO"
+        for c in cases
+    ]
+    note = "what-if, weights over NFS" + scope + ": " + "; ".join(texts)
+    target = f"dedicated:{pair.gpu.id}:{pair.profile.id}"
+    return [o.model_copy(update={"notes": [*o.notes, note]}) if o.id == target else o for o in options]
 
 
 def _cold_start(profile: Profile, given: float | None) -> tuple[float, str]:

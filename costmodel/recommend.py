@@ -171,7 +171,12 @@ def recommend(
 
     saving = (runner_up.monthly_cost_usd - best.monthly_cost_usd) if runner_up else 0.0
     headline = f"Run {best.label}: {money(best.monthly_cost_usd)} a month"
-    if runner_up is not None:
+    if runner_up is not None and saving <= best.monthly_cost_usd * TIE_TOLERANCE:
+        headline += (
+            f", about the same as {runner_up.label} ({money(runner_up.monthly_cost_usd)}); "
+            "the simpler option is preferred"
+        )
+    elif runner_up is not None:
         headline += f", {money(saving)} a month less than {runner_up.label} ({money(runner_up.monthly_cost_usd)})"
     headline += "."
     return Recommendation(

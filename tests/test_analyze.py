@@ -246,3 +246,23 @@ def test_long_traces_search_on_a_window_and_scale_the_hybrid() -> None:
     for option in full.options:
         if option.kind != "hybrid":
             assert windowed.option(option.id).total_cost_usd == pytest.approx(option.total_cost_usd, rel=1e-9)
+
+
+def test_what_ifs_price_tiers_and_nfs_storage_are_noted() -> None:
+    # The seed MI300X profile logs 63.3 GiB of weights: the what-if replays the fleet with them read over NFS
+    # at the seed article's 420 MB/s (default) and 880 MB/s (tuned): 63.3 GiB / 420 MB/s ~ 162 s of loading.
+    results = analyze(
+        _steady_trace(0.5, 1800, 220),
+        profiles=[bundled_profile("gpt-oss-120b_1xMI300X_article")],
+        serverless=["digitalocean/gpt-oss-120b"],
+        gpus=["digitalocean/gpu-mi300x-1x-article", "nebius/gpu-h100-1x"],
+        today=TODAY,
+        sensitivity_samples=0,
+        trace_shaped=False,
+    )
+    mi300x = results.option("dedicated:digitalocean/gpu-mi300x-1x-article:gpt-oss-120b@1xMI300X")
+    storage = [n for n in mi300x.notes if n.startswith("what-if, weights over NFS")]
+    assert storage and "420 MB/s" in storage[0] and "880 MB/s" in storage[0]
+    nebius = results.option("dedicated:nebius/gpu-h100-1x:gpt-oss-120b@1xMI300X")
+    assert any(n.startswith("what-if, same fleet at other price tiers") and "spot" in n for n in nebius.notes)
+    assert any("measured on MI300X" in w for w in results.warnings)

@@ -105,3 +105,16 @@ def test_nothing_eligible_says_so() -> None:
     )
     assert rec.kind == "none" and rec.option_id is None
     assert "No option meets" in rec.headline
+
+
+def test_a_tie_is_worded_as_a_tie() -> None:
+    rec = recommend(
+        [_option("ded", "dedicated", 1372.0), _option("hyb", "hybrid", 1372.4)],
+        [],
+        prices=[],
+        user_rps=2.5,
+        output_tokens_mean=220,
+        trace_hours=100,
+    )
+    assert rec.option_id == "ded"
+    assert "about the same as hyb" in rec.headline and "less than" not in rec.headline
