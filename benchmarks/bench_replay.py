@@ -1,7 +1,7 @@
 """The fleet replay at 5 M requests: one dedicated replay against the exact per-request reference
 simulation, a trace-shaped break-even and a hybrid search — times and peak memory, printed.
 
-The trace: the real Azure 2023 code trace's arrival pattern (tests/data/replay/AzureLLMInferenceTrace_code.csv,
+The trace: the real Azure 2023 code trace's arrival pattern (tests/data/traces/AzureLLMInferenceTrace_code.csv,
 8,819 requests over 57 min) repeated back to back until 5 M requests (about 22.5 days), with each request's
 (input, output) token pair resampled from the real rows (seeded). The replica: the bundled
 Llama-3.1-8B-FP8 1×H100 profile, fitted at the trace's mean mix (24 slots); a 61 s cold start (the seed
@@ -49,7 +49,7 @@ from costmodel.results import AutoscalePolicy, Slo  # noqa: E402
 from pricing.models import GpuPrice, TokenPrice  # noqa: E402
 from traces import load_trace  # noqa: E402
 
-AZURE = REPO / "tests" / "data" / "replay" / "AzureLLMInferenceTrace_code.csv"
+AZURE = REPO / "tests" / "data" / "traces" / "AzureLLMInferenceTrace_code.csv"
 GPU = GpuPrice(
     id="digitalocean/gpu-h100-1x",
     provider="digitalocean",

@@ -68,7 +68,7 @@ FLAT = ReplicaService(10.0, 0.0, 100.0, 0.0, 0.0, slots=1)  # 0.1 s + 10 ms per 
 
 @cache
 def azure() -> RequestArrays:
-    return request_arrays(load_trace(DATA / "replay" / "AzureLLMInferenceTrace_code.csv"))
+    return request_arrays(load_trace(DATA / "traces" / "AzureLLMInferenceTrace_code.csv"))
 
 
 @cache

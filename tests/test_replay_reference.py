@@ -47,7 +47,7 @@ HEAVY = ReplicaService(
 
 @cache
 def azure() -> RequestArrays:
-    return request_arrays(load_trace(DATA / "replay" / "AzureLLMInferenceTrace_code.csv"))
+    return request_arrays(load_trace(DATA / "traces" / "AzureLLMInferenceTrace_code.csv"))
 
 
 @cache

@@ -20,7 +20,7 @@ from tests.conftest import DATA
 from traces import load_trace
 from traces.model import Trace
 
-AZURE = DATA / "replay" / "AzureLLMInferenceTrace_code.csv"
+AZURE = DATA / "traces" / "AzureLLMInferenceTrace_code.csv"
 
 
 def price(**kw: object) -> TokenPrice:
