@@ -32,7 +32,7 @@ def _check_canonical(df: pd.DataFrame) -> None:
 
 
 def test_azure_2023_code_whole_file_counts_totals_span() -> None:
-    # ../shared/data/traces/SOURCES.md: 8,819 rows, 18,059,974 input / 245,896 output, span 3,435.9 s.
+    # The shared traces SOURCES.md (hand-read): 8,819 rows, 18,059,974 input / 245,896 output, span 3,435.9 s.
     trace = load_trace(AZURE_CODE)
     assert trace.meta.format == "azure-2023"
     assert len(trace) == 8819

@@ -24,7 +24,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-
 def solve_fluid(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
     """A fluid stretch from request ``f`` (who found no free slot) to at most ``q``."""
     ctx.fluid_stretches += 1
