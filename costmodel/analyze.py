@@ -255,13 +255,14 @@ def analyze(
     cheapest_token = min(token_prices, key=lambda p: serverless_cost[p.id]) if token_prices else None
     primary = _primary_pair(pairs, options)
     if hybrid and cheapest_token is not None and primary is not None and len(trace) > 0:
+        overflow_profile = serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None
         say(f"searching the hybrid split on {primary.gpu.id}")
         split, hybrid_timeline = _hybrid_option(
             trace,
             primary,
             cheapest_token,
             slo=slo,
-            serverless_profile=serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None,
+            serverless_profile=overflow_profile,
             tier=price_tier,
             mean_in=mean_in,
             mean_out=mean_out,
@@ -280,7 +281,7 @@ def analyze(
             cheapest_token,
             policy=policy,
             slo=slo,
-            serverless_profile=serverless_profile if _profile_matches(serverless_profile, cheapest_token) else None,
+            serverless_profile=overflow_profile,
             tier=price_tier,
             mean_in=mean_in,
             mean_out=mean_out,
