@@ -5,11 +5,18 @@
   loaders can be tested with ``io.BytesIO``.
 - :func:`atomic_write_text` / :func:`atomic_write_bytes` / :func:`atomic_path` write through a temporary file
   in the target folder and rename it into place, so an error never leaves a half-written output.
+- :func:`check_output_file` / :func:`check_output_folder` say *before any work starts* whether an output
+  path can be written (a folder without write permission, a path below an existing file, an existing
+  folder where a file is asked for, a read-only or virtual file system): commands call them first thing.
+
+Every output-path failure, checked early or met while writing, is an :class:`InputError` naming the path
+and the reason (``out/x.parquet: cannot write here: 'out' is a file, not a folder; ...``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -59,11 +66,17 @@ def read_text(src: PathOrBuffer, *, encoding: str = "utf-8") -> str:
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it to ``target``, on error delete it.
 
-    Use for writers that need a path (pyarrow, pandas). The parent folder is created if missing.
+    Use for writers that need a path (pyarrow, pandas). The parent folder is created if missing. A path
+    that cannot be written (see :func:`check_output_file`), or a write that fails (disk full), raises
+    :class:`InputError` naming ``target`` and the reason.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    check_output_file(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -71,9 +84,134 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp creates 0600 files; give the output the permissions a plain open() would (0666 & ~umask).
         tmp.chmod(0o666 & ~_umask())
         tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in _WRITE_ERRNOS:
+            raise _cannot_write(target, exc) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: OS errors that mean "this output cannot be written" (rather than a bug in the writer).
+_WRITE_ERRNOS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+        errno.EIO,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+        errno.EXDEV,
+    }
+)
+
+
+def check_output_file(
+    target: str | os.PathLike[str], *, option: str | None = None, example: str = "output.json"
+) -> Path:
+    """Check that a file can be written at ``target`` (creating missing folders); raise :class:`InputError` if not.
+
+    Call it before any long work: it catches an existing folder at ``target``, a path below an existing
+    file, a folder without write permission and read-only or virtual file systems (``/proc``, ``/sys``),
+    by creating and deleting a probe file in the nearest existing folder. Nothing is left behind. ``example``
+    is the file name suggested when ``target`` is a folder.
+    """
+    path = Path(target)
+    try:
+        if path.is_dir():
+            raise InputError(
+                f"{_label(path, option)}: cannot write a file here: it is an existing folder; "
+                f"expected a file path such as {path / example}"
+            )
+        if path.exists() and not path.is_file():
+            raise InputError(
+                f"{_label(path, option)}: cannot write a file here: it is a device, pipe or socket, which a "
+                "finished file would replace; expected a regular file path"
+            )
+        folder = _probe(path, path.parent, option)
+        # The temporary file beside the target is named ".<name>.<8 chars>.tmp".
+        if len(os.fsencode(path.name)) + 14 > _name_max(folder):
+            raise InputError(
+                f"{_label(path, option)}: cannot write there: the file name is too long "
+                f"({len(os.fsencode(path.name))} bytes); expected at most {_name_max(folder) - 14}"
+            )
+    except OSError as exc:
+        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, path.parent)}") from exc
+    return path
+
+
+def check_output_folder(target: str | os.PathLike[str], *, option: str | None = None) -> Path:
+    """Check that ``target`` is (or can be created as) a writable folder; raise :class:`InputError` if not."""
+    path = Path(target)
+    try:
+        if path.exists() and not path.is_dir():
+            raise InputError(
+                f"{_label(path, option)}: cannot write there: expected a folder for the outputs, found a file"
+            )
+        _probe(path, path, option)
+    except OSError as exc:
+        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, path)}") from exc
+    return path
+
+
+def _label(path: Path, option: str | None) -> str:
+    return f"option {option}: {path}" if option else str(path)
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows) or not reported
+        return 255
+
+
+def _probe(path: Path, folder: Path, option: str | None) -> Path:
+    """Create and delete a file in the nearest existing ancestor of ``folder`` (where writing will happen)."""
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(
+            f"{_label(path, option)}: cannot write there: {str(existing)!r} is a file, not a folder; "
+            "expected a path inside a folder"
+        )
+    try:
+        fd, name = tempfile.mkstemp(prefix=".breakeven-write-check-", dir=existing)
+    except OSError as exc:
+        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, existing)}") from exc
+    os.close(fd)
+    Path(name).unlink(missing_ok=True)
+    return existing
+
+
+def _reason(exc: OSError, folder: Path) -> str:
+    """Plain words for why writing in ``folder`` failed."""
+    where = str(folder)
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        return f"no permission to create files in {where!r} ({exc.strerror})"
+    if code == errno.EROFS:
+        return f"{where!r} is on a read-only file system"
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left in {where!r} ({exc.strerror})"
+    if code in (errno.ENOENT, errno.EOPNOTSUPP, errno.EINVAL):
+        return f"{where!r} does not accept new files (a virtual or system file system: {exc.strerror})"
+    if code == errno.ENAMETOOLONG:
+        return "the file name is too long"
+    return exc.strerror or str(exc)
+
+
+def _cannot_write(target: Path, exc: OSError) -> InputError:
+    folder = Path(exc.filename).parent if isinstance(exc.filename, str) else target.parent
+    return InputError(f"{target}: cannot write there: {_reason(exc, folder)}")
 
 
 def _umask() -> int:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
-from breakeven.io import atomic_write_text
+from breakeven.io import atomic_write_text, check_output_file
 from pricing.catalog import DEFAULT_MAX_AGE_DAYS, Catalog, load_catalog, today_utc
 from pricing.fileformat import dump_catalog_json, dump_catalog_toml
 from pricing.importers import ImportResult, read_litellm, read_skypilot
@@ -208,6 +208,7 @@ def import_prices(
     suffix = output.suffix.lower()
     if suffix not in {".toml", ".json"}:
         raise InputError(f"option --output: expected a file ending in .toml or .json, found {os.fspath(output)!r}")
+    check_output_file(output, option="--output", example="prices.toml")
     day = parse_date(as_of, option="--as-of")
     if fmt is ImportFormat.litellm:
         if provider is not None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from breakeven.cli_support import stdout
-from reports.render import REPORT_NAME, load_results, write_report
+from reports.render import REPORT_NAME, check_report_path, load_results, write_report
 
 ResultsArgument = Annotated[
     Path,
@@ -29,6 +29,8 @@ OutOption = Annotated[
 
 def report(results_file: ResultsArgument, out: OutOption = None) -> None:
     """Render report.html from a saved results.json alone (no network, no other inputs)."""
+    target = out if out is not None else results_file.parent / REPORT_NAME
+    check_report_path(target, option="--out" if out is not None else None)
     results = load_results(results_file)
-    path = write_report(results, out if out is not None else results_file.parent / REPORT_NAME)
+    path = write_report(results, target)
     stdout.print(f"Wrote {path}")

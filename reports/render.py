@@ -22,7 +22,14 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from breakeven.errors import InputError
-from breakeven.io import PathOrBuffer, atomic_write_text, read_text, source_name
+from breakeven.io import (
+    PathOrBuffer,
+    atomic_write_text,
+    check_output_file,
+    check_output_folder,
+    read_text,
+    source_name,
+)
 from costmodel.results import Results
 from reports import tables
 from reports.charts import build_charts
@@ -116,6 +123,20 @@ def _report_path(out: str | os.PathLike[str]) -> Path:
     return path / REPORT_NAME
 
 
+def check_report_path(out_dir_or_file: str | os.PathLike[str], *, option: str | None = "--out") -> Path:
+    """Where :func:`write_report` will write, checked writable before any work (:class:`InputError` if not)."""
+    return check_output_file(_report_path(out_dir_or_file), option=option, example=REPORT_NAME)
+
+
+def check_output_paths(out_dir: str | os.PathLike[str], *, option: str | None = "--out") -> tuple[Path, Path]:
+    """Check that :func:`write_outputs` can write into ``out_dir``, before any work; returns (json, html)."""
+    folder = check_output_folder(out_dir, option=option)
+    return (
+        check_output_file(folder / RESULTS_NAME, option=option, example=RESULTS_NAME),
+        check_output_file(folder / REPORT_NAME, option=option, example=REPORT_NAME),
+    )
+
+
 def write_report(results: Results, out_dir_or_file: str | os.PathLike[str]) -> Path:
     """Render and write the report; ``out_dir_or_file`` is a ``.html`` file or a folder (→ ``report.html``).
 
@@ -131,8 +152,7 @@ def write_outputs(results: Results, out_dir: str | os.PathLike[str]) -> tuple[Pa
     Both are rendered in memory first, so a rendering error writes neither; each file is written atomically.
     """
     folder = Path(out_dir)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: expected a folder for the outputs, found a file")
+    check_output_paths(folder, option=None)
     html = render_report(results)
     text = results.model_dump_json(by_alias=True, indent=2)
     json_path = atomic_write_text(folder / RESULTS_NAME, text + "\n")

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
+from breakeven.io import check_output_file
 from traces.formats import FORMAT_NAMES, TIME_UNITS, parse_columns_option
 from traces.generators import bursty as gen_bursty
 from traces.generators import diurnal as gen_diurnal
@@ -165,6 +166,7 @@ def convert(
     ] = False,
 ) -> None:
     """Convert a trace to the canonical columns (arrival_s, input_tokens, output_tokens, ...)."""
+    check_output_file(out, option="--output", example="trace.parquet")
     trace = trace_from_options(
         file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
     )
@@ -250,6 +252,7 @@ def generate_poisson(
     model: LabelOption = None,
 ) -> None:
     """Poisson arrivals (exponential gaps) at a constant mean rate."""
+    check_output_file(out, option="--out", example="trace.parquet")
     lengths = _lengths(input_spec, output_spec, lengths_from)
     rate_rps = parse_rate_rps(rate, where="option --rate")
     duration_s = parse_duration_s(duration, where="option --duration")
@@ -276,6 +279,7 @@ def generate_bursty(
     model: LabelOption = None,
 ) -> None:
     """Bursty arrivals: Gamma inter-arrival gaps with a chosen CV, or on/off bursts (--on/--off)."""
+    check_output_file(out, option="--out", example="trace.parquet")
     lengths = _lengths(input_spec, output_spec, lengths_from)
     rng = np.random.default_rng(seed)
     rate_rps = parse_rate_rps(rate, where="option --rate")
@@ -315,6 +319,7 @@ def generate_diurnal(
     model: LabelOption = None,
 ) -> None:
     """Diurnal arrivals: a 24-hour rate profile (sinusoidal or piecewise hourly) around a mean rate."""
+    check_output_file(out, option="--out", example="trace.parquet")
     lengths = _lengths(input_spec, output_spec, lengths_from)
     weights = None
     if hourly is not None:
@@ -349,4 +354,5 @@ def generate_spec(
     seed: SeedOption = 0,
 ) -> None:
     """Generate from a spec string (the syntax `breakeven analyze --synthetic` takes; see docs/traces.md)."""
+    check_output_file(out, option="--out", example="trace.parquet")
     _write(parse_spec(spec).generate(np.random.default_rng(seed)), out)

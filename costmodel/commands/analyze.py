@@ -21,6 +21,7 @@ from costmodel.profiles import profile_from_path_or_name
 from costmodel.results import Results, Slo
 from pricing.cli import PricesOption, StaleAfterOption, TodayOption, catalog_from_options, parse_date
 from reports import write_outputs
+from reports.render import check_output_paths
 from traces import Trace, parse_synthetic_spec
 from traces.cli import (
     ColumnsOption,
@@ -171,6 +172,7 @@ def analyze(
     """
     if trace_file is not None and synthetic is not None:
         raise InputError("options --trace and --synthetic: expected one of them, found both")
+    check_output_paths(out)
     grid = parse_number_list(output_tokens, option="--output-tokens")
     slo = Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value, attainment_target=slo_target)
     fleet = parse_policy(policy)

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
+from breakeven.io import check_output_file
 from costmodel.profiles import measure_cli
 from costmodel.profiles.importers import FORMATS, import_profile
 from costmodel.profiles.io import bundled_profile, bundled_profile_names, load_profile, save_profile
@@ -229,6 +230,8 @@ def import_cmd(  # typer passes every option by keyword
     ] = None,
 ) -> None:
     """Import logs and benchmark results into one profile: a readable summary, or JSON with -o / --json."""
+    if output is not None:
+        check_output_file(output, option="--output", example="profile.json")
     profile = import_profile(
         files,
         format=input_format.value if input_format is not None else None,

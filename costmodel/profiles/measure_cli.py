@@ -15,7 +15,7 @@ from rich.table import Table
 
 from breakeven.cli_support import parse_number_list, stderr, stdout
 from breakeven.errors import InputError, MeasurementError
-from breakeven.io import atomic_write_text
+from breakeven.io import atomic_write_text, check_output_file
 from costmodel.profiles.live.aggregate import build_profile
 from costmodel.profiles.live.measure import MeasureConfig, run_measurement
 from costmodel.profiles.live.samples import SampleLog, read_samples, scrub
@@ -226,6 +226,7 @@ def measure(  # typer passes every option by keyword
     as_json: Annotated[bool, typer.Option("--json", help="Also print the profile JSON to stdout.")] = False,
 ) -> None:
     """Measure an OpenAI-compatible endpoint live (TTFT, ITL, throughput by concurrency; cold start with --launch)."""
+    check_output_file(output, option="--output", example="profile.json")
     if from_samples is not None:
         records, notes = read_samples(from_samples)
         profile = build_profile(records, samples_source=str(from_samples), notes=notes, created=datetime.now(UTC))
@@ -242,6 +243,7 @@ def measure(  # typer passes every option by keyword
         KindChoice.serverless: "serverless",
     }
     samples_path = samples or output.with_name(output.stem + ".samples.jsonl")
+    check_output_file(samples_path, option="--samples", example="profile.samples.jsonl")
     config = MeasureConfig(
         base_url=base_url,
         model=model,
