@@ -52,14 +52,50 @@ def read_bytes(src: PathOrBuffer) -> bytes:
 
 
 def read_text(src: PathOrBuffer, *, encoding: str = "utf-8") -> str:
-    """Read all of ``src`` as text (UTF-8 with an optional BOM)."""
+    """Read all of ``src`` as text (UTF-8 with an optional BOM); UTF-16/32 files are named as such."""
     data = read_bytes(src)
+    if encoding == "utf-8":
+        check_utf8(data, source_name(src))
     try:
         return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{source_name(src)}: not valid {encoding} text (byte {exc.start}); expected a text file"
         ) from exc
+
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32 LE"),
+    (b"\x00\x00\xfe\xff", "UTF-32 BE"),
+    (b"\xff\xfe", "UTF-16 LE"),
+    (b"\xfe\xff", "UTF-16 BE"),
+)
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The encoding of text that is UTF-16 or UTF-32 (by byte-order mark, or by the NUL bytes of ASCII
+    text without one), else ``None`` (UTF-8, ASCII, or binary data of no text encoding)."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    sample = head[:4096]
+    if len(sample) >= 8 and sample.count(0) * 4 >= len(sample):  # ASCII as UTF-16: every other byte is NUL
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) * 10 >= len(odd) * 9 and even.count(0) * 10 < len(even):
+            return "UTF-16 LE"
+        if even.count(0) * 10 >= len(even) * 9 and odd.count(0) * 10 < len(odd):
+            return "UTF-16 BE"
+    return None
+
+
+def check_utf8(head: bytes, name: str) -> None:
+    """Raise :class:`InputError` naming the encoding when ``head`` is UTF-16 or UTF-32 text."""
+    found = text_encoding(head)
+    if found is not None:
+        raise InputError(
+            f"{name}: the file is {found} text; expected UTF-8 "
+            f"(convert it, e.g. `iconv -f {found.split()[0]} -t UTF-8 {name} > utf8-copy`)"
+        )
 
 
 @contextlib.contextmanager

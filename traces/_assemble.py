@@ -17,11 +17,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from breakeven.errors import InputError
+from breakeven.plausibility import notice
 from traces.formats import TIME_UNITS
 from traces.model import CANONICAL_COLUMNS, SkippedRows, Trace, TraceMeta
+from traces.prefix import PREFIX_INPUT_COLUMNS, finish_prefix_columns
 
 MAX_REPORTED = 10
 """How many skipped line numbers and reasons are kept in :class:`SkippedRows`."""
+
+MAX_TOKENS = 1_000_000_000
+"""Largest token count one request may have. Larger ones are a wrong column (bytes, a running total) and
+would overflow int64 sums over a long trace (a billion requests of a billion tokens is still < 2**63)."""
+
+MAX_SPAN_S = 100 * 365.25 * 86400.0
+"""Arrivals further than this from the trace's median arrival are bad rows (a timestamp of 1e300)."""
 
 _HASH_LIST = r"^\s*(?:\d+(?:[\s;]+\d+)*)?\s*$"
 _TRUE = ("true", "1", "yes", "y", "t")
@@ -51,6 +60,8 @@ class RawTable:
     row_word: str = "line"
     notes: list[str] = field(default_factory=list)
     start_time: datetime | None = None
+    block_tokens: int | None = None
+    """Tokens per hash_ids block, when the format or the caller says (else inferred from the lengths)."""
     inherited: TraceMeta | None = None
     """Metadata stored in a canonical Parquet file by :func:`traces.write_trace`."""
 
@@ -77,20 +88,28 @@ def _as_series(column: pa.ChunkedArray) -> pd.Series:
     return column.to_pandas()
 
 
-def _tokens(column: Any) -> tuple[np.ndarray, np.ndarray | None, Any]:
-    """int64 token counts, a bad mask (null, not a number, negative, fractional) and the raw values."""
+def _tokens(column: Any) -> tuple[np.ndarray, np.ndarray | None, Any, np.ndarray | None]:
+    """int64 token counts, a bad mask (null, not a number, negative, fractional), the raw values, and a
+    mask of counts above :data:`MAX_TOKENS` (None when there are none)."""
     if isinstance(column, np.ndarray) and column.dtype == np.int64:
         clean = len(column) == 0 or column.min() >= 0
-        return column, None if clean else column < 0, column
+        over = None if len(column) == 0 or column.max() <= MAX_TOKENS else column > MAX_TOKENS
+        return column, None if clean else column < 0, column, over
+    if isinstance(column, np.ndarray) and column.dtype.kind in "iu":
+        if len(column) and column.max() > MAX_TOKENS:  # uint64 beyond int64 included: compare before casting
+            over = column > MAX_TOKENS
+            return np.where(over, 0, column).astype(np.int64), None, column, over
+        return _tokens(column.astype(np.int64))
     if isinstance(column, np.ndarray):
         column = pa.chunked_array([pa.array(column)])
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        return _tokens(column.to_numpy().astype(np.int64, copy=False))  # zero-copy for one chunk
+        return _tokens(column.to_numpy())  # zero-copy for one chunk
     num = pd.to_numeric(_as_series(column), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(num) | (num < 0) | (num != np.floor(num))
-    out = np.where(bad, 0, num).astype(np.int64)
-    return out, bad, column
+        over = ~bad & (num > MAX_TOKENS)
+    out = np.where(bad | over, 0, num).astype(np.int64)
+    return out, bad, column, over if over.any() else None
 
 
 def _auto_unit(column: Any) -> str:
@@ -141,6 +160,25 @@ def _times(column: Any, unit: str, zone: str | None) -> tuple[np.ndarray, np.nda
         return _times(column.to_numpy(), unit, None)
     num = pd.to_numeric(_as_series(column), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return num, ~np.isfinite(num), column, None
+
+
+def _far_arrivals(times: np.ndarray, bad: np.ndarray | None, unit: str) -> np.ndarray | None:
+    """Rows whose arrival lies more than :data:`MAX_SPAN_S` from the median arrival (None: none do)."""
+    if len(times) == 0:
+        return None
+    scale = TIME_UNITS.get(unit) or 1.0
+    ok = times if bad is None else times[~bad]
+    if len(ok) == 0:
+        return None
+    with np.errstate(invalid="ignore", over="ignore"):
+        low, high = float(np.nanmin(ok)), float(np.nanmax(ok))
+        if (high - low) * scale <= MAX_SPAN_S:  # the cheap test passes on every real trace
+            return None
+        center = float(np.quantile(ok[~np.isnan(ok)], 0.5, method="lower"))  # a real row, even of two
+        far = np.abs(times - center) * scale > MAX_SPAN_S
+    if bad is not None:
+        far &= ~bad
+    return far if far.any() else None
 
 
 def _hash_ids(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, np.ndarray, Any]:
@@ -194,6 +232,29 @@ def _where(raw: RawTable, line: int) -> str:
     return f"{raw.source}: {raw.row_word} {line}"
 
 
+def _session_columns(pending: dict[str, Any], columns: dict[str, Any]) -> list[_Check]:
+    """``turn`` (≥ 1), ``think_time_s`` (seconds ≥ 0) and ``prefix_tokens`` (a token count)."""
+    checks: list[_Check] = []
+    if "turn" in pending:
+        turn, _, values, _ = _tokens(pending.pop("turn"))
+        columns["turn"] = turn
+        checks.append(_Check("turn", turn < 1, values, "a turn number ≥ 1"))  # bad values read as 0
+    if "prefix_tokens" in pending:
+        tokens, bad, values, over = _tokens(pending.pop("prefix_tokens"))
+        columns["prefix_tokens"] = tokens
+        checks += [_Check("prefix_tokens", bad, values, "a non-negative integer token count")]
+        checks += [_Check("prefix_tokens", over, values, f"at most {MAX_TOKENS:,} tokens per request")]
+    if "think_time_s" in pending:
+        column = pending.pop("think_time_s")
+        raw = column if isinstance(column, np.ndarray) else _as_series(column)
+        num = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(num) | (num < 0)
+        columns["think_time_s"] = np.where(bad, 0.0, num)
+        checks.append(_Check("think_time_s", bad, column, "a number of seconds ≥ 0"))
+    return checks
+
+
 def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     """Validate ``raw``'s columns (vectorised) and build the canonical trace; see the module docstring.
 
@@ -216,12 +277,17 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     times, bad, values, zone = _times(pending.pop("arrival_s"), unit, raw.time_zone)
     unit_text = "an ISO-8601 datetime" if unit == "iso" or zone else f"a number of {unit.removeprefix('epoch_')}"
     checks.append(_Check("arrival_s", bad, values, unit_text))
+    if zone is None:
+        far = _far_arrivals(times, bad, unit)
+        span = f"{MAX_SPAN_S / (365.25 * 86400):.0f} years"
+        checks.append(_Check("arrival_s", far, values, f"{unit_text} within {span} of the other arrivals"))
     columns: dict[str, Any] = {}
     for name in ("input_tokens", "output_tokens", "cached_tokens"):
         if name in pending:
-            arr, bad, values = _tokens(pending.pop(name))
+            arr, bad, values, over = _tokens(pending.pop(name))
             columns[name] = arr
             checks.append(_Check(name, bad, values, "a non-negative integer token count"))
+            checks.append(_Check(name, over, values, f"at most {MAX_TOKENS:,} tokens per request"))
     if "cached_tokens" in columns:
         over = columns["cached_tokens"] > columns["input_tokens"]
         checks.append(_Check("cached_tokens", over, columns["cached_tokens"], "at most input_tokens"))
@@ -233,9 +299,10 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         flags, bad, values = _bools(pending.pop("deferrable"))
         columns["deferrable"] = flags
         checks.append(_Check("deferrable", bad, values, "true or false"))
-    for name in ("model", "session_id"):
+    for name in ("model", "session_id", "parent_id", "prefix_hash"):
         if name in pending:
             columns[name] = _text(pending.pop(name), categorical=name == "model")
+    checks += _session_columns(pending, columns)
 
     checks = [c for c in checks if c.mask is not None and c.mask.any()]
     bad_any = np.zeros(n, dtype=bool) if checks else None
@@ -289,18 +356,64 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         warnings.append(f"sorted {_rows(len(late), 'out-of-order row')} by arrival time{where}")
         order = np.argsort(arrival, kind="stable")
         arrival = arrival[order]
+    if zone is None and unit != "iso":
+        warnings += unit_warnings(arrival, unit=unit, column=raw.mapping.get("arrival_s", "arrival_s"))
     frame = _frame(arrival, columns, order, len(arrival))
+    frame, block_tokens, prefix_notes = finish_prefix_columns(frame, raw.block_tokens, source=raw.source)
     meta = TraceMeta(
         source=raw.source,
         format=raw.format,
         start_time=start_time if start_time is not None else raw.start_time,
         skipped=skipped,
-        warnings=tuple(warnings),
+        warnings=(*warnings, *prefix_notes),
         transforms=raw.inherited.transforms if raw.inherited else (),
+        block_tokens=block_tokens,
     )
     if raw.inherited is not None:
         meta = _merge_inherited(meta, raw.inherited)
     return Trace(df=frame, meta=meta)
+
+
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+_BIGGER = {"ns": "us", "us": "ms", "ms": "s"}
+_SMALLER = {"s": "ms", "ms": "us", "us": "ns"}
+
+
+def unit_warnings(arrival: np.ndarray, *, unit: str, column: str) -> list[str]:
+    """Plausibility of the arrival unit (sorted ``arrival`` in seconds): thousands of requests per second
+    within a minute (read in too small a unit?) or a handful over days (too large a unit?)."""
+    n = len(arrival)
+    if n < 2:
+        return []
+    span = float(arrival[-1] - arrival[0])
+    base = unit.removeprefix("epoch_")
+    read_as = _UNIT_NAMES.get(base, base)
+    out: list[str | None] = []
+    if n >= 50 and 0 < span < 60 and n / span >= 1000:
+        bigger = _BIGGER.get(base)
+        fix = (
+            f"if it holds {_UNIT_NAMES[bigger]}, pass --time-unit {bigger}"
+            if bigger
+            else "check that it holds arrival times (not durations or request ids)"
+        )
+        out.append(
+            notice(
+                "trace-rate-high",
+                f"{n:,} requests arrive within {span:.3g} s ({n / span:,.0f} req/s) with column {column!r} read as "
+                f"{read_as}; {fix}",
+            )
+        )
+    if span >= 86400 and span / (n - 1) >= 1800:
+        smaller = _SMALLER.get(base)
+        fix = f"if it holds {_UNIT_NAMES[smaller]}, pass --time-unit {smaller}" if smaller else "check the column"
+        out.append(
+            notice(
+                "trace-rate-low",
+                f"only {n:,} requests over {span / 86400:,.3g} days (one every {span / (n - 1) / 3600:,.3g} h) with "
+                f"column {column!r} read as {read_as}; {fix}",
+            )
+        )
+    return [w for w in out if w]
 
 
 def _rows(count: int, noun: str) -> str:
@@ -324,6 +437,8 @@ def _merge_inherited(meta: TraceMeta, old: TraceMeta) -> TraceMeta:
         skipped=meta.skipped if meta.skipped.count else old.skipped,
         warnings=tuple(dict.fromkeys((*old.warnings, *meta.warnings))),
         transforms=old.transforms,
+        block_tokens=old.block_tokens or meta.block_tokens,
+        closed_loop_users=old.closed_loop_users,
     )
 
 
@@ -350,7 +465,7 @@ def _to_seconds(times: np.ndarray, unit: str, zone: str | None) -> tuple[np.ndar
 
 def _frame(arrival: np.ndarray, columns: dict[str, Any], order: np.ndarray | None, n: int) -> pd.DataFrame:
     data: dict[str, Any] = {"arrival_s": arrival}
-    for name in CANONICAL_COLUMNS[1:]:
+    for name in (*CANONICAL_COLUMNS[1:], *PREFIX_INPUT_COLUMNS):
         if name not in columns:
             continue
         col = columns[name]

@@ -68,6 +68,7 @@ def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, t
     if not first_line.strip():
         raise InputError(f"{source.name}:1: expected a CSV header line, found an empty line")
     mapping, note = resolve_columns(spec, header, user, source=source.name)
+    _check_unique_header(header, mapping, source.name)
     unit = _unit(spec, time_unit)
     sources = list(dict.fromkeys(mapping.values()))
     raw_args: dict[str, Any] = {
@@ -88,6 +89,17 @@ def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, t
     raw_args.update(columns=columns, n_rows=rows, time_zone=zone)
     raw_args["locate"] = lambda: nonempty_line_numbers(source.raw())[1:]
     return RawTable(**raw_args)
+
+
+def _check_unique_header(header: list[str], mapping: Mapping[str, str], name: str) -> None:
+    """A column the trace reads must appear once in the header (a reader would silently take the first)."""
+    for column in dict.fromkeys(mapping.values()):
+        positions = [i + 1 for i, h in enumerate(header) if h == column]
+        if len(positions) > 1:
+            raise InputError(
+                f"{name}:1: column {column!r} appears {len(positions)} times in the header (columns "
+                f"{', '.join(map(str, positions))}); expected each column name once (rename or drop the extra one)"
+            )
 
 
 def _read_csv_slow(

@@ -17,6 +17,7 @@ import numpy as np
 
 from breakeven.errors import InputError
 from breakeven.io import PathOrBuffer, read_bytes, source_name
+from breakeven.plausibility import require_memory
 
 HEAD_BYTES = 65536
 
@@ -96,6 +97,33 @@ class Source:
 
             return pa.input_stream(str(self.path), compression="gzip")
         return str(self.path)
+
+
+#: Memory per row while a trace loads (the canonical columns and the reader's buffers; see
+#: benchmarks/bench_traces.py), and the compression ratio assumed for .gz and Parquet files.
+BYTES_PER_ROW = 64
+COMPRESSION = 8
+
+
+def check_size(source: Source, head: bytes) -> None:
+    """Refuse (before reading it) a file whose rows would not fit in the memory budget.
+
+    Rows are estimated from the file size and the mean line length of its first bytes.
+    """
+    if source.path is None:
+        return  # already in memory
+    try:
+        size = source.path.stat().st_size
+    except OSError:
+        return
+    compressed = source.gzipped or head.startswith(b"PAR1")
+    text_bytes = size * COMPRESSION if compressed else size
+    if head.startswith(b"PAR1"):
+        rows = text_bytes / 24  # three 8-byte columns a row, at least
+    else:
+        lines = head.count(b"\n")
+        rows = text_bytes / (len(head) / lines) if lines else 1.0
+    require_memory(rows * BYTES_PER_ROW, where=source.name, what=f"loading about {rows:,.3g} rows")
 
 
 def nonempty_line_numbers(raw: bytes) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from breakeven.cli_support import new_app, print_json, stderr, stdout
@@ -80,7 +81,7 @@ def trace_from_options(
             file, format=fmt, columns=mapping, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
         )
     for warning in trace.meta.warnings:
-        stderr.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
     return trace
 
 

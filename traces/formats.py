@@ -45,6 +45,8 @@ class FormatSpec:
     """``"naive"`` / ``"utc"``: the arrival column holds datetimes of that kind (lets pyarrow parse them)."""
     keep: tuple[str, ...] = field(default=())
     """Optional canonical columns to keep when present (from ``columns``)."""
+    block_tokens: int | None = None
+    """Tokens per ``hash_ids`` block in this format (Mooncake 512, Bailian 16); None = not fixed."""
 
 
 _CANONICAL_IDENTITY = {
@@ -58,6 +60,8 @@ _CANONICAL_IDENTITY = {
         "hash_ids",
         "model",
         "deferrable",
+        "turn",
+        "think_time_s",
     )
 }
 
@@ -104,8 +108,27 @@ FORMATS: Final[dict[str, FormatSpec]] = {
             "hash_ids": "hash_ids",
         },
         "ms",
-        "Mooncake JSONL (timestamp in ms, input_length, output_length, hash_ids)",
+        "Mooncake JSONL (timestamp in ms, input_length, output_length, hash_ids of 512-token blocks)",
         keep=("hash_ids",),
+        block_tokens=512,
+    ),
+    "bailian": FormatSpec(
+        "bailian",
+        "jsonl",
+        {
+            "arrival_s": "timestamp",
+            "input_tokens": "input_length",
+            "output_tokens": "output_length",
+            "hash_ids": "hash_ids",
+            "turn": "turn",
+            "session_id": "chat_id",
+            "parent_id": "parent_chat_id",
+        },
+        "s",
+        "Alibaba Bailian (Qwen) usage trace JSONL (chat_id, parent_chat_id, timestamp in s, input_length, "
+        "output_length, type, turn, hash_ids of 16-token blocks); sessions are the roots of parent_chat_id chains",
+        keep=("hash_ids", "turn", "session_id", "parent_id"),
+        block_tokens=16,
     ),
     "splitwise": FormatSpec(
         "splitwise",
@@ -126,7 +149,7 @@ FORMATS: Final[dict[str, FormatSpec]] = {
         _CANONICAL_IDENTITY,
         "s",
         "llm-breakeven's own columns (arrival_s, input_tokens, output_tokens, ...) as CSV, JSONL or Parquet",
-        keep=("cached_tokens", "session_id", "hash_ids", "model", "deferrable"),
+        keep=("cached_tokens", "session_id", "hash_ids", "model", "deferrable", "turn", "think_time_s"),
     ),
     "csv": FormatSpec("csv", "csv", {}, "s", "any CSV with a column mapping (--columns) and a time unit"),
     "jsonl": FormatSpec("jsonl", "jsonl", {}, "s", "any JSON Lines file with a column mapping and a time unit"),
@@ -151,6 +174,12 @@ COLUMN_KEYS: Final[dict[str, str]] = {
     "hash_ids": "hash_ids",
     "model": "model",
     "deferrable": "deferrable",
+    "turn": "turn",
+    "think_time": "think_time_s",
+    "think_time_s": "think_time_s",
+    "parent": "parent_id",
+    "prefix_hash": "prefix_hash",
+    "prefix_tokens": "prefix_tokens",
 }
 """Keys accepted in a column mapping (``--columns arrival=ts,input=prompt_tokens``) → canonical column."""
 
@@ -180,6 +209,8 @@ _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "hash_ids": ("hash_ids",),
     "model": ("model",),
     "deferrable": ("deferrable",),
+    "turn": ("turn",),
+    "think_time_s": ("think_time_s",),
 }
 """Column names tried, in order, when a generic file comes without a mapping."""
 
@@ -206,6 +237,11 @@ def parse_columns_option(text: str, *, option: str = "--columns") -> dict[str, s
             raise InputError(
                 f"option {option}: expected KEY=COLUMN pairs like arrival=ts,input=prompt_tokens, found {item!r}"
             )
+        if key.strip() in mapping:
+            raise InputError(
+                f"option {option}: key {key.strip()!r} is given twice ({key.strip()}={mapping[key.strip()]} and "
+                f"{item}); expected each field once"
+            )
         mapping[key.strip()] = value.strip()
     return normalize_columns(mapping, context=f"option {option}")
 
@@ -213,11 +249,24 @@ def parse_columns_option(text: str, *, option: str = "--columns") -> dict[str, s
 def normalize_columns(columns: Mapping[str, str], *, context: str = "columns") -> dict[str, str]:
     """Map the keys of a user mapping (``arrival``, ``input``, ... or canonical names) to canonical names."""
     out: dict[str, str] = {}
+    given: dict[str, str] = {}
     for key, source in columns.items():
         canonical = COLUMN_KEYS.get(key)
         if canonical is None:
             raise UnknownNameError("column key", key, COLUMN_KEYS, context=context)
+        if canonical in out:
+            raise InputError(
+                f"{context}: field {canonical} is mapped twice ({given[canonical]}={out[canonical]} and "
+                f"{key}={source}); expected each field once"
+            )
+        twin = next((c for c, s in out.items() if s == source), None)
+        if twin is not None:
+            raise InputError(
+                f"{context}: column {source!r} is mapped to both {twin} and {canonical}; expected a column of its own "
+                "for each field"
+            )
         out[canonical] = source
+        given[canonical] = key
     return out
 
 
@@ -277,6 +326,8 @@ def detect_format(head: bytes, *, source: str, suffix: str = "") -> tuple[str, C
             keys = set(json.loads(first))
         except (json.JSONDecodeError, TypeError):
             keys = set()
+        if {"chat_id", "parent_chat_id", "timestamp", "input_length", "output_length"} <= keys:
+            return "bailian", "jsonl"
         if {"timestamp", "input_length", "output_length"} <= keys:
             return "mooncake", "jsonl"
         if {"arrival_s", "input_tokens", "output_tokens"} <= keys:

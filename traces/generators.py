@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from breakeven.errors import InputError
+from breakeven.plausibility import require_memory, require_requests
 from traces.lengths import LengthsLike
 from traces.model import Trace, TraceMeta
 
@@ -30,6 +31,15 @@ def _positive(name: str, value: float) -> float:
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise InputError(f"{name}: expected a positive finite number, found {value!r}")
     return float(value)
+
+
+def _check_size(rate: float, duration: float) -> None:
+    """Refuse, before drawing anything, a trace whose requests would not fit in memory."""
+    require_requests(
+        rate * duration,
+        where=f"synthetic trace at {rate:g} req/s for {duration:g} s",
+        what="generating it",
+    )
 
 
 def _trace(times: np.ndarray, lengths: LengthsLike, rng: np.random.Generator, label: str, model: str | None) -> Trace:
@@ -45,6 +55,7 @@ def poisson_times(rate_rps: float, duration_s: float, rng: np.random.Generator) 
     """Arrival times [s] of a Poisson process at ``rate_rps`` over ``[0, duration_s)``, sorted."""
     rate = _positive("rate_rps", rate_rps)
     duration = _positive("duration_s", duration_s)
+    _check_size(rate, duration)
     n = rng.poisson(rate * duration)
     return np.sort(rng.uniform(0.0, duration, size=n))
 
@@ -67,6 +78,7 @@ def gamma_times(rate_rps: float, cv: float, duration_s: float, rng: np.random.Ge
     rate = _positive("rate_rps", rate_rps)
     cv = _positive("cv", cv)
     duration = _positive("duration_s", duration_s)
+    _check_size(rate, duration)
     shape = 1.0 / (cv * cv)
     scale = 1.0 / (rate * shape)
     expected = rate * duration
@@ -106,6 +118,7 @@ def on_off_times(rate_rps: float, on_s: float, off_s: float, duration_s: float, 
     if not (math.isfinite(off_s) and off_s >= 0):
         raise InputError(f"off_s: expected a non-negative number of seconds, found {off_s!r}")
     duration = _positive("duration_s", duration_s)
+    _check_size(rate, duration)
     period = on + off_s
     full = math.floor(duration / period)
     on_total = full * on + min(duration - full * period, on)
@@ -177,6 +190,10 @@ def diurnal_times(
     uniform draws on ``[0, Λ(T))`` are mapped back through Λ⁻¹ by linear interpolation.
     """
     duration = _positive("duration_s", duration_s)
+    _check_size(_positive("mean_rps", mean_rps), duration)
+    require_memory(
+        duration / _GRID_S * 8 * 6, where=f"diurnal trace over {duration:g} s", what="its one-minute rate grid"
+    )
     edges = np.append(np.arange(0.0, duration, _GRID_S), duration)
     mids = (edges[:-1] + edges[1:]) / 2.0
     rates = diurnal_rate(

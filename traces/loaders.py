@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -10,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from breakeven.errors import InputError, UnknownNameError
-from breakeven.io import PathOrBuffer
+from breakeven.io import PathOrBuffer, check_utf8
 from traces._assemble import RawTable, assemble
 from traces._readers import read_csv, read_jsonl, read_parquet
-from traces._source import Source
+from traces._source import Source, check_size
 from traces.formats import TIME_UNITS, container_of, detect_format, get_format, normalize_columns
 from traces.model import REQUIRED_COLUMNS, Trace
 
@@ -60,7 +62,29 @@ def load_trace(
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UnknownNameError("time unit", time_unit, TIME_UNITS, context=source.name)
     user = normalize_columns(columns, context=f"{source.name}: column mapping") if columns else None
+    try:
+        return _load(source, format=format, user=user, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        # A truncated .gz ends in EOFError, which click would print as a bare "Aborted.".
+        raise InputError(
+            f"{source.name}: the gzip data is truncated or corrupt ({exc}); expected a complete .gz file "
+            f"(check it with `gzip -t {source.name}`)"
+        ) from exc
+
+
+def _load(
+    source: Source,
+    *,
+    format: str | None,
+    user: Mapping[str, str] | None,
+    time_unit: str | None,
+    skip_bad_rows: bool,
+    model: str | None,
+) -> Trace:
     head = source.head()
+    if not head.startswith(b"PAR1"):
+        check_utf8(head, source.name)
+    check_size(source, head)
     if format is None:
         name, container = detect_format(head, source=source.name, suffix=source.suffix)
         if container == "parquet" and _is_canonical_parquet(source):

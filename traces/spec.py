@@ -106,6 +106,8 @@ def _call_args(body: str, where: str) -> tuple[list[str], dict[str, str]]:
     for item in _split_top(body):
         key, sep, value = item.partition("=")
         if sep:
+            if key.strip() in keywords:
+                raise InputError(f"{where}: argument {key.strip()!r} is given twice in {body!r}; expected once")
             keywords[key.strip()] = value.strip()
         elif keywords:
             raise InputError(f"{where}: positional argument {item!r} after keyword arguments")
@@ -250,6 +252,10 @@ def parse_spec(spec: str, *, loader: _TraceLoader | None = None) -> SyntheticSpe
             raise InputError(f"{where}: expected key=value, found {item!r}")
         if key not in KIND_KEYS[kind]:
             raise UnknownNameError(f"key for {kind}", key, KIND_KEYS[kind], context=where)
+        if key in params:
+            raise InputError(
+                f"{where}: key {key!r} is given twice ({params[key]!r} and {value.strip()!r}); expected it once"
+            )
         params[key] = value.strip()
     for required in ("rate", "duration"):
         if required not in params:
