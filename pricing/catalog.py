@@ -26,7 +26,7 @@ from breakeven.errors import InputError, UnknownNameError
 from pricing.fileformat import parse_catalog_toml
 from pricing.importers.common import Skipped
 from pricing.loading import read_price_file
-from pricing.models import GpuPrice, Price, TokenPrice
+from pricing.models import GpuPrice, OwnedServer, Price, TokenPrice
 
 #: Prices read longer ago than this are flagged as stale [days].
 DEFAULT_MAX_AGE_DAYS: Final = 180
@@ -34,7 +34,7 @@ DEFAULT_MAX_AGE_DAYS: Final = 180
 #: Prefix of the origin of entries from the bundled catalog (``bundled:digitalocean.toml``).
 BUNDLED_PREFIX: Final = "bundled:"
 
-Kind = Literal["token", "gpu"]
+Kind = Literal["token", "gpu", "owned"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,13 @@ class Catalog:
             raise UnknownNameError("GPU price id", entry_id, self.ids("gpu"), context=self._kind_hint(entry_id))
         return price.price
 
+    def owned(self, entry_id: str) -> OwnedServer:
+        """The owned server with this id; unknown id or another kind raises :class:`UnknownNameError`."""
+        price = self._records.get(entry_id)
+        if price is None or not isinstance(price.price, OwnedServer):
+            raise UnknownNameError("owned server id", entry_id, self.ids("owned"), context=self._kind_hint(entry_id))
+        return price.price
+
     def _kind_hint(self, entry_id: str) -> str | None:
         record = self._records.get(entry_id)
         return None if record is None else f"{entry_id!r} is a {record.price.kind} price"
@@ -144,8 +151,8 @@ class Catalog:
         ``provider`` is compared case-insensitively (an unknown provider raises :class:`UnknownNameError`
         listing the known ones); ``match`` is a case-insensitive substring of the id, model / offering or GPU.
         """
-        if kind is not None and kind not in ("token", "gpu"):
-            raise UnknownNameError("price kind", str(kind), ["token", "gpu"])
+        if kind is not None and kind not in ("token", "gpu", "owned"):
+            raise UnknownNameError("price kind", str(kind), ["token", "gpu", "owned"])
         if provider is not None and provider.lower() not in {p.lower() for p in self.providers()}:
             raise UnknownNameError("provider", provider, self.providers())
         needle = match.lower() if match else None
@@ -156,7 +163,8 @@ class Catalog:
             and (provider is None or r.price.provider.lower() == provider.lower())
             and (needle is None or needle in _search_text(r.price))
         ]
-        return sorted(selected, key=lambda p: (p.kind != "token", p.id))
+        order = {"token": 0, "gpu": 1, "owned": 2}
+        return sorted(selected, key=lambda p: (order[p.kind], p.id))
 
     # -- staleness
 

@@ -29,7 +29,7 @@ from breakeven.io import atomic_write_text, check_output_file
 from pricing.catalog import DEFAULT_MAX_AGE_DAYS, Catalog, load_catalog, today_utc
 from pricing.fileformat import dump_catalog_json, dump_catalog_toml
 from pricing.importers import ImportResult, read_litellm, read_skypilot
-from pricing.models import GpuPrice, Price, TokenPrice
+from pricing.models import GpuPrice, OwnedServer, Price, TokenPrice
 
 app = new_app("Price catalog: per-token API prices and GPU instance prices, with dates and sources.")
 
@@ -97,6 +97,7 @@ class KindChoice(StrEnum):
 
     token = "token"  # noqa: S105 - a price kind, not a secret
     gpu = "gpu"
+    owned = "owned"
 
 
 class ImportFormat(StrEnum):
@@ -112,7 +113,9 @@ class ImportFormat(StrEnum):
 @app.command("list")
 def list_prices(
     *,
-    kind: Annotated[KindChoice | None, typer.Option("--kind", help="Only per-token or only GPU prices.")] = None,
+    kind: Annotated[
+        KindChoice | None, typer.Option("--kind", help="Only per-token, GPU instance or owned-server prices.")
+    ] = None,
     provider: Annotated[
         str | None, typer.Option("--provider", metavar="P", help="Only this provider, e.g. digitalocean.")
     ] = None,
@@ -134,10 +137,13 @@ def list_prices(
         return
     tokens = [e for e in entries if isinstance(e, TokenPrice)]
     gpus = [e for e in entries if isinstance(e, GpuPrice)]
+    owned = [e for e in entries if isinstance(e, OwnedServer)]
     if tokens:
         stdout.print(_token_table(catalog, tokens, day, stale_after))
     if gpus:
         stdout.print(_gpu_table(catalog, gpus, day, stale_after))
+    if owned:
+        stdout.print(_owned_table(catalog, owned, day, stale_after))
     if not entries:
         stderr.print("no prices match")
     stale = sum(catalog.is_stale(e.id, day, stale_after) for e in entries)
@@ -311,6 +317,26 @@ def _gpu_table(catalog: Catalog, entries: list[GpuPrice], day: date, stale_after
             _money(e.gpu_hourly_usd, e.currency),
             _money(e.spot_hourly_usd, e.currency),
             _billing(e),
+            _date_cell(catalog, e, day, stale_after),
+        )
+    return table
+
+
+def _owned_table(catalog: Catalog, entries: list[OwnedServer], day: date, stale_after: int) -> Table:
+    table = _new_table(
+        "Owned servers (USD unless marked; fixed = depreciation + hosting + other, per month)",
+        [("id · source · origin", "left"), ("GPUs", "left"), ("purchase", "right"), ("years", "right"),
+         ("fixed/mo", "right"), ("kW x PUE", "right"), ("/kWh", "right"), ("as_of", "left")],
+    )  # fmt: skip
+    for e in entries:
+        table.add_row(
+            _id_cell(catalog, e),
+            escape(f"{e.gpu_count}x {e.gpu}"),
+            _money(e.purchase_usd, e.currency, 7),
+            f"{e.depreciation_years:g}",
+            _money(e.fixed_usd_per_month, e.currency, 6),
+            f"{e.power_w / 1000:g} x {e.pue:g}",
+            _money(e.electricity_usd_per_kwh, e.currency),
             _date_cell(catalog, e, day, stale_after),
         )
     return table

@@ -35,10 +35,14 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from breakeven.errors import InputError
-from pricing.models import GpuPrice, Price, TokenPrice
+from pricing.models import GpuPrice, OwnedServer, Price, TokenPrice
 
 #: Table name in a catalog file → the schema of its entries.
-ENTRY_MODELS: Final[dict[str, type[TokenPrice] | type[GpuPrice]]] = {"token": TokenPrice, "gpu": GpuPrice}
+ENTRY_MODELS: Final[dict[str, type[TokenPrice] | type[GpuPrice] | type[OwnedServer]]] = {
+    "token": TokenPrice,
+    "gpu": GpuPrice,
+    "owned": OwnedServer,  # a GPU server you own (depreciation, power, hosting)
+}
 
 #: Keys that ``prices list --json`` adds to each entry; dropped when such a list is loaded back.
 OUTPUT_ONLY_KEYS: Final = frozenset({"origin", "replaced", "age_days", "stale"})
@@ -67,7 +71,7 @@ def parse_catalog_toml(text: str, *, source: str) -> list[Price]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: not valid TOML ({exc}); expected [[token]] / [[gpu]] tables") from exc
+        raise InputError(f"{source}: not valid TOML ({exc}); expected [[token]] / [[gpu]] / [[owned]] tables") from exc
     return parse_catalog_data(data, source=source, allow_list=False)
 
 
@@ -107,12 +111,13 @@ def _raw_entries(data: Any, *, source: str, allow_list: bool) -> Iterable[tuple[
             yield kind, fields, f"entry #{index}"
         return
     if not isinstance(data, Mapping):
-        expected = "an object with 'token' / 'gpu' lists, or a list of entries" if allow_list else "tables"
+        expected = "an object with 'token' / 'gpu' / 'owned' lists, or a list of entries" if allow_list else "tables"
         raise InputError(f"{source}: expected {expected}, found {type(data).__name__}")
     unknown = sorted(set(data) - set(ENTRY_MODELS))
     if unknown:
         raise InputError(
-            f"{source}: unknown table {unknown[0]!r}; expected [[token]] or [[gpu]] entries (valid tables: gpu, token)"
+            f"{source}: unknown table {unknown[0]!r}; expected [[token]], [[gpu]] or [[owned]] entries "
+            f"(valid tables: {', '.join(sorted(ENTRY_MODELS))})"
         )
     for kind in ENTRY_MODELS:
         items = data.get(kind, [])
@@ -284,7 +289,18 @@ def dump_catalog_json(entries: Iterable[Price]) -> str:
 
 
 def _json_ready(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, date) else value for key, value in fields.items()}
+    return {key: _json_value(value) for key, value in fields.items()}
+
+
+def _json_value(value: Any) -> Any:
+    """Dates as ISO text, at any depth (commitment terms and spot terms carry their own dates)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return _json_ready(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    return value
 
 
 def _toml_value(value: Any) -> str:

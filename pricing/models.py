@@ -47,6 +47,9 @@ ISO_4217 = frozenset(
     ]
 )
 
+#: Hours in a month, everywhere in the tool (8,760 ÷ 12).
+HOURS_PER_MONTH = 730.0
+
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[A-Za-z0-9._:@+-]+)+$")
 
 
@@ -110,6 +113,27 @@ class RateLimits(_Strict):
     tier: str | None = Field(default=None, description="The provider's name for the account tier these apply to.")
 
 
+class VolumeTier(_Strict):
+    """A per-token price that applies once a month's volume passes a threshold (a published volume tier)."""
+
+    above_monthly_tokens: int = Field(
+        ge=0, description="The tier applies to tokens beyond this many in a calendar month (input + output)."
+    )
+    input_usd_per_mtok: Usd = Field(description="Input price in this tier [currency / 1M tokens].")
+    output_usd_per_mtok: Usd = Field(description="Output price in this tier [currency / 1M tokens].")
+
+
+class CommittedSpend(_Strict):
+    """A committed-spend agreement: pay at least ``monthly_commit_usd`` a month, get ``discount`` off usage."""
+
+    monthly_commit_usd: Usd = Field(description="Minimum billed each month of the term [currency / month].")
+    discount: float = Field(ge=0, lt=1, description="Fraction taken off the usage bill, e.g. 0.2 for 20 % off.")
+    term_months: int = Field(ge=1, le=120, description="Length of the commitment [months].")
+    as_of: date = Field(description="The date the terms were read at their source (YYYY-MM-DD).")
+    source: str = Field(min_length=1, description="Where the terms were read: a URL, a contract or a citation.")
+    notes: str = Field(default="", description="Free text: caveats and the confidence mark.")
+
+
 class TokenPrice(_Strict):
     """A per-token (serverless API) price for one model at one provider."""
 
@@ -143,12 +167,65 @@ class TokenPrice(_Strict):
     source: str = Field(min_length=1, description="Where the price was read: a URL or a citation.")
     notes: str = Field(default="", description="Free text: caveats, confidence, conflicts with other sources.")
 
+    volume_tiers: tuple[VolumeTier, ...] = Field(
+        default=(), description="Published volume tiers: lower prices past a monthly volume, by threshold."
+    )
+    volume_tier_mode: Literal["incremental", "all_units"] = Field(
+        default="incremental",
+        description="incremental: a tier's price applies to the tokens beyond its threshold (like tax brackets); "
+        "all_units: once a month passes a threshold, all its tokens are billed at that tier.",
+    )
+    committed_spend: CommittedSpend | None = Field(
+        default=None, description="A committed-spend discount, if the provider publishes one (or you signed one)."
+    )
+
     @model_validator(mode="after")
     def _tiers_ordered(self) -> TokenPrice:
         thresholds = [t.above_input_tokens for t in self.long_context_tiers]
         if thresholds != sorted(set(thresholds)):
             raise ValueError("long_context_tiers: expected strictly increasing above_input_tokens")
         return self
+
+    @model_validator(mode="after")
+    def _volume_tiers_ordered(self) -> TokenPrice:
+        thresholds = [t.above_monthly_tokens for t in self.volume_tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("volume_tiers: expected strictly increasing above_monthly_tokens")
+        return self
+
+
+class CommitmentTerm(_Strict):
+    """A committed (reserved) price: the instance is paid for every hour of the term, used or not."""
+
+    term_months: int = Field(ge=1, le=120, description="Length of the commitment [months], e.g. 12 or 36.")
+    hourly_usd: Usd = Field(
+        description="Recurring price of the whole instance for every hour of the term [currency / hour]."
+    )
+    upfront_usd: Usd = Field(
+        default=0.0, description="Paid once per instance at the start of the term [currency] (0 = no upfront)."
+    )
+    as_of: date = Field(description="The date the committed price was read at its source (YYYY-MM-DD).")
+    source: str = Field(min_length=1, description="Where the committed price was read: a URL or a citation.")
+    notes: str = Field(default="", description="Free text: caveats and the confidence mark.")
+
+    @property
+    def effective_hourly_usd(self) -> float:
+        """Hourly price with the upfront spread over the term's hours (730 a month) [currency / hour]."""
+        return self.hourly_usd + self.upfront_usd / (self.term_months * HOURS_PER_MONTH)
+
+
+class SpotTerms(_Strict):
+    """How a spot / preemptible instance is taken back: how often, and with how much notice."""
+
+    mean_hours_between_preemptions: float | None = Field(
+        default=None,
+        gt=0,
+        description="Mean running hours of one instance between preemptions [h]; None = not published.",
+    )
+    notice_s: float = Field(default=0.0, ge=0, description="Warning before the instance is stopped [s].")
+    as_of: date = Field(description="The date the terms were read at their source (YYYY-MM-DD).")
+    source: str = Field(min_length=1, description="Where the terms were read: a URL or a citation.")
+    notes: str = Field(default="", description="Free text: caveats and the confidence mark.")
 
 
 class GpuPrice(_Strict):
@@ -183,6 +260,13 @@ class GpuPrice(_Strict):
     source: str = Field(min_length=1, description="Where the price was read: a URL or a citation.")
     notes: str = Field(default="", description="Free text: caveats, confidence, conflicts with other sources.")
 
+    commitments: tuple[CommitmentTerm, ...] = Field(
+        default=(), description="Committed prices by term, each dated and sourced (billed every hour of the term)."
+    )
+    spot_preemption: SpotTerms | None = Field(
+        default=None, description="How spot instances are preempted (rate and notice), if known."
+    )
+
     @property
     def gpu_hourly_usd(self) -> float:
         """On-demand price per GPU-hour [currency / GPU-hour]."""
@@ -195,5 +279,92 @@ class GpuPrice(_Strict):
             raise ValueError(f"{self.id}: no {tier} price in the catalog")
         return value
 
+    def commitment_terms(self) -> tuple[CommitmentTerm, ...]:
+        """Every committed price: ``commitments``, plus the older ``reserved_hourly_usd`` when its
+        ``reserved_term`` names a length ('12 months', '1 year', '3 years')."""
+        legacy: tuple[CommitmentTerm, ...] = ()
+        months = term_months(self.reserved_term) if self.reserved_term else None
+        if self.reserved_hourly_usd is not None and months is not None:
+            legacy = (
+                CommitmentTerm(
+                    term_months=months,
+                    hourly_usd=self.reserved_hourly_usd,
+                    as_of=self.as_of,
+                    source=self.source,
+                    notes="from reserved_hourly_usd / reserved_term",
+                ),
+            )
+        return (*self.commitments, *legacy)
 
-Price = Annotated[TokenPrice | GpuPrice, Field(discriminator="kind")]
+
+class OwnedServer(_Strict):
+    """A GPU server you own: bought once, depreciated over years, paying for power and hosting every month.
+
+    Monthly cost (every month of the depreciation period, used or not)::
+
+        depreciation = (purchase_usd - residual_usd) / (depreciation_years x 12)
+        fixed        = depreciation + hosting_usd_per_month + other_usd_per_month
+        energy       = (busy_h x power_w + idle_h x idle_power_w) / 1000 x pue x electricity_usd_per_kwh
+    """
+
+    kind: Literal["owned"] = Field(default="owned", description="Discriminator: an owned server's costs.")
+    id: EntryId = Field(description="Stable id, 'owner/server', e.g. 'example/dgx-h100-colo'.")
+    provider: str = Field(min_length=1, description="Who owns it (your team), or 'example' for a bundled example.")
+    offering: str = Field(min_length=1, description="The server model, e.g. 'NVIDIA DGX H100'.")
+    gpu: str = Field(min_length=1, description="GPU model, e.g. 'H100'.")
+    gpu_count: int = Field(ge=1, description="GPUs in the server.")
+    gpu_memory_gib: float | None = Field(default=None, gt=0, description="Memory of one GPU [GiB], if known.")
+    purchase_usd: Usd = Field(description="Purchase price of the whole server [currency].")
+    residual_usd: Usd = Field(default=0.0, description="Expected resale value at the end of depreciation [currency].")
+    depreciation_years: float = Field(gt=0, le=20, description="Straight-line depreciation period [years].")
+    power_w: float = Field(ge=0, description="Power the server draws while serving [W].")
+    idle_power_w: float | None = Field(
+        default=None, ge=0, description="Power while idle [W]; None = the same as power_w."
+    )
+    electricity_usd_per_kwh: Usd = Field(description="Electricity price [currency / kWh].")
+    pue: float = Field(
+        default=1.0, ge=1.0, le=4.0, description="Power usage effectiveness of the facility (total / IT power)."
+    )
+    hosting_usd_per_month: Usd = Field(
+        default=0.0, description="Colocation / rack space / network per server [currency / month]."
+    )
+    other_usd_per_month: Usd = Field(
+        default=0.0, description="Other fixed costs per server, e.g. support contract, staff share [currency / month]."
+    )
+    currency: Currency = Field(default="USD", description="ISO 4217 currency of every amount in this entry.")
+    as_of: date = Field(description="The date the figures were read at their sources (YYYY-MM-DD).")
+    source: str = Field(min_length=1, description="Where each figure was read: URLs or citations.")
+    notes: str = Field(default="", description="Free text: which figure came from where, caveats, confidence.")
+
+    @model_validator(mode="after")
+    def _residual_below_purchase(self) -> OwnedServer:
+        if self.residual_usd > self.purchase_usd:
+            raise ValueError(
+                f"residual_usd: expected at most purchase_usd ({self.purchase_usd}), found {self.residual_usd}"
+            )
+        return self
+
+    @property
+    def depreciation_usd_per_month(self) -> float:
+        """Straight-line depreciation per month [currency / month]."""
+        return (self.purchase_usd - self.residual_usd) / (self.depreciation_years * 12)
+
+    @property
+    def fixed_usd_per_month(self) -> float:
+        """What the server costs a month whether it serves or not (depreciation, hosting, other)."""
+        return self.depreciation_usd_per_month + self.hosting_usd_per_month + self.other_usd_per_month
+
+
+_TERM_RE = re.compile(r"^\s*(\d+)\s*(month|months|mo|year|years|yr|yrs|y)\s*$", re.IGNORECASE)
+
+
+def term_months(text: str) -> int | None:
+    """Months in a term written as '12 months', '1 year', '3 years' (None when it names no length)."""
+    match = _TERM_RE.match(text)
+    if match is None:
+        return None
+    count = int(match.group(1))
+    return count * 12 if match.group(2).lower().startswith("y") else count
+
+
+Price = Annotated[TokenPrice | GpuPrice | OwnedServer, Field(discriminator="kind")]

@@ -43,7 +43,7 @@ def test_bundled_ids_are_unique_across_files() -> None:
     ids: list[str] = []
     for name in BUNDLED_FILES:
         data = tomllib.loads((resources.files("pricing") / "data" / name).read_text(encoding="utf-8"))
-        ids.extend(entry["id"] for kind in ("token", "gpu") for entry in data.get(kind, []))
+        ids.extend(entry["id"] for kind in ("token", "gpu", "owned") for entry in data.get(kind, []))
     assert len(ids) == len(set(ids))
     assert len(ids) == len(bundled_catalog())
 

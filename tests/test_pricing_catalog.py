@@ -145,7 +145,7 @@ def test_entries_filters() -> None:
     assert catalog.entries(match="no-such-model") == []
     with pytest.raises(UnknownNameError, match=r"unknown provider 'digitalocan' \(did you mean 'digitalocean'\?\)"):
         catalog.entries(provider="digitalocan")
-    with pytest.raises(UnknownNameError, match="valid choices: gpu, token"):
+    with pytest.raises(UnknownNameError, match="valid choices: gpu, owned, token"):
         catalog.entries(kind="tpu")  # type: ignore[arg-type]
     assert list(catalog) == catalog.entries()
     assert "digitalocean/gpu-h100-1x" in catalog and "nope/x" not in catalog

@@ -137,7 +137,7 @@ def test_duplicate_ids_across_kinds_are_an_error() -> None:
 
 
 def test_unknown_table_lists_the_valid_ones() -> None:
-    with pytest.raises(InputError, match=r"unknown table 'tokens'.*valid tables: gpu, token"):
+    with pytest.raises(InputError, match=r"unknown table 'tokens'.*valid tables: gpu, owned, token"):
         parse_catalog_toml(GOOD_TOKEN.replace("[[token]]", "[[tokens]]"), source="team.toml")
 
 
