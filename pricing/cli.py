@@ -30,6 +30,7 @@ from pricing.catalog import DEFAULT_MAX_AGE_DAYS, Catalog, load_catalog, today_u
 from pricing.fileformat import dump_catalog_json, dump_catalog_toml
 from pricing.importers import ImportResult, read_litellm, read_skypilot
 from pricing.models import GpuPrice, OwnedServer, Price, TokenPrice
+from pricing.plausibility import catalog_warnings
 
 app = new_app("Price catalog: per-token API prices and GPU instance prices, with dates and sources.")
 
@@ -70,7 +71,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 def catalog_from_options(prices: list[Path] | None, *, no_bundled: bool = False) -> Catalog:
     """The catalog a command should use: bundled (unless ``no_bundled``) with the ``--prices`` files on top.
 
-    Prints a one-line summary of what imported files skipped to stderr.
+    Prints a one-line summary of what imported files skipped to stderr, and a warning for each price of
+    the ``--prices`` files that looks like a wrong unit (:mod:`pricing.plausibility`).
     """
     catalog = load_catalog(prices or (), include_bundled=not no_bundled)
     for report in catalog.skip_reports:
@@ -79,7 +81,17 @@ def catalog_from_options(prices: list[Path] | None, *, no_bundled: bool = False)
             markup=False,
             soft_wrap=True,
         )
+    users = [e for e in catalog if not catalog.origin(e.id).startswith("bundled")]
+    print_warnings(catalog_warnings(users))
     return catalog
+
+
+def print_warnings(warnings: list[str], *, limit: int = 10) -> None:
+    """Print plausibility warnings to stderr, one line each (at most ``limit``, then a count)."""
+    for text in warnings[:limit]:
+        stderr.print(f"warning: {text}", markup=False, soft_wrap=True)
+    if len(warnings) > limit:
+        stderr.print(f"warning: ... and {len(warnings) - limit:,} more like these", markup=False)
 
 
 def parse_date(text: str | None, *, option: str) -> date | None:
@@ -237,6 +249,7 @@ def import_prices(
     if show_skipped:
         for skipped in result.skipped:
             stderr.print(f"  skipped {skipped}", markup=False)
+    print_warnings(catalog_warnings(result.entries))
     stderr.print(f"wrote {len(result.entries):,} prices to {output}", markup=False)
 
 

@@ -11,8 +11,8 @@ from datetime import date
 from enum import StrEnum
 from pathlib import PurePath
 
-from breakeven.errors import InputError, UnknownNameError
-from breakeven.io import PathOrBuffer, read_bytes, source_name
+from breakeven.errors import InputError
+from breakeven.io import PathOrBuffer, check_utf8, read_bytes, source_name
 from pricing.fileformat import ENTRY_MODELS, parse_catalog_data, parse_catalog_toml
 from pricing.importers.common import Skipped
 from pricing.importers.litellm import read_litellm
@@ -46,17 +46,27 @@ class PriceFile:
 def detect_format(data: bytes, name: str = "<input>") -> PriceFormat:
     """Tell our TOML / JSON catalog, a LiteLLM cost map and a SkyPilot CSV apart by content.
 
-    Raises :class:`UnknownNameError` when the content is none of them.
+    Raises :class:`InputError` when the content is none of them: empty, UTF-16, JSON cut short, or other.
     """
+    check_utf8(data, name)
     text = data.decode("utf-8-sig", errors="replace").lstrip()
+    if not text:
+        raise InputError(
+            f"{name}: empty file ({len(data)} bytes); expected a price catalog (TOML or JSON), a LiteLLM cost map "
+            "or a SkyPilot vms.csv"
+        )
     first_line = text.splitlines()[0] if text else ""
     if first_line.startswith("InstanceType,") or all(c in first_line.split(",") for c in REQUIRED_COLUMNS):
         return PriceFormat.SKYPILOT
     if text.startswith(("{", "[")) and not text.startswith(("[[", "[token", "[gpu")):
         try:
             decoded = json.loads(text)
-        except json.JSONDecodeError:
-            decoded = None
+        except json.JSONDecodeError as exc:
+            cut = "" if text.rstrip().endswith(("}", "]")) else " (it ends without a closing bracket: truncated?)"
+            raise InputError(
+                f"{name}:{exc.lineno}: not valid JSON ({exc.msg}: line {exc.lineno} column {exc.colno}){cut}; "
+                "expected a JSON price catalog or a LiteLLM cost map"
+            ) from exc
         if isinstance(decoded, list):
             return PriceFormat.JSON
         if isinstance(decoded, dict):
@@ -70,11 +80,9 @@ def detect_format(data: bytes, name: str = "<input>") -> PriceFormat:
     suffix = PurePath(name).suffix.lower()
     if suffix == ".toml" or not suffix or text.startswith(("#", "[")):
         return PriceFormat.TOML
-    raise UnknownNameError(
-        "price file format",
-        suffix.lstrip(".") or "(unrecognised content)",
-        [f.value for f in PriceFormat],
-        context=f"{name}: expected our catalog (TOML or JSON), a LiteLLM cost map or a SkyPilot vms.csv",
+    raise InputError(
+        f"{name}: cannot tell the price file format from its content (first line {first_line[:60]!r}); expected "
+        "our catalog (TOML or JSON), a LiteLLM cost map or a SkyPilot vms.csv with a header line"
     )
 
 

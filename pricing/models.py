@@ -53,11 +53,19 @@ HOURS_PER_MONTH = 730.0
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[A-Za-z0-9._:@+-]+)+$")
 
 
+#: Largest price any money field accepts: beyond it, bills over millions of requests overflow float64
+#: (a GPU price of 1e308 would make every cost infinite). Implausible prices below it are warnings
+#: (:mod:`pricing.plausibility`), not errors.
+MAX_PRICE = 1e9
+
+
 def _finite_non_negative(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, found {value}")
     if value < 0:
         raise ValueError(f"expected a non-negative price, found {value}")
+    if value > MAX_PRICE:
+        raise ValueError(f"expected a price of at most {MAX_PRICE:g} (larger ones overflow the bills), found {value:g}")
     return value
 
 

@@ -190,7 +190,7 @@ def test_format_detection_of_our_formats() -> None:
     assert detect_format(TEAM.encode(), "team.txt") is PriceFormat.TOML  # starts with a table header
     assert detect_format(b'[{"kind": "token"}]', "x") is PriceFormat.JSON
     assert detect_format(b'{"gpu": []}', "x.json") is PriceFormat.JSON
-    with pytest.raises(UnknownNameError, match="expected our catalog"):
+    with pytest.raises(InputError, match=r"cannot tell the price file format.*expected our catalog"):
         detect_format(b"hello world", "notes.txt")
 
 

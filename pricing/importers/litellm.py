@@ -205,10 +205,18 @@ def _convert(key: str, spec: Any, *, as_of: date, source: str) -> TokenPrice:
     batch_out = _price(spec, "output_cost_per_token_batches")
 
     tiers = _above_tiers(spec, output_pt) + [(lo, i, o, c) for lo, i, o, c in tiers_list[1:] if lo > 0]
-    all_values = [input_pt, output_pt, cached_pt, batch_in, batch_out] + [v for t in tiers for v in t[1:]]
-    worst = max(v for v in all_values if v is not None)
+    named = [
+        ("input_cost_per_token", input_pt),
+        ("output_cost_per_token", output_pt),
+        ("cache_read_input_token_cost", cached_pt),
+        ("input_cost_per_token_batches", batch_in),
+        ("output_cost_per_token_batches", batch_out),
+    ] + [(f"tier above {t[0]:,} tokens", v) for t in tiers for v in t[1:]]
+    field, worst = max(((n, v) for n, v in named if v is not None), key=lambda item: item[1])
     if worst >= MAX_USD_PER_TOKEN:
-        raise _Skip(IMPLAUSIBLE, f"{worst:g} USD/token = {scale_to_per_mtok(worst):,.0f} USD per 1M tokens")
+        raise _Skip(
+            IMPLAUSIBLE, f"field {field} = {worst:g} USD/token = {scale_to_per_mtok(worst):,.0f} USD per 1M tokens"
+        )
 
     provider = provider_name(raw_provider)
     model = _strip_provider(key, raw_provider, provider)
