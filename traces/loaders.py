@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ def load_trace(
     time_unit: str | None = None,
     skip_bad_rows: bool = False,
     model: str | None = None,
+    block_tokens: int | None = None,
 ) -> Trace:
     """Load a request trace from a path or a binary/text file object.
 
@@ -48,6 +50,10 @@ def load_trace(
         model: the model this traffic is for. Where the trace names models (BurstGPT), keep only that
             model's requests (:class:`UnknownNameError` lists the names present); otherwise label every
             request with it.
+        block_tokens: tokens per ``hash_ids`` block (``meta.block_tokens``). Defaults to the format's own
+            (Mooncake 512, Bailian 16), the size stored in a canonical Parquet file, or a size inferred from
+            the lengths; also the block size of hash_ids built from a ``prefix_hash``/``prefix_tokens`` mapping
+            (default 16).
 
     Returns:
         The trace: ``df`` sorted by ``arrival_s`` (float64 seconds since the first request), int64 token
@@ -62,14 +68,27 @@ def load_trace(
     if time_unit is not None and time_unit not in TIME_UNITS:
         raise UnknownNameError("time unit", time_unit, TIME_UNITS, context=source.name)
     user = normalize_columns(columns, context=f"{source.name}: column mapping") if columns else None
+    if block_tokens is not None and not (isinstance(block_tokens, int) and block_tokens > 0):
+        raise InputError(f"{source.name}: block_tokens: expected a positive number of tokens, found {block_tokens!r}")
     try:
-        return _load(source, format=format, user=user, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model)
+        trace = _load(
+            source,
+            format=format,
+            user=user,
+            time_unit=time_unit,
+            skip_bad_rows=skip_bad_rows,
+            model=model,
+            block_tokens=block_tokens,
+        )
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         # A truncated .gz ends in EOFError, which click would print as a bare "Aborted.".
         raise InputError(
             f"{source.name}: the gzip data is truncated or corrupt ({exc}); expected a complete .gz file "
             f"(check it with `gzip -t {source.name}`)"
         ) from exc
+    if block_tokens is not None and trace.meta.block_tokens != block_tokens and "hash_ids" in trace.df.columns:
+        trace = Trace(df=trace.df, meta=replace(trace.meta, block_tokens=block_tokens))
+    return trace
 
 
 def _load(
@@ -80,6 +99,7 @@ def _load(
     time_unit: str | None,
     skip_bad_rows: bool,
     model: str | None,
+    block_tokens: int | None = None,
 ) -> Trace:
     head = source.head()
     if not head.startswith(b"PAR1"):
@@ -96,6 +116,7 @@ def _load(
         name, container = spec.name, container_of(spec.name, head, source=source.name, suffix=source.suffix)
     spec = get_format(name, context=source.name)
     raw: RawTable = _READERS[container](source, spec, user, time_unit)
+    raw.block_tokens = block_tokens or (raw.inherited.block_tokens if raw.inherited else None) or spec.block_tokens
     trace = assemble(raw, skip_bad_rows=skip_bad_rows)
     if model is not None:
         trace = _select_model(trace, model)

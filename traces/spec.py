@@ -9,6 +9,9 @@
     diurnal:rate=3,duration=1d,peak_to_trough=4,peak_hour=15,input=fixed(1000),output=fixed(200)
     diurnal:rate=3,duration=1d,hourly=1;1;1;1;1;1;2;3;4;5;5;5;5;5;5;5;4;3;3;2;2;1;1;1,input=...,output=...
 
+Kinds with prefix structure (``conversations``, ``shared``, ``rag``; hash_ids included) are described in
+:mod:`traces.prefix_spec`.
+
 Keys:
 
 - ``rate``: mean request rate; a number is req/s, or add ``/s``, ``/min``, ``/h`` (``rate=7200/h``).
@@ -38,6 +41,7 @@ from breakeven.errors import InputError, UnknownNameError
 from traces import generators
 from traces.lengths import Fixed, LengthModel, Lengths, LengthsLike, LogNormal, Resampled, ResampledPairs
 from traces.model import Trace, TraceMeta
+from traces.prefix_spec import PREFIX_KIND_KEYS, PrefixSpec, parse_prefix_spec
 
 _COMMON: Final = ("rate", "duration", "input", "output", "lengths", "model")
 KIND_KEYS: Final[dict[str, tuple[str, ...]]] = {
@@ -233,7 +237,7 @@ class SyntheticSpec:
         return Trace(df=trace.df, meta=TraceMeta(source=f"synthetic:{self.text}", format="synthetic"))
 
 
-def parse_spec(spec: str, *, loader: _TraceLoader | None = None) -> SyntheticSpec:
+def parse_spec(spec: str, *, loader: _TraceLoader | None = None) -> SyntheticSpec | PrefixSpec:
     """Parse ``KIND:key=value,...`` (see the module docstring) without drawing anything."""
     where = f"synthetic spec {spec!r}"
     kind, sep, body = spec.partition(":")
@@ -242,21 +246,35 @@ def parse_spec(spec: str, *, loader: _TraceLoader | None = None) -> SyntheticSpe
         raise InputError(
             f"{where}: expected KIND:key=value,... like poisson:rate=2,duration=1h,input=fixed(800),output=fixed(200)"
         )
-    if kind not in KIND_KEYS:
-        raise UnknownNameError("synthetic trace kind", kind, KIND_KEYS, context=where)
+    if kind not in KIND_KEYS and kind not in PREFIX_KIND_KEYS:
+        raise UnknownNameError("synthetic trace kind", kind, [*KIND_KEYS, *PREFIX_KIND_KEYS], context=where)
     params: dict[str, str] = {}
     for item in _split_top(body):
         key, eq, value = item.partition("=")
         key = key.strip().lower()
         if not eq or not value.strip():
             raise InputError(f"{where}: expected key=value, found {item!r}")
-        if key not in KIND_KEYS[kind]:
-            raise UnknownNameError(f"key for {kind}", key, KIND_KEYS[kind], context=where)
+        if key not in KIND_KEYS.get(kind, PREFIX_KIND_KEYS.get(kind, ())):
+            keys = KIND_KEYS.get(kind, PREFIX_KIND_KEYS.get(kind, ()))
+            raise UnknownNameError(f"key for {kind}", key, keys, context=where)
         if key in params:
             raise InputError(
                 f"{where}: key {key!r} is given twice ({params[key]!r} and {value.strip()!r}); expected it once"
             )
         params[key] = value.strip()
+    if kind in PREFIX_KIND_KEYS:
+
+        def length(text: str, at: str, column: str) -> LengthModel:
+            return parse_length_spec(text, column=column, where=at, loader=loader)
+
+        parsers = (
+            lambda text, at: parse_rate_rps(text, where=at),
+            lambda text, at: parse_duration_s(text, where=at),
+            length,
+        )
+        return parse_prefix_spec(
+            kind, params, spec.strip(), where, parsers, lambda: _parse_lengths(params, where, loader)
+        )
     for required in ("rate", "duration"):
         if required not in params:
             raise InputError(f"{where}: missing key {required!r}; expected e.g. rate=2,duration=1h")

@@ -123,6 +123,8 @@ def meta_to_json(meta: TraceMeta) -> str:
             },
             "warnings": list(meta.warnings),
             "transforms": list(meta.transforms),
+            "block_tokens": meta.block_tokens,
+            "closed_loop_users": meta.closed_loop_users,
         }
     )
 
@@ -144,6 +146,12 @@ def meta_from_json(blob: bytes | str) -> TraceMeta | None:
             ),
             warnings=tuple(str(w) for w in data.get("warnings", ())),
             transforms=tuple(str(t) for t in data.get("transforms", ())),
+            block_tokens=_positive_int(data.get("block_tokens")),
+            closed_loop_users=_positive_int(data.get("closed_loop_users")),
         )
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def _positive_int(value: object) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
