@@ -1,20 +1,22 @@
-"""Exact money: bills are computed in :class:`~decimal.Decimal` and leave the bill as whole micro-units.
+"""Exact money: bills are computed in :class:`~decimal.Decimal`, never as a running float sum.
 
 A float sum of line items leaves rounding dust (0.1 + 0.2 ≠ 0.3; a long-context surcharge of
 ``1.1e-16`` where there is none). Here a price is read as the decimal it was written as (``0.20`` is
-exactly 0.20, not the nearest binary fraction), quantities are integers (tokens, billed seconds), and their
-product is exact. Each line item is rounded once, to a micro-unit (10⁻⁶ of the currency: a millionth of a
-dollar), and a total is the sum of its rounded lines, so the lines of a bill always add up to its total.
+exactly 0.20, not the nearest binary fraction), quantities are whole numbers (tokens, billed seconds), and
+their products and sums are exact: a surcharge that does not apply is exactly zero, and the lines of a bill
+add up to its total.
 
-Amounts cross into ``results.json`` as JSON numbers with at most six decimals (:func:`to_float`): the float
-nearest a whole number of micro-units prints back as exactly that decimal. Display rounding (cents for
-bills, a stated unit for sub-cent unit costs) is the report's job (:mod:`reports.fmt`).
+Amounts cross into ``results.json`` at the bill's edge as the float nearest the exact amount
+(:func:`to_float`), so no arithmetic happens on them in binary. Invoices round to cents (:func:`to_cents`,
+half away from zero); the report's display rule (cents for bills, a stated unit such as "per 1,000
+requests" for sub-cent unit costs) is in :mod:`reports.fmt`. :func:`to_micros` and :func:`round_line` give
+whole micro-units (10⁻⁶ of the currency) where a ledger needs integers.
 
 >>> line = tokens_cost(1_234_567, 0.20)          # 1,234,567 tokens at $0.20 per 1M tokens
 >>> line
 Decimal('0.2469134')
->>> to_micros(line), to_float(line)
-(246913, 0.246913)
+>>> to_float(line), to_micros(line), to_cents(line)
+(0.2469134, 246913, Decimal('0.25'))
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ def from_micros(micros: int) -> Decimal:
 
 
 def to_float(value: Number) -> float:
-    """``value`` rounded to micro-units, as the float that prints as exactly that decimal (for JSON)."""
-    return to_micros(value) / 1_000_000
+    """The float nearest the exact amount (for JSON and charts); no rounding beyond the float's own."""
+    return float(dec(value))
 
 
 def round_line(value: Number) -> Decimal:
@@ -76,8 +78,8 @@ def round_line(value: Number) -> Decimal:
 
 
 def total(lines: Iterable[Number]) -> Decimal:
-    """The sum of line items, each rounded to micro-units first, so the lines add up to the total."""
-    return sum((round_line(x) for x in lines), Decimal(0))
+    """The exact sum of line items (floats read as the decimals they print as)."""
+    return sum((dec(x) for x in lines), Decimal(0))
 
 
 def to_cents(value: Number) -> Decimal:

@@ -20,6 +20,7 @@ from pricing.money import (
     dec,
     from_micros,
     per_month,
+    round_line,
     seconds_cost,
     to_cents,
     to_float,
@@ -55,18 +56,18 @@ def test_prices_are_read_as_the_decimals_they_were_written_as() -> None:
         dec(float("nan"))
 
 
-def test_micro_units_round_half_to_even_and_print_back_exactly() -> None:
+def test_micro_units_round_half_to_even_and_floats_leave_at_the_edge() -> None:
     assert to_micros(Decimal("0.0000005")) == 0
     assert to_micros(Decimal("0.0000015")) == 2
-    assert to_float(Decimal("2529.585971133203")) == 2529.585971
-    assert repr(to_float(Decimal("0.554094"))) == "0.554094"
+    assert round_line(Decimal("2529.5859715")) == Decimal("2529.585972")
     assert from_micros(123) == Decimal("0.000123")
+    assert to_float(Decimal("0.2469134")) == 0.2469134
+    assert repr(to_float(Decimal(1) / 3)) == "0.3333333333333333"
 
 
-def test_a_total_is_the_sum_of_its_rounded_lines() -> None:
-    lines = [Decimal("0.0000004"), Decimal("0.0000004"), Decimal("0.0000004")]
-    assert total(lines) == Decimal(0)  # each line rounds to 0, and so does the total: no dust
-    assert total([0.1, 0.2]) == Decimal("0.3")
+def test_totals_are_exact_sums() -> None:
+    assert total([0.1, 0.2]) == Decimal("0.3")  # the float sum is 0.30000000000000004
+    assert total([Decimal("0.0000004")] * 3) == Decimal("0.0000012")
 
 
 def test_invoice_rounding_and_months() -> None:

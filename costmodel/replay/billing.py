@@ -24,6 +24,7 @@ from breakeven.errors import InputError
 from costmodel.replay.autoscale import Instances
 from costmodel.results import GpuCosts, GpuHours
 from pricing.models import GpuPrice
+from pricing.money import seconds_cost, to_float
 
 FloatArray = npt.NDArray[np.float64]
 Tier = Literal["on_demand", "reserved", "spot"]
@@ -91,4 +92,6 @@ def gpu_costs(leased: Lease, price: GpuPrice, *, busy_s: float, tier: Tier = "on
     idle_h = max(total_h - cold_h - busy_h, 0.0)
     hourly = hourly_price(price, tier)
     hours = GpuHours(busy=busy_h, idle=idle_h, cold_start=cold_h, total=busy_h + idle_h + cold_h)
-    return GpuCosts(hours=hours, hourly_usd=hourly, tier=tier, total_usd=hours.total * hourly)
+    # Billed seconds are whole (the increment and minimum are whole seconds): the bill is exact.
+    usd = seconds_cost(round(float(billed.sum())), hourly)
+    return GpuCosts(hours=hours, hourly_usd=hourly, tier=tier, total_usd=to_float(usd))

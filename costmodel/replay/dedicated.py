@@ -30,9 +30,10 @@ from costmodel.replay.billing import Lease, Tier, gpu_costs, lease
 from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
 from costmodel.replay.stats import distribution, jitter
 from costmodel.replay.timeline import busy_seconds, cell_width, timeline
-from costmodel.results import HOURS_PER_MONTH, AutoscalePolicy, GpuCosts, Latency, Option, Replicas, Slo, Timeline
+from costmodel.results import AutoscalePolicy, GpuCosts, Latency, Option, Replicas, Slo, Timeline
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice
+from pricing.money import per_month, to_float
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -151,7 +152,7 @@ class DedicatedReplay:
     @property
     def monthly_cost_usd(self) -> float:
         """The bill scaled to a 730-hour month at the trace's rate [USD]."""
-        return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
+        return to_float(per_month(self.total_cost_usd, self.horizon_s))
 
     def replicas_over_time(self) -> tuple[FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Change times [s] and the replicas running and ready from each time on (full resolution)."""

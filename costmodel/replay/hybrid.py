@@ -37,9 +37,10 @@ from costmodel.replay.dedicated import (
 from costmodel.replay.fleet import FleetSim
 from costmodel.replay.serverless import StatCurve, serverless_bill, serverless_latency
 from costmodel.replay.stats import distribution
-from costmodel.results import HOURS_PER_MONTH, AutoscalePolicy, Latency, Option, Slo, TokenCosts
+from costmodel.results import AutoscalePolicy, Latency, Option, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
+from pricing.money import dec, per_month, to_float
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -73,12 +74,12 @@ class HybridReplay:
     @property
     def total_cost_usd(self) -> float:
         """Dedicated bill plus serverless bill over the trace [USD]."""
-        return (self.dedicated.total_cost_usd if self.dedicated else 0.0) + self.serverless.total_usd
+        return to_float(dec(self.dedicated.total_cost_usd if self.dedicated else 0.0) + dec(self.serverless.total_usd))
 
     @property
     def monthly_cost_usd(self) -> float:
         """The total scaled to a 730-hour month [USD]."""
-        return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
+        return to_float(per_month(self.total_cost_usd, self.horizon_s))
 
     def option(
         self,

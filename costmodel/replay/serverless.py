@@ -9,12 +9,15 @@ The bill, per request (prices in [USD / 1M tokens], ``d`` = the batch discount f
 
 A tier without its own cached price keeps the base cached-to-input ratio; a price without a cached price
 bills cached tokens as input. Token counts are summed per (tier, deferrable) group first and multiplied by
-the price once, so the total is exact to the cent.
+the price once, in exact decimal arithmetic (:mod:`pricing.money`): the total is the exact sum of its
+lines (input, cached input, output), and a bill has no rounding dust (a price without long-context tiers
+has a surcharge of exactly 0).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -24,8 +27,9 @@ from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile, Stat
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.stats import Z_SCORE, distribution
-from costmodel.results import HOURS_PER_MONTH, Distribution, Latency, Option, Slo, TokenCosts
+from costmodel.results import Distribution, Latency, Option, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
+from pricing.money import dec, per_month, to_float, tokens_cost
 
 FloatArray = npt.NDArray[np.float64]
 TOKENS_PER_M = 1_000_000.0
@@ -95,25 +99,55 @@ def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike 
     cached_sum = np.bincount(g, weights=cached, minlength=n_groups)
     out_sum = np.bincount(g, weights=req.output_tokens[keep], minlength=n_groups)
     count = int(keep.sum())
-    tiers = _tiers(price)
-    tier_of_group = np.arange(n_groups) // 2
-    deferrable = (np.arange(n_groups) % 2).astype(bool)
-    factor = np.where(deferrable, 1.0 - (price.batch_discount or 0.0), 1.0)
-    in_usd = uncached_sum * tiers.p_in[tier_of_group] / TOKENS_PER_M
-    cached_usd = cached_sum * tiers.p_cached[tier_of_group] / TOKENS_PER_M
-    out_usd = out_sum * tiers.p_out[tier_of_group] / TOKENS_PER_M
-    full = in_usd + cached_usd + out_usd
-    at_base = (uncached_sum * tiers.p_in[0] + cached_sum * tiers.p_cached[0] + out_sum * tiers.p_out[0]) / TOKENS_PER_M
-    total = float((full * factor).sum())
+    prices = _decimal_tiers(price)
+    discount = dec(price.batch_discount or 0.0)
+    zero = Decimal(0)
+    line_in, line_cached, line_out, extra, saved = zero, zero, zero, zero, zero
+    for k in range(n_groups):
+        if not (uncached_sum[k] or cached_sum[k] or out_sum[k]):
+            continue
+        p_in, p_cached, p_out = prices[k // 2]
+        factor = 1 - discount if k % 2 else Decimal(1)
+        in_usd = tokens_cost(uncached_sum[k], p_in)
+        cached_usd = tokens_cost(cached_sum[k], p_cached)
+        out_usd = tokens_cost(out_sum[k], p_out)
+        b_in, b_cached, b_out = prices[0]
+        at_base = tokens_cost(uncached_sum[k], b_in) + tokens_cost(cached_sum[k], b_cached)
+        at_base += tokens_cost(out_sum[k], b_out)
+        full = in_usd + cached_usd + out_usd
+        line_in += in_usd * factor
+        line_cached += cached_usd * factor
+        line_out += out_usd * factor
+        extra += (full - at_base) * factor
+        saved += full * (1 - factor)
+    lines = [line_in, line_cached, line_out]
     return TokenCosts(
-        input_usd=float((in_usd * factor).sum()),
-        cached_input_usd=float((cached_usd * factor).sum()),
-        output_usd=float((out_usd * factor).sum()),
-        long_context_extra_usd=max(0.0, float(((full - at_base) * factor).sum())),
-        batch_savings_usd=float((full * (1.0 - factor)).sum()),
-        total_usd=total,
+        input_usd=to_float(lines[0]),
+        cached_input_usd=to_float(lines[1]),
+        output_usd=to_float(lines[2]),
+        long_context_extra_usd=max(0.0, to_float(extra)),
+        batch_savings_usd=to_float(saved),
+        total_usd=to_float(sum(lines, zero)),
         requests=count,
     )
+
+
+def _decimal_tiers(price: TokenPrice) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(input, cached input, output) prices of each tier (0 = base) as exact decimals [USD / 1M tokens];
+    the same rules as :func:`_tiers`, with the cached-to-input ratio kept exact."""
+    base_in = dec(price.input_usd_per_mtok)
+    base_cached = dec(price.cached_input_usd_per_mtok) if price.cached_input_usd_per_mtok is not None else None
+    rows = [(base_in, base_cached if base_cached is not None else base_in, dec(price.output_usd_per_mtok))]
+    for tier in price.long_context_tiers:
+        t_in = dec(tier.input_usd_per_mtok)
+        if tier.cached_input_usd_per_mtok is not None:
+            cached = dec(tier.cached_input_usd_per_mtok)
+        elif base_cached is not None and base_in > 0:
+            cached = t_in * base_cached / base_in
+        else:
+            cached = base_cached if base_cached is not None else t_in
+        rows.append((t_in, cached, dec(tier.output_usd_per_mtok)))
+    return rows
 
 
 def per_request_cost_usd(trace: TraceLike, price: TokenPrice) -> FloatArray:
@@ -310,7 +344,7 @@ class ServerlessReplay:
     @property
     def monthly_cost_usd(self) -> float:
         """The bill at the trace's rate over a 730-hour month [USD]."""
-        return self.total_cost_usd * HOURS_PER_MONTH * 3600.0 / self.horizon_s if self.horizon_s > 0 else 0.0
+        return to_float(per_month(self.total_cost_usd, self.horizon_s))
 
     def option(self, *, id: str, label: str, price_id: str | None = None, slo: Slo | None = None) -> Option:
         """This replay as a results :class:`Option` (``kind='serverless'``)."""
