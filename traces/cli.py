@@ -16,14 +16,25 @@ from rich.table import Table
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
 from breakeven.io import check_output_file
+from traces.conversations import (
+    CLOSED_LOOP_THINK_S,
+    OPEN_LOOP_THINK_S,
+    ConversationShape,
+    closed_loop_conversations,
+    shared_prompt,
+)
+from traces.conversations import conversations as gen_conversations
+from traces.conversations import rag as gen_rag
 from traces.formats import FORMAT_NAMES, TIME_UNITS, parse_columns_option
 from traces.generators import bursty as gen_bursty
 from traces.generators import diurnal as gen_diurnal
 from traces.generators import on_off as gen_on_off
 from traces.generators import poisson as gen_poisson
-from traces.lengths import Lengths, LengthsLike, ResampledPairs
+from traces.lengths import LengthModel, Lengths, LengthsLike, ResampledPairs
 from traces.loaders import load_trace
 from traces.model import Trace
+from traces.prefix import DEFAULT_BLOCK_TOKENS
+from traces.prefix_spec import parse_think, parse_turns
 from traces.spec import parse_duration_s, parse_length_spec, parse_rate_rps, parse_spec
 from traces.summary import summarize
 from traces.summary_model import TraceSummary
@@ -39,8 +50,9 @@ app.add_typer(generate_app, name="generate")
 
 _FORMAT_HELP = f"Force the input format ({', '.join(FORMAT_NAMES)}); default: detect from the header or first record."
 _COLUMNS_HELP = (
-    "Column mapping KEY=COLUMN,... with keys arrival, input, output, cached, session, hash_ids, model, deferrable "
-    "(e.g. arrival=ts,input=prompt_tokens,output=completion_tokens)."
+    "Column mapping KEY=COLUMN,... with keys arrival, input, output, cached, session, hash_ids, model, deferrable, "
+    "turn, think_time, parent (the request a chat turn follows), prefix_hash and prefix_tokens (a shared prompt "
+    "prefix: hash_ids are built from them) (e.g. arrival=ts,input=prompt_tokens,output=completion_tokens)."
 )
 _UNIT_HELP = f"Unit of the arrival column ({', '.join(TIME_UNITS)}); default: the format's own."
 
@@ -52,6 +64,16 @@ SkipBadRowsOption = Annotated[
     bool,
     typer.Option(
         "--skip-bad-rows", help="Skip malformed rows instead of stopping at the first; report how many and where."
+    ),
+]
+BlockTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--block-tokens",
+        min=1,
+        help="Tokens per hash_ids block (default: the format's own, Mooncake 512 / Bailian 16, or inferred "
+        "from the lengths); also the block size of hash_ids built from prefix_hash/prefix_tokens (16).",
+        show_default=False,
     ),
 ]
 TraceModelOption = Annotated[
@@ -73,12 +95,19 @@ def trace_from_options(
     time_unit: str | None = None,
     skip_bad_rows: bool = False,
     model: str | None = None,
+    block_tokens: int | None = None,
 ) -> Trace:
     """Load a trace from CLI option values, with a spinner, and print its warnings to stderr."""
     mapping = parse_columns_option(columns) if columns else None
     with stderr.status(f"Reading {file} ..."):
         trace = load_trace(
-            file, format=fmt, columns=mapping, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
+            file,
+            format=fmt,
+            columns=mapping,
+            time_unit=time_unit,
+            skip_bad_rows=skip_bad_rows,
+            model=model,
+            block_tokens=block_tokens,
         )
     for warning in trace.meta.warnings:
         stderr.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
@@ -94,13 +123,21 @@ def info(
     time_unit: TimeUnitOption = None,
     skip_bad_rows: SkipBadRowsOption = False,
     model: TraceModelOption = None,
+    block_tokens: BlockTokensOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (TraceSummary) instead of a table.")
     ] = False,
 ) -> None:
-    """Summarize a trace: requests, duration, mean/peak rates, token totals and percentiles, burstiness."""
+    """Summarize a trace: requests, duration, mean/peak rates, token totals and percentiles, burstiness, and
+    (with hash_ids) the prefix reuse an infinite cache would get."""
     trace = trace_from_options(
-        file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
+        file,
+        fmt=fmt,
+        columns=columns,
+        time_unit=time_unit,
+        skip_bad_rows=skip_bad_rows,
+        model=model,
+        block_tokens=block_tokens,
     )
     summary = summarize(trace)
     if as_json:
@@ -138,10 +175,31 @@ def _summary_table(s: TraceSummary) -> Table:
         rows.append(("cached input tokens", f"{s.cached_tokens_total:,}"))
     if s.models:
         rows.append(("requests per model", ", ".join(f"{k}: {v:,}" for k, v in s.models.items())))
+    rows += _prefix_rows(s)
     rows.append(("skipped rows", f"{s.skipped_rows}" + (f" (lines {s.skipped_lines})" if s.skipped_lines else "")))
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+def _prefix_rows(s: TraceSummary) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    if s.sessions is not None:
+        loop = " (closed loop: think_time_s)" if s.closed_loop else ""
+        rows.append(("sessions / most turns", f"{s.sessions:,} / {s.max_turns or 0:,}{loop}"))
+    if s.prefix_blocks is not None:
+        size = f"{s.block_tokens} tokens" if s.block_tokens else "unknown size"
+        rows.append(("prefix blocks (hash_ids)", f"{s.prefix_blocks:,} of {size}"))
+    if s.prefix_reuse_token_share is not None:
+        rows.append(
+            (
+                "prefix reuse, infinite cache: tokens",
+                f"{s.prefix_reuse_token_share:.1%} ({s.prefix_reuse_tokens or 0:,})",
+            )
+        )
+    if s.prefix_reuse_block_share is not None:
+        rows.append(("prefix reuse, infinite cache: blocks", f"{s.prefix_reuse_block_share:.1%}"))
+    return rows
 
 
 @app.command("convert")
@@ -357,3 +415,170 @@ def generate_spec(
     """Generate from a spec string (the syntax `breakeven analyze --synthetic` takes; see docs/traces.md)."""
     check_output_file(out, option="--out", example="trace.parquet")
     _write(parse_spec(spec).generate(np.random.default_rng(seed)), out)
+
+
+# ------------------------------------------------------------------------------ generate: prefix structure
+
+BlockOption = Annotated[
+    int, typer.Option("--block-tokens", min=1, help="Tokens per hash_ids block of the generated prompts.")
+]
+
+
+def _length(text: str, option: str, column: str = "input_tokens") -> LengthModel:
+    return parse_length_spec(text, column=column, where=f"option {option}")
+
+
+@generate_app.command("conversations")
+def generate_conversations(
+    *,
+    out: OutOption,
+    users: Annotated[
+        int | None,
+        typer.Option(
+            "--users",
+            min=1,
+            help="Closed loop: concurrent users, each sending its next turn when the last answer ends "
+            "(think_time_s column). Give --count with it.",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Closed loop: conversations in the pool.", show_default=False)
+    ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate",
+            "-r",
+            help="Open loop: conversations started per second ('0.1', '6/min'). Give --duration with it.",
+            show_default=False,
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", help="Open loop: window conversations start in ('1h').")
+    ] = None,
+    doc: Annotated[str, typer.Option("--doc", help="Opening document length (length model).")] = "3500",
+    turns: Annotated[str, typer.Option("--turns", help="Turns per conversation: N or LOW..HIGH.")] = "3..5",
+    question: Annotated[str, typer.Option("--question", help="Question length per turn (length model).")] = "50",
+    output_spec: Annotated[str, typer.Option("--output", help="Answer length (length model).")] = "830",
+    think: Annotated[
+        str | None,
+        typer.Option(
+            "--think",
+            help="Pause before each turn [s]: exponential mean 'S', 'exp(S)' or 'fixed(S)' (default 1 closed "
+            "loop, 30 open loop).",
+            show_default=False,
+        ),
+    ] = None,
+    system: Annotated[int, typer.Option("--system", min=0, help="Shared system prompt tokens.")] = 0,
+    docs: Annotated[
+        int, typer.Option("--docs", min=0, help="Documents in a shared pool (0: one per conversation).")
+    ] = 0,
+    zipf: Annotated[float, typer.Option("--zipf", min=0.0, help="Popularity exponent over the pool.")] = 1.0,
+    block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
+    seed: SeedOption = 0,
+    model: LabelOption = None,
+) -> None:
+    """Multi-turn conversations (prompt = previous prompt + answer + new question), closed or open loop.
+
+    The defaults are the seed's Dynamo demo: a 3,500-token document, 3-5 turns, 830-token answers.
+    """
+    closed = users is not None or count is not None
+    if closed and (rate is not None or duration is not None):
+        raise InputError("options --users/--count (closed loop) and --rate/--duration (open loop): give one pair")
+    if closed and (users is None or count is None):
+        raise InputError("options --users and --count: a closed loop needs both")
+    if not closed and (rate is None or duration is None):
+        raise InputError("options: give --users and --count (closed loop) or --rate and --duration (open loop)")
+    default_think = str(CLOSED_LOOP_THINK_S if closed else OPEN_LOOP_THINK_S)
+    shape = ConversationShape(
+        doc=_length(doc, "--doc"),
+        question=_length(question, "--question"),
+        output=_length(output_spec, "--output", "output_tokens"),
+        turns=parse_turns(turns, "option --turns"),
+        system_tokens=system,
+        docs=docs,
+        zipf=zipf,
+        think=parse_think(think or default_think, "option --think"),
+        block_tokens=block_tokens,
+    )
+    rng = np.random.default_rng(seed)
+    if users is not None and count is not None:
+        trace = closed_loop_conversations(users, count, rng, shape=shape, model=model)
+    else:
+        rate_cps = parse_rate_rps(str(rate), where="option --rate")
+        trace = gen_conversations(
+            rate_cps, parse_duration_s(str(duration), where="option --duration"), rng, shape=shape, model=model
+        )
+    _write(trace, out)
+
+
+@generate_app.command("shared")
+def generate_shared(
+    *,
+    out: OutOption,
+    rate: RateOption,
+    system: Annotated[int, typer.Option("--system", min=0, help="System prompt tokens every request starts with.")],
+    duration: DurationOption = "1h",
+    prompts: Annotated[
+        int, typer.Option("--prompts", min=1, help="Distinct system prompts, chosen uniformly per request.")
+    ] = 1,
+    input_spec: InputOption = None,
+    output_spec: OutputOption = None,
+    lengths_from: LengthsFromOption = None,
+    block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
+    seed: SeedOption = 0,
+    model: LabelOption = None,
+) -> None:
+    """Poisson requests sharing a system prompt; --input is the user part after it."""
+    lengths = _lengths(input_spec, output_spec, lengths_from)
+    rate_rps = parse_rate_rps(rate, where="option --rate")
+    duration_s = parse_duration_s(duration, where="option --duration")
+    trace = shared_prompt(
+        rate_rps,
+        duration_s,
+        lengths,
+        np.random.default_rng(seed),
+        system_tokens=system,
+        prompts=prompts,
+        block_tokens=block_tokens,
+        model=model,
+    )
+    _write(trace, out)
+
+
+@generate_app.command("rag")
+def generate_rag(
+    *,
+    out: OutOption,
+    rate: RateOption,
+    docs: Annotated[int, typer.Option("--docs", min=1, help="Documents in the pool.")],
+    duration: DurationOption = "1h",
+    zipf: Annotated[
+        float, typer.Option("--zipf", min=0.0, help="Popularity: document of rank r drawn with probability ∝ r^-zipf.")
+    ] = 1.0,
+    doc: Annotated[
+        str, typer.Option("--doc", help="Document length (length model, drawn once per document).")
+    ] = "2000",
+    question: Annotated[str, typer.Option("--question", help="Question length (length model).")] = "50",
+    output_spec: Annotated[str, typer.Option("--output", help="Answer length (length model).")] = "200",
+    system: Annotated[int, typer.Option("--system", min=0, help="System prompt tokens before the document.")] = 0,
+    block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
+    seed: SeedOption = 0,
+    model: LabelOption = None,
+) -> None:
+    """Retrieval-augmented requests: system prompt + one document of a pool (Zipf popularity) + a question."""
+    trace = gen_rag(
+        parse_rate_rps(rate, where="option --rate"),
+        parse_duration_s(duration, where="option --duration"),
+        np.random.default_rng(seed),
+        docs=docs,
+        zipf=zipf,
+        doc=_length(doc, "--doc"),
+        question=_length(question, "--question"),
+        output=_length(output_spec, "--output", "output_tokens"),
+        system_tokens=system,
+        block_tokens=block_tokens,
+        model=model,
+    )
+    _write(trace, out)

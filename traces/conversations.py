@@ -73,16 +73,22 @@ class ThinkTime:
         return f"fixed({self.mean_s:g})" if self.fixed else f"{self.mean_s:g}"
 
 
+SEED_DOC = Fixed(3500)
+SEED_QUESTION = Fixed(50)
+SEED_ANSWER = Fixed(830)
+NO_THINK = ThinkTime(0.0)
+
+
 @dataclass(frozen=True)
 class ConversationShape:
     """What one conversation looks like. The defaults are the seed's workload (dynamo-kv-routing-booth-guide:
     a ~3,500-token document, 3–5 turns growing to 7,000+ input tokens, ~830 output tokens)."""
 
-    doc: LengthModel = Fixed(3500)
+    doc: LengthModel = SEED_DOC
     """Length of the opening document [tokens]."""
-    question: LengthModel = Fixed(50)
+    question: LengthModel = SEED_QUESTION
     """Length of each user question [tokens] (not stated by the seed; 50 is a short follow-up)."""
-    output: LengthModel = Fixed(830)
+    output: LengthModel = SEED_ANSWER
     """Length of each answer [tokens]."""
     turns: tuple[int, int] = (3, 5)
     """Turns per conversation, uniform over ``[low, high]``."""
@@ -92,7 +98,7 @@ class ConversationShape:
     """Documents in the pool (conversations about the same document share its blocks); 0 = one per conversation."""
     zipf: float = 1.0
     """Popularity exponent over the pool (document of rank r drawn with probability ∝ r^-zipf)."""
-    think: ThinkTime = ThinkTime(0.0)
+    think: ThinkTime = NO_THINK
     """Pause before each turn [s]."""
     block_tokens: int = DEFAULT_BLOCK_TOKENS
 
@@ -373,7 +379,9 @@ def shared_prompt(
         f"shared:rate={rate_rps:g},duration={duration_s:g},system={system_tokens},prompts={prompts},"
         f"{lengths.describe()}"
     )
-    return _request_trace(times, inputs, out, hashes, label, block_tokens, model)
+    return _request_trace(
+        times, inputs=inputs, outputs=out, hashes=hashes, label=label, block_tokens=block_tokens, model=model
+    )
 
 
 def rag(
@@ -416,11 +424,14 @@ def rag(
         f"rag:rate={rate_rps:g},duration={duration_s:g},docs={docs},zipf={zipf:g},doc={doc.describe()},"
         f"question={question.describe()},output={output.describe()},system={system_tokens}"
     )
-    return _request_trace(times, inputs, out, hashes, label, block_tokens, model)
+    return _request_trace(
+        times, inputs=inputs, outputs=out, hashes=hashes, label=label, block_tokens=block_tokens, model=model
+    )
 
 
 def _request_trace(
     times: FloatArray,
+    *,
     inputs: IntArray,
     outputs: IntArray,
     hashes: pa.ListArray,

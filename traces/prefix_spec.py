@@ -123,7 +123,7 @@ def parse_think(text: str, where: str) -> conv.ThinkTime:
 
 
 def parse_prefix_spec(
-    kind: str, params: dict[str, str], text: str, where: str, parsers: Parsers, lengths: Callable[[], object]
+    kind: str, params: dict[str, str], text: str, *, where: str, parsers: Parsers, lengths: Callable[[], object]
 ) -> PrefixSpec:
     """Build a :class:`PrefixSpec` from already split ``params`` (see the module docstring).
 

@@ -273,7 +273,12 @@ def parse_spec(spec: str, *, loader: _TraceLoader | None = None) -> SyntheticSpe
             length,
         )
         return parse_prefix_spec(
-            kind, params, spec.strip(), where, parsers, lambda: _parse_lengths(params, where, loader)
+            kind,
+            params,
+            spec.strip(),
+            where=where,
+            parsers=parsers,
+            lengths=lambda: _parse_lengths(params, where, loader),
         )
     for required in ("rate", "duration"):
         if required not in params:

@@ -7,6 +7,14 @@ import pandas as pd
 
 from breakeven.errors import InputError
 from traces.model import Trace
+from traces.prefix import (
+    PrefixBlocks,
+    chain_keys,
+    hit_blocks_infinite,
+    list_arrays,
+    prefix_reuse,
+    trace_prefix_blocks,
+)
 from traces.summary_model import TraceSummary
 
 
@@ -104,7 +112,40 @@ def summarize(trace: Trace) -> TraceSummary:
         skipped_lines=list(meta.skipped.first_lines),
         start_time=_iso(meta.start_time),
         warnings=list(meta.warnings),
+        **_prefix_fields(trace),
     )
+
+
+def _prefix_fields(trace: Trace) -> dict[str, object]:
+    """Sessions and infinite-cache prefix reuse (:mod:`traces.prefix`) for :class:`TraceSummary`."""
+    df = trace.df
+    out: dict[str, object] = {"closed_loop": "think_time_s" in df.columns}
+    if "session_id" in df.columns and len(df):
+        per_session = df["session_id"].value_counts(sort=False)
+        out |= {"sessions": len(per_session), "max_turns": int(per_session.max())}
+    if "hash_ids" not in df.columns:
+        return out
+    try:
+        blocks = trace_prefix_blocks(df, trace.meta.block_tokens, source=trace.meta.source or "<trace>")
+    except InputError:  # block size unknown: reuse by block only (the size does not change which blocks repeat)
+        values, offsets = list_arrays(df["hash_ids"])
+        keys, n_keys = chain_keys(values, offsets)
+        hits = hit_blocks_infinite(PrefixBlocks(keys, offsets, 1, n_keys))
+        return out | {"prefix_blocks": len(keys), "prefix_reuse_block_share": _share(int(hits.sum()), len(keys))}
+    if blocks is None:
+        return out
+    reuse = prefix_reuse(blocks, df["input_tokens"].to_numpy())
+    return out | {
+        "block_tokens": blocks.block_tokens,
+        "prefix_reuse_token_share": reuse.token_share,
+        "prefix_reuse_tokens": reuse.hit_tokens,
+        "prefix_reuse_block_share": reuse.block_share,
+        "prefix_blocks": reuse.blocks,
+    }
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
 
 
 def _iso(value: object) -> str | None:

@@ -39,3 +39,19 @@ class TraceSummary(BaseModel):
     skipped_lines: list[int] = Field(default_factory=list, description="First few line numbers skipped.")
     start_time: str | None = Field(default=None, description="Absolute start time (ISO 8601) when known.")
     warnings: list[str] = Field(default_factory=list, description="Warnings raised while loading.")
+    block_tokens: int | None = Field(default=None, description="Tokens per hash_ids block, when the trace has them.")
+    prefix_reuse_token_share: float | None = Field(
+        default=None,
+        description="Share of input tokens an infinite prefix cache would serve: tokens of the leading blocks an "
+        "earlier request already sent (requests in arrival order; None without hash_ids).",
+    )
+    prefix_reuse_tokens: int | None = Field(default=None, description="Those input tokens.")
+    prefix_reuse_block_share: float | None = Field(
+        default=None, description="The same by block: blocks an earlier request already sent / all blocks."
+    )
+    prefix_blocks: int | None = Field(default=None, description="Prompt blocks in the trace (hash ids).")
+    sessions: int | None = Field(default=None, description="Distinct session_id values, when the trace has them.")
+    max_turns: int | None = Field(default=None, description="Most requests in one session.")
+    closed_loop: bool = Field(
+        default=False, description="True when the trace has think_time_s: a closed-loop pool of conversations."
+    )
