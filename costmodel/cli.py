@@ -10,6 +10,7 @@ import typer
 from breakeven import __version__
 from breakeven.cli_support import new_app, stdout
 from costmodel.commands import analyze as analyze_cmd
+from costmodel.commands import sweep as sweep_cmd
 from costmodel.commands import table as table_cmd
 from costmodel.profiles import cli as profile_cli
 from pricing import cli as pricing_cli
@@ -43,6 +44,7 @@ app.add_typer(traces_cli.app, name="trace")
 app.add_typer(profile_cli.app, name="profile")
 app.command("analyze")(analyze_cmd.analyze)
 app.command("table")(table_cmd.table)
+app.command("sweep")(sweep_cmd.sweep)
 app.command("report")(reports_cli.report)
 
 
