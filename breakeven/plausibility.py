@@ -72,6 +72,15 @@ def notice(code: str, message: str) -> str | None:
     return f"{message} [{code}]"
 
 
+_CODE_TAG = re.compile(r"\[([a-z-]+)\]$")
+
+
+def is_notice(text: str) -> bool:
+    """True when ``text`` is a plausibility warning made by :func:`notice` (it ends in a known code)."""
+    match = _CODE_TAG.search(text)
+    return match is not None and match.group(1) in WARNINGS
+
+
 # --------------------------------------------------------------------------------------------- memory
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)

@@ -33,6 +33,7 @@ from breakeven import __version__
 from breakeven.errors import InputError, ModelError
 from costmodel.breakeven import breakeven_table, cost_curve
 from costmodel.capacity import CapacityFit, fit_replica_service
+from costmodel.checks import check_prices, check_trace
 from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
@@ -186,7 +187,7 @@ def analyze(
         raise InputError("analyze: expected at least one dedicated profile (--profile)")
     catalog = catalog or load_catalog(list(price_files))
     assumptions: list[str] = []
-    warnings: list[str] = []
+    warnings: list[str] = check_trace(trace)  # refuses a trace with no duration; warns on a very short one
 
     say("summarizing the trace")
     summary = summarize(trace)
@@ -210,6 +211,7 @@ def analyze(
         assumptions=assumptions,
         warnings=warnings,
     )
+    warnings += check_prices(token_prices, [p.gpu for p in pairs])  # one currency; prices in a wrong unit
 
     options: list[Option] = []
     serverless_cost: dict[str, float] = {}
@@ -771,8 +773,11 @@ def _steady_hybrid(curve: CostCurve, hourly: float, capacity_rps: float, per_req
     rates = np.asarray(curve.rps, dtype=np.float64)
     if capacity_rps <= 0:
         return [float(x) for x in curve.serverless_monthly_usd]
-    max_n = int(np.ceil(rates.max() / capacity_rps)) + 1 if rates.size else 1
-    n = np.arange(max_n + 1, dtype=np.float64)[:, None]
+    # The cost is linear in N up to N = r/c and rises after it, so the best N is 0, floor(r/c) or ceil(r/c):
+    # three candidates per rate instead of a (replicas x rates) matrix, which grew to many GB when a price
+    # typed in the wrong unit pushed the rate axis to millions of req/s.
+    full = np.floor(rates / capacity_rps)
+    n = np.stack([np.zeros_like(rates), full, full + 1.0])
     overflow = np.maximum(rates[None, :] - n * capacity_rps, 0.0)
     hourly_cost = n * hourly + overflow * 3600.0 * per_request
     return [float(x) for x in hourly_cost.min(axis=0) * HOURS_PER_MONTH]

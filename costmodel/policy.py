@@ -71,6 +71,12 @@ def parse_policy(spec: str, *, option: str = "--policy") -> AutoscalePolicy:
             fields[name] = int(fields[name])
     if kind == "fixed":
         count = int(fields.get("min_replicas", 1))
+        if count < 1:
+            raise InputError(
+                f"option {option}: a fixed fleet needs at least 1 replica, found {count} in {spec!r} (with none, "
+                "no request is ever served and the option would cost nothing); for a fleet that scales to zero "
+                "use 'utilization:min=0,max=N'"
+            )
         fields["min_replicas"] = count
         fields["max_replicas"] = max(count, 1)
     try:

@@ -68,11 +68,12 @@ NoBundledOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def catalog_from_options(prices: list[Path] | None, *, no_bundled: bool = False) -> Catalog:
+def catalog_from_options(prices: list[Path] | None, *, no_bundled: bool = False, warn: bool = True) -> Catalog:
     """The catalog a command should use: bundled (unless ``no_bundled``) with the ``--prices`` files on top.
 
     Prints a one-line summary of what imported files skipped to stderr, and a warning for each price of
-    the ``--prices`` files that looks like a wrong unit (:mod:`pricing.plausibility`).
+    the ``--prices`` files that looks like a wrong unit (:mod:`pricing.plausibility`) unless ``warn`` is
+    False (``analyze`` reports them for the prices it compares).
     """
     catalog = load_catalog(prices or (), include_bundled=not no_bundled)
     for report in catalog.skip_reports:
@@ -81,8 +82,8 @@ def catalog_from_options(prices: list[Path] | None, *, no_bundled: bool = False)
             markup=False,
             soft_wrap=True,
         )
-    users = [e for e in catalog if not catalog.origin(e.id).startswith("bundled")]
-    print_warnings(catalog_warnings(users))
+    if warn:
+        print_warnings(catalog_warnings([e for e in catalog if not catalog.origin(e.id).startswith("bundled")]))
     return catalog
 
 

@@ -15,7 +15,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
+from breakeven.plausibility import is_notice
 from costmodel.analyze import analyze as run_analysis
+from costmodel.checks import profile_problem
 from costmodel.policy import parse_policy
 from costmodel.profiles import profile_from_path_or_name
 from costmodel.results import Results, Slo
@@ -177,7 +179,12 @@ def analyze(
     slo = Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value, attainment_target=slo_target)
     fleet = parse_policy(policy)
     as_of = parse_date(today, option="--today")
-    catalog = catalog_from_options(prices)
+    catalog = catalog_from_options(prices, warn=False)  # the analysis warns about the prices it compares
+    profiles = [profile_from_path_or_name(p) for p in profile_files] if profile_files else None
+    for profile in profiles or []:
+        problem = profile_problem(profile)
+        if problem is not None:  # said now, not after the trace has been read and replayed
+            raise InputError(f"option --profile: {problem}")
     trace = _trace(
         trace_file,
         synthetic=synthetic,
@@ -188,7 +195,6 @@ def analyze(
         model=model,
         seed=seed,
     )
-    profiles = [profile_from_path_or_name(p) for p in profile_files] if profile_files else None
     serverless_profile = profile_from_path_or_name(serverless_profile_file) if serverless_profile_file else None
 
     with Progress(
@@ -253,4 +259,7 @@ def _print_verdict(results: Results, results_path: Path, report_path: Path, *, c
     for risk in rec.risks:
         if risk.severity != "info":
             out.print(f"  [yellow]risk ({escape(risk.code)}):[/] {escape(risk.message)}")
+    for warning in results.warnings:
+        if is_notice(warning):  # the plausibility warnings (a wrong unit, a very short trace)
+            stderr.print(f"[yellow]warning:[/] {escape(warning)}")
     out.print(f"report: {escape(str(report_path))}\nresults: {escape(str(results_path))}")

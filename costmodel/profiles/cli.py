@@ -18,9 +18,10 @@ from rich.text import Text
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
 from breakeven.io import check_output_file
+from costmodel.checks import profile_problem
 from costmodel.profiles import measure_cli
 from costmodel.profiles.importers import FORMATS, import_profile
-from costmodel.profiles.io import bundled_profile, bundled_profile_names, load_profile, save_profile
+from costmodel.profiles.io import profile_from_path_or_name, save_profile
 from costmodel.profiles.schema import Profile, Stat, WarmPoint
 
 app = new_app("Measured deployment profiles: import vLLM logs and benchmark results, or measure an endpoint live.")
@@ -268,15 +269,14 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the profile JSON instead of tables.")] = False,
 ) -> None:
     """Show a profile readably: identity, cold start and phases, KV cache, warm table by concurrency."""
-    path = Path(file)
-    if not path.exists() and file.removesuffix(".json") in bundled_profile_names():
-        profile = bundled_profile(file)
-    else:
-        profile = load_profile(path)
+    profile = profile_from_path_or_name(file)
     if as_json:
         print_json(profile.model_dump(mode="json", by_alias=True))
     else:
         render_profile(profile, stdout)
+    problem = profile_problem(profile)
+    if problem is not None:
+        stderr.print(f"warning: `breakeven analyze` cannot use this profile: {problem}", markup=False, soft_wrap=True)
 
 
 app.command("import")(import_cmd)

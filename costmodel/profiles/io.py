@@ -8,6 +8,7 @@ and the key path, e.g. ``profile.json: warm[2].ttft_ms.p50: expected a number >=
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Sequence
@@ -155,8 +156,20 @@ def bundled_profile(name: str) -> Profile:
 
 
 def profile_from_path_or_name(path: str | os.PathLike[str]) -> Profile:
-    """A profile JSON file, or (when no such file exists) a profile bundled with the package, by name."""
+    """A profile JSON file, or (when no such file exists) a profile bundled with the package, by name.
+
+    Neither a file nor a bundled name raises :class:`InputError` listing the bundled names and the nearest
+    one (a mistyped name is the usual cause).
+    """
     text = os.fspath(path)
-    if not Path(text).exists() and text in bundled_profile_names():
+    if Path(text).exists():
+        return load_profile(text)
+    names = bundled_profile_names()
+    if text.removesuffix(".json") in names:
         return bundled_profile(text)
-    return load_profile(text)
+    close = difflib.get_close_matches(text.removesuffix(".json"), names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise InputError(
+        f"{text}: file not found, and no bundled profile has that name{hint}; expected a profile JSON file or "
+        f"one of the bundled names: {', '.join(names)}"
+    )

@@ -155,8 +155,19 @@ class VllmLog:
     runs: list[LogRun]
 
 
+_MARKDOWN = re.compile(r"(?:\*\*|__|[*`])(\d[\d.,]*(?: ?[A-Za-z]{1,7})?)(?:\*\*|__|[*`])")
+"""Markdown around a number (and its unit) in logs pasted into issue threads: ``took **7.51 s**``,
+``took `14.99` GiB``, ``*8.02* seconds``."""
+
+
+def unmarkdown(text: str) -> str:
+    """``text`` without the bold, italic and code marks that issue threads wrap around numbers."""
+    return _MARKDOWN.sub(r"\1", text)
+
+
 def looks_like_vllm_log(text: str) -> bool:
     """True when ``text`` holds at least one line the log parser understands."""
+    text = unmarkdown(text)
     probes = (
         _DOWNLOAD,
         _MODEL_LOADING,
@@ -389,7 +400,7 @@ _RELEVANT = re.compile(
 
 def parse_vllm_log(text: str, *, source: str = "<log>") -> VllmLog:
     """Parse the text of a vLLM server log into one :class:`LogRun` per start found in it."""
-    raw_lines = text.splitlines()
+    raw_lines = unmarkdown(text).splitlines()
     lines = [_split(i + 1, raw) for i, raw in enumerate(raw_lines) if _RELEVANT.search(raw)]
     clock = _inner_clock([line.inner for line in lines])
     runs: list[LogRun] = []
