@@ -142,6 +142,54 @@ class CommittedSpend(_Strict):
     notes: str = Field(default="", description="Free text: caveats and the confidence mark.")
 
 
+class PromptCache(_Strict):
+    """How a provider's prompt cache bills a repeated prompt prefix (see docs/pricing.md, "Prompt caching").
+
+    ``rules``: ``published`` (the fields below come from the provider's own text, unknown ones left None),
+    ``unknown`` (not found: the bill replays the cache with stated assumptions only when the entry has a
+    cached price, and the sensitivity analysis varies the discount) or ``none`` (the provider says cached
+    tokens are not discounted for this model). The cached price itself is the entry's
+    ``cached_input_usd_per_mtok``, or ``discount`` off the input price.
+    """
+
+    rules: Literal["published", "unknown", "none"] = Field(
+        default="published", description="Where the rules come from: published, unknown, or none (no discount)."
+    )
+    discount: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Fraction taken off the input price for cached tokens (0.5 = half price), when published "
+        "as a discount rather than a cached price.",
+    )
+    min_prefix_tokens: int | None = Field(
+        default=None, ge=0, description="Shortest prompt prefix the cache stores or reads [tokens]; None = not stated."
+    )
+    granularity_tokens: int | None = Field(
+        default=None, ge=1, description="Cached prefixes count in multiples of this [tokens]; None = not stated."
+    )
+    ttl_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="A cached prefix is dropped after this long without use [s] (each hit renews it); "
+        "None = not stated.",
+    )
+    write_multiplier: float | None = Field(
+        default=None,
+        ge=0,
+        description="Tokens written to the cache cost this many times the input price (1.25 = 25 % extra); "
+        "None or 1 = writes cost nothing extra.",
+    )
+    explicit: bool = Field(
+        default=False,
+        description="The caller marks what to cache (Anthropic's cache_control); the bill assumes every request "
+        "marks its whole prompt.",
+    )
+    as_of: date | None = Field(default=None, description="The date the rules were read (YYYY-MM-DD).")
+    source: str | None = Field(default=None, description="Where the rules were read: a URL or a citation.")
+    notes: str = Field(default="", description="Caveats and the confidence mark ([doc], [3p], [unverified]).")
+
+
 class TokenPrice(_Strict):
     """A per-token (serverless API) price for one model at one provider."""
 
@@ -186,6 +234,35 @@ class TokenPrice(_Strict):
     committed_spend: CommittedSpend | None = Field(
         default=None, description="A committed-spend discount, if the provider publishes one (or you signed one)."
     )
+    prompt_cache: PromptCache | None = Field(
+        default=None,
+        description="The provider's prompt-cache rules (discount, minimum prefix, granularity, time to live, write "
+        "premium); None = not recorded (treated as unknown).",
+    )
+
+    @property
+    def cached_price_usd_per_mtok(self) -> float | None:
+        """The cached-input price [currency / 1M tokens]: ``cached_input_usd_per_mtok``, else the input price less
+        ``prompt_cache.discount``; None when neither is known."""
+        if self.cached_input_usd_per_mtok is not None:
+            return self.cached_input_usd_per_mtok
+        if self.prompt_cache is not None and self.prompt_cache.discount is not None:
+            return self.input_usd_per_mtok * (1.0 - self.prompt_cache.discount)
+        return None
+
+    @model_validator(mode="after")
+    def _cache_price_consistent(self) -> TokenPrice:
+        cache = self.prompt_cache
+        if cache is None or cache.discount is None or self.cached_input_usd_per_mtok is None:
+            return self
+        implied = self.input_usd_per_mtok * (1.0 - cache.discount)
+        if abs(implied - self.cached_input_usd_per_mtok) > 1e-9 + 0.01 * self.input_usd_per_mtok:
+            raise ValueError(
+                f"prompt_cache.discount: {cache.discount:g} off {self.input_usd_per_mtok:g} is {implied:g}, but "
+                f"cached_input_usd_per_mtok is {self.cached_input_usd_per_mtok:g}; expected one of them, or both "
+                "agreeing"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> TokenPrice:
