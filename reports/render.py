@@ -33,6 +33,7 @@ from breakeven.io import (
 from costmodel.results import Results
 from reports import tables
 from reports.charts import build_charts
+from reports.consistency import check_consistency
 from reports.verdict import build_verdict
 
 REPORT_NAME = "report.html"
@@ -58,9 +59,8 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def check_results(results: Results) -> None:
+def check_results(results: Results, *, where: str = "results") -> None:
     """Raise :class:`InputError` when the chart series of ``results`` are inconsistent (lengths differ)."""
-    where = "results"
     curve = results.cost_curve
     if curve is not None:
         n = len(curve.rps)
@@ -161,13 +161,17 @@ def write_outputs(results: Results, out_dir: str | os.PathLike[str]) -> tuple[Pa
 
 
 def load_results(src: PathOrBuffer) -> Results:
-    """Read a results.json (path or file object); a wrong schema or malformed file raises :class:`InputError`."""
+    """Read a results.json (path or file object); a wrong schema, a malformed file or results that contradict
+    themselves (:func:`reports.consistency.check_consistency`, :func:`check_results`) raise :class:`InputError`."""
     name = source_name(src)
     text = read_text(src)
     try:
-        return Results.model_validate_json(text)
+        results = Results.model_validate_json(text)
     except ValidationError as exc:
         raise InputError(f"{name}: {_describe(exc)}") from exc
+    check_consistency(results, where=name)  # a saved file may be hand-edited: its verdict must match its options
+    check_results(results, where=name)
+    return results
 
 
 def _describe(exc: ValidationError) -> str:
