@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -30,11 +32,27 @@ class ErrorHandlingGroup(TyperGroup):
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except BreakevenError as exc:
             message = str(exc).replace("\n", " ").strip()
             stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
             ctx.exit(exc.exit_code)
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *_: Any, **__: Any
+) -> None:
+    """Python warnings (a numpy overflow, a library deprecation) as one plain line, not a source excerpt.
+
+    The known causes are fixed at their source; one that still reaches a user is a bug worth reporting, and
+    says where it came from so that it can be.
+    """
+    where = f"{Path(filename).parent.name}/{Path(filename).name}:{lineno}"
+    stderr.print(
+        f"warning: {category.__name__}: {message} (at {where}; please report it)", markup=False, highlight=False
+    )
 
 
 def new_app(help_text: str, **kwargs: Any) -> typer.Typer:

@@ -30,6 +30,9 @@ from traces import Trace
 MIN_TRACE_S = 60.0
 """A trace shorter than this [s] is extrapolated to a month with a ``trace-short`` warning."""
 
+MIN_SPAN_S = 1e-3
+"""A trace must span at least this [s] to be scaled to a month at all (below it, a month is > 2.6e9 times it)."""
+
 
 def check_trace(trace: Trace) -> list[str]:
     """Refuse a trace an analysis cannot scale to a month; warn when it is very short (see module docstring)."""
@@ -39,11 +42,11 @@ def check_trace(trace: Trace) -> list[str]:
         raise InputError(f"{name}: no requests; expected a trace with requests spread over time")
     require_requests(n, where=name, what="analysing it")
     horizon = float(trace.df["arrival_s"].iloc[-1])
-    if not horizon > 0:
-        count = "one request" if n == 1 else f"{n:,} requests, all at the same instant"
+    if not horizon >= MIN_SPAN_S:
+        count = "one request" if n == 1 else f"{n:,} requests, all within {horizon:.3g} s"
         raise InputError(
-            f"{name}: the trace spans 0 s ({count}); expected requests spread over time, which a monthly cost "
-            "is scaled from (every option would cost 0 a month)"
+            f"{name}: the trace spans {horizon:.3g} s ({count}); expected requests spread over at least "
+            f"{MIN_SPAN_S:g} s, which a monthly cost is scaled from (at 0 s every option would cost 0 a month)"
         )
     if horizon < MIN_TRACE_S:
         factor = HOURS_PER_MONTH * 3600.0 / horizon

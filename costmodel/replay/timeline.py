@@ -82,6 +82,10 @@ def busy_seconds(
     return float(np.minimum(served, ready).sum()), float(served.sum()), served, ready
 
 
+MIN_BIN_S = 1e-3
+"""The finest timeline bin [s]."""
+
+
 def timeline(
     arrival_s: FloatArray,
     run_from: FloatArray,
@@ -98,7 +102,9 @@ def timeline(
     span = max(horizon_s, float(arrival_s[-1]) if arrival_s.size else 0.0)
     if span <= 0:
         return Timeline(bin_s=1.0, t_s=[], arrivals_rps=[], replicas_running=[], replicas_ready=[], option_id=option_id)
-    width = _nice(span / max(points, 1))
+    # Bins of at least a millisecond: a span of denormal seconds (2e-311) would give rates of 1e310 req/s,
+    # an overflow, for a chart that cannot show anything finer anyway.
+    width = _nice(max(span / max(points, 1), MIN_BIN_S))
     bins = max(1, math.ceil(span / width - 1e-9))
     idx = np.minimum(np.floor(arrival_s / width).astype(np.int64), bins - 1)
     arrivals = np.bincount(idx, minlength=bins)[:bins] / width
