@@ -154,6 +154,12 @@ class DedicatedReplay:
         """The bill scaled to a 730-hour month at the trace's rate [USD]."""
         return to_float(per_month(self.total_cost_usd, self.horizon_s))
 
+    @property
+    def unserved(self) -> int:
+        """Requests the fleet never served (no capacity ever came). They cost nothing, so an option with any
+        cannot pass its SLO: an unserved request counts against the option, never for it."""
+        return int((~np.isfinite(self.start_s)).sum())
+
     def replicas_over_time(self) -> tuple[FloatArray, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Change times [s] and the replicas running and ready from each time on (full resolution)."""
         run_t, run_c = self.instances.running_steps()
@@ -186,7 +192,7 @@ class DedicatedReplay:
             replicas=self.replicas,
             latency=self.latency,
             slo_attainment=self.latency.slo_attainment,
-            meets_slo=self.latency.slo_attainment >= target,
+            meets_slo=self.latency.slo_attainment >= target and self.unserved == 0,
             notes=list(self.notes),
         )
 
