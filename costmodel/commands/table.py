@@ -24,6 +24,8 @@ from costmodel.profiles import Profile, profile_from_path_or_name
 from costmodel.results import BreakevenRow, Slo
 from pricing.catalog import Catalog
 from pricing.cli import PricesOption, catalog_from_options
+from pricing.models import MAX_PRICE
+from pricing.plausibility import gpu_price_warning, price_warnings, token_price_warning
 
 #: The seed article's comparison: gpt-oss-120b on DigitalOcean Serverless Inference vs a 1×MI300X droplet.
 DEFAULT_SERVERLESS_ID: Final = "digitalocean/gpt-oss-120b"
@@ -63,6 +65,8 @@ class ResolvedPrices:
 def _non_negative(value: float | None, option: str) -> float | None:
     if value is not None and (not math.isfinite(value) or value < 0):
         raise InputError(f"option {option}: expected a non-negative number, found {value!r}")
+    if value is not None and value > MAX_PRICE:
+        raise InputError(f"option {option}: expected a price of at most {MAX_PRICE:g}, found {value:g}")
     return value
 
 
@@ -97,11 +101,18 @@ def resolve_prices(
             )
         if tier is not None:
             raise InputError("option --price-tier: applies to a catalog GPU price (--gpu ID), not to --gpu-hourly")
-        return ResolvedPrices(
+        resolved = ResolvedPrices(
             gpu_hourly_usd=float(_non_negative(gpu_hourly, "--gpu-hourly") or 0.0),
             input_usd_per_mtok=float(_non_negative(input_price, "--input-price") or 0.0),
             output_usd_per_mtok=float(_non_negative(output_price, "--output-price") or 0.0),
         )
+        found = [
+            gpu_price_warning(resolved.gpu_hourly_usd, field="option --gpu-hourly"),
+            token_price_warning(resolved.input_usd_per_mtok, field="option --input-price"),
+            token_price_warning(resolved.output_usd_per_mtok, field="option --output-price"),
+        ]
+        resolved.warnings.extend(w for w in found if w)
+        return resolved
     if load is None:
         raise InputError("prices: expected a catalog to look ids up in")
     token = load.token(serverless or DEFAULT_SERVERLESS_ID)
@@ -116,6 +127,7 @@ def resolve_prices(
         for entry_id in (token.id, gpu_price.id)
         if load.is_stale(entry_id)
     ]
+    warnings += price_warnings(token) + price_warnings(gpu_price)
     if profile is not None:
         warnings += mismatches(profile, token, gpu_price)
     if token.currency != gpu_price.currency:
@@ -267,7 +279,7 @@ def table(  # typer passes every option by keyword
         raise InputError("option --prices: only used to look up catalog ids; explicit prices were given")
     loaded = profile_from_path_or_name(profile) if profile is not None else None
     resolved = resolve_prices(
-        load=None if explicit else catalog_from_options(prices),
+        load=None if explicit else catalog_from_options(prices, warn=False),
         serverless=serverless,
         gpu=gpu,
         gpu_hourly=gpu_hourly,
