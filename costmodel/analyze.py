@@ -38,8 +38,10 @@ from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
 from costmodel.recommend import recommend
+from costmodel.replay._arrays import request_arrays
 from costmodel.replay.dedicated import DedicatedReplay, policy_label, replay_dedicated
 from costmodel.replay.hybrid import best_hybrid, replay_hybrid, route_by_output
+from costmodel.replay.prompt_cache import CacheFigures, cache_figures
 from costmodel.replay.serverless import replay_serverless, serverless_bill
 from costmodel.replay.trace_breakeven import trace_breakeven
 from costmodel.replay.whatif import price_tiers, storage_whatif
@@ -62,6 +64,7 @@ from costmodel.sensitivity import (
     capacity_spread,
     cold_start_spread,
     price_spread,
+    prompt_cache_spreads,
     relative_spread,
     sensitivity_analysis,
 )
@@ -362,6 +365,7 @@ def analyze(
         say("sensitivity and Monte Carlo")
         sensitivity = _sensitivity(
             primary,
+            cache=_cache_figures(trace, cheapest_token, options),
             token=cheapest_token,
             catalog=catalog,
             slo=slo,
@@ -586,6 +590,7 @@ def _extrapolate_hybrid(option: Option, *, window: Trace, trace: Trace, token: T
         money = (
             "input_usd",
             "cached_input_usd",
+            "cache_write_usd",
             "output_usd",
             "long_context_extra_usd",
             "batch_savings_usd",
@@ -783,9 +788,19 @@ def _steady_hybrid(curve: CostCurve, hourly: float, capacity_rps: float, per_req
     return [float(x) for x in hourly_cost.min(axis=0) * HOURS_PER_MONTH]
 
 
+def _cache_figures(trace: Trace, token: TokenPrice, options: Sequence[Option]) -> CacheFigures | None:
+    """The prompt cache of the cheapest serverless bill, for the sensitivity analysis."""
+    option = next((o for o in options if o.id == f"serverless:{token.id}"), None)
+    if option is None or option.token_costs is None:
+        return None
+    req = request_arrays(trace)
+    return cache_figures(option.token_costs, token, req.prefix_blocks(), req.input_tokens)
+
+
 def _sensitivity(
     pair: _Pair,
     *,
+    cache: CacheFigures | None = None,
     token: TokenPrice,
     catalog: Catalog,
     slo: Slo,
@@ -820,6 +835,10 @@ def _sensitivity(
     cold = cold_start_spread(pair.profile)
     if cold is not None:
         spreads.append(cold)
+    if cache is not None:
+        spreads += prompt_cache_spreads(
+            share=cache.share, upper_share=cache.upper_share, discount=cache.discount, price_id=token.id
+        )
     inputs = SensitivityInputs(
         gpu_hourly_usd=hourly,
         input_usd_per_mtok=token.input_usd_per_mtok,
@@ -830,6 +849,9 @@ def _sensitivity(
         cold_start_s=pair.cold_start_s,
         user_rps=user_rps,
         min_replicas=max(policy.min_replicas, 1),
+        cached_input_share=cache.share if cache is not None else 0.0,
+        cached_input_discount=(cache.discount or 0.0) if cache is not None else 0.0,
+        cache_write_extra=cache.write_extra if cache is not None else 0.0,
     )
     try:
         return sensitivity_analysis(inputs, spreads=spreads, rng=rng, seed=seed, samples=samples)

@@ -115,6 +115,21 @@ class TokenCosts(_Strict):
     )
     total_usd: float = Field(ge=0, description="The whole token bill.")
     requests: int = Field(ge=0, description="Requests billed.")
+    cache_write_usd: float = Field(
+        default=0.0, ge=0, description="Input tokens written to the provider's prompt cache at its write premium."
+    )
+    input_tokens: int | None = Field(default=None, ge=0, description="All input tokens billed.")
+    cached_input_tokens: int | None = Field(
+        default=None, ge=0, description="Input tokens billed as cached (served from the provider's prompt cache)."
+    )
+    cache_write_tokens: int | None = Field(
+        default=None, ge=0, description="Input tokens billed as cache writes (only where writes cost extra)."
+    )
+    cache_basis: str | None = Field(
+        default=None,
+        description="How cached tokens were decided: the provider's cache replayed over the trace's hash_ids "
+        "(rules and assumptions), the trace's cached_tokens column, or none.",
+    )
 
 
 class GpuHours(_Strict):

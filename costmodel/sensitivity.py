@@ -71,6 +71,12 @@ class SensitivityInputs:
     """Replica (re)starts per month billed as cold starts (analytic evaluator)."""
     min_replicas: int = 1
     """Replicas kept running at any rate."""
+    cached_input_share: FloatLike = 0.0
+    """Share of serverless input tokens billed as cached (the provider's prompt cache, 0–1)."""
+    cached_input_discount: FloatLike = 0.0
+    """Fraction taken off the input price for cached tokens (0–1)."""
+    cache_write_extra: FloatLike = 0.0
+    """Extra input price paid for cache writes, as a share of all input: write share × (write premium − 1)."""
 
     def replace(self, **changes: FloatLike) -> SensitivityInputs:
         """A copy with some inputs changed."""
@@ -98,6 +104,7 @@ TORNADO_PARAMETERS: Final[tuple[tuple[str, str], ...]] = (
     ("cold_start_s", "cold start (s)"),
     ("output_tokens", "output tokens per request"),
     ("input_tokens", "input tokens per request"),
+    ("cached_input_share", "share of serverless input billed as cached"),
 )
 
 
@@ -112,11 +119,53 @@ def effective_hourly_usd(inputs: SensitivityInputs) -> FloatArray:
     return _arr(inputs.gpu_hourly_usd) * (1.0 + overhead)
 
 
+def effective_input_factor(inputs: SensitivityInputs) -> FloatArray:
+    """What a serverless input token costs relative to the input price, prompt cache included:
+    ``1 − cached_input_share × cached_input_discount + cache_write_extra``."""
+    return 1.0 - _arr(inputs.cached_input_share) * _arr(inputs.cached_input_discount) + _arr(inputs.cache_write_extra)
+
+
+def prompt_cache_spreads(
+    *, share: float, upper_share: float | None, discount: float | None, price_id: str
+) -> list[Spread]:
+    """Monte Carlo spreads for the serverless prompt cache: the cached share between 0 (no hit served:
+    providers do not guarantee hits) and the infinite-cache share of the trace (mode: the replayed share),
+    and, when the provider's cached price is unknown, the discount over the range providers publish
+    (0–90 %: Groq 50 %, OpenAI 50–90 %, Anthropic 90 %)."""
+    spreads: list[Spread] = []
+    high = max(upper_share or 0.0, share)
+    if high > 0:
+        spreads.append(
+            Spread(
+                "cached_input_share",
+                f"input billed as cached ({price_id}): 0–{high:.0%} (no hit … every repeat served), "
+                f"{share:.0%} as replayed",
+                "triangular",
+                low=0.0,
+                mode=share,
+                high=high,
+            )
+        )
+        if discount is None:
+            spreads.append(
+                Spread(
+                    "cached_input_discount",
+                    f"cached-input discount of {price_id} unknown: 0–90 % (published discounts: Groq 50 %, "
+                    "OpenAI 50–90 %, Anthropic 90 %)",
+                    "uniform",
+                    low=0.0,
+                    mode=0.0,
+                    high=0.9,
+                )
+            )
+    return spreads
+
+
 def analytic_outcome(inputs: SensitivityInputs) -> Outcome:
     """The steady-state evaluator (see the module docstring); vectorised over array inputs."""
     hourly = effective_hourly_usd(inputs)
     per_request = (
-        _arr(inputs.input_tokens) * _arr(inputs.input_usd_per_mtok)
+        _arr(inputs.input_tokens) * _arr(inputs.input_usd_per_mtok) * effective_input_factor(inputs)
         + _arr(inputs.output_tokens) * _arr(inputs.output_usd_per_mtok)
     ) / 1e6
     cap = _arr(inputs.replica_capacity_rps)
@@ -171,8 +220,9 @@ def tornado(
     bars: list[tuple[float, float, TornadoBar]] = []
     for name, label in TORNADO_PARAMETERS:
         base = float(_arr(getattr(inputs, name))[0])
-        if not math.isfinite(base):
-            continue
+        no_cache = name == "cached_input_share" and base * float(_arr(inputs.cached_input_discount)[0]) == 0
+        if not math.isfinite(base) or no_cache:
+            continue  # unknown, or no prompt cache in the bill
         low, high = base * (1.0 - delta), base * (1.0 + delta)
         out_low = evaluate(inputs.replace(**{name: low}))
         out_high = evaluate(inputs.replace(**{name: high}))
@@ -305,6 +355,8 @@ def _check_inputs(inputs: SensitivityInputs) -> None:
         allowed_inf = f.name == "replica_capacity_rps"
         if np.isnan(value).any() or (value < 0).any() or (not allowed_inf and np.isinf(value).any()):
             raise InputError(f"{f.name}: expected non-negative finite numbers, found {getattr(inputs, f.name)!r}")
+        if f.name in ("cached_input_share", "cached_input_discount") and (value > 1).any():
+            raise InputError(f"{f.name}: expected a share between 0 and 1, found {getattr(inputs, f.name)!r}")
 
 
 def sensitivity_analysis(

@@ -39,6 +39,13 @@ def _tok(attr: str) -> Callable[[Option], object]:
     return lambda o: getattr(o.token_costs, attr) if o.token_costs else None
 
 
+def _cached_share(o: Option) -> float | None:
+    t = o.token_costs
+    if t is None or not t.input_tokens or t.cached_input_tokens is None:
+        return None
+    return t.cached_input_tokens / t.input_tokens
+
+
 def _gpu_hours(attr: str) -> Callable[[Option], object]:
     return lambda o: getattr(o.gpu_costs.hours, attr) if o.gpu_costs else None
 
@@ -59,6 +66,8 @@ def cost_breakdown(results: Results) -> DataTable:
         _row("Cost per request", opts, lambda o: o.cost_per_request_usd, "usd"),
         _row("Token bill: input", opts, _tok("input_usd"), "usd"),
         _row("Token bill: cached input", opts, _tok("cached_input_usd"), "usd"),
+        _row("Token bill: prompt-cache writes", opts, _tok("cache_write_usd"), "usd"),
+        _row("Input billed as cached", opts, _cached_share, "pct"),
         _row("Token bill: output", opts, _tok("output_usd"), "usd"),
         _row("… of which long-context surcharge", opts, _tok("long_context_extra_usd"), "usd"),
         _row("Batch-tier savings (subtracted)", opts, _tok("batch_savings_usd"), "usd"),

@@ -467,23 +467,29 @@ def finish_prefix_columns(
 _MEMO: list[tuple[object, int, PrefixBlocks]] = []
 
 
-def trace_prefix_blocks(df: pd.DataFrame, block_tokens: int | None, *, source: str = "<trace>") -> PrefixBlocks | None:
-    """The :class:`PrefixBlocks` of a canonical frame, or None without ``hash_ids``.
-
-    The last two results are kept (keyed by the hash_ids column object, which they hold on to), so that the
-    several replays of one analysis chain the keys once.
-    """
-    if "hash_ids" not in df.columns:
-        return None
-    column = df["hash_ids"].array
+def cached_prefix_blocks(
+    hash_ids: object, input_tokens: npt.ArrayLike, *, block_tokens: int | None, source: str = "<trace>"
+) -> PrefixBlocks:
+    """:func:`prefix_blocks`, remembering the last two results by the identity of the ``hash_ids`` column
+    object (held on to), so that the several replays of one analysis chain the keys once."""
     size = block_tokens or 0
     for held, held_size, blocks in _MEMO:
-        if held is column and held_size == size:
+        if held is hash_ids and held_size == size:
             return blocks
-    blocks = prefix_blocks(column, df["input_tokens"].to_numpy(), block_tokens=block_tokens, source=source)
-    _MEMO.insert(0, (column, size, blocks))
+    blocks = prefix_blocks(hash_ids, input_tokens, block_tokens=block_tokens, source=source)
+    _MEMO.insert(0, (hash_ids, size, blocks))
     del _MEMO[2:]
     return blocks
+
+
+def trace_prefix_blocks(df: pd.DataFrame, block_tokens: int | None, *, source: str = "<trace>") -> PrefixBlocks | None:
+    """The :class:`PrefixBlocks` of a canonical frame (see :func:`cached_prefix_blocks`), or None without
+    ``hash_ids``."""
+    if "hash_ids" not in df.columns:
+        return None
+    return cached_prefix_blocks(
+        df["hash_ids"].array, df["input_tokens"].to_numpy(), block_tokens=block_tokens, source=source
+    )
 
 
 def with_conversation_prefixes(trace: Trace, *, block_tokens: int = DEFAULT_BLOCK_TOKENS) -> Trace:

@@ -8,6 +8,7 @@ touches pandas and never re-validates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,7 @@ import pandas as pd
 
 from breakeven.errors import InputError
 from traces.model import Trace
+from traces.prefix import PrefixBlocks, cached_prefix_blocks
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -35,6 +37,14 @@ class RequestArrays:
     cached_tokens: IntArray | None = None
     deferrable: BoolArray | None = None
     source: str = "<trace>"
+    hash_ids: Any = None
+    """The trace's ``hash_ids`` column (pandas array, all rows of the trace it came from) or None."""
+    block_tokens: int | None = None
+    """Tokens per hash_ids block (``trace.meta.block_tokens``; None: inferred from the lengths when needed)."""
+    rows: BoolArray | None = None
+    """Which rows of ``hash_ids`` these requests are (after :meth:`subset`); None = all."""
+    hash_inputs: IntArray | None = None
+    """Input tokens of every row of ``hash_ids`` (set by :meth:`subset`; None = :attr:`input_tokens`)."""
 
     def __len__(self) -> int:
         return int(self.arrival_s.shape[0])
@@ -55,6 +65,10 @@ class RequestArrays:
             cached_tokens=self.cached_tokens,
             deferrable=self.deferrable,
             source=f"{self.source} ×{rate_factor:g} rate",
+            hash_ids=self.hash_ids,
+            block_tokens=self.block_tokens,
+            rows=self.rows,
+            hash_inputs=self.hash_inputs,
         )
 
     def with_output_tokens(self, output_tokens: int) -> RequestArrays:
@@ -68,6 +82,10 @@ class RequestArrays:
             cached_tokens=self.cached_tokens,
             deferrable=self.deferrable,
             source=f"{self.source} (output={output_tokens})",
+            hash_ids=self.hash_ids,
+            block_tokens=self.block_tokens,
+            rows=self.rows,
+            hash_inputs=self.hash_inputs,
         )
 
     def subset(self, mask: BoolArray) -> RequestArrays:
@@ -79,7 +97,33 @@ class RequestArrays:
             cached_tokens=None if self.cached_tokens is None else self.cached_tokens[mask],
             deferrable=None if self.deferrable is None else self.deferrable[mask],
             source=self.source,
+            hash_ids=self.hash_ids,
+            block_tokens=self.block_tokens,
+            rows=self._rows_of(mask),
+            hash_inputs=None
+            if self.hash_ids is None
+            else (self.input_tokens if self.hash_inputs is None else self.hash_inputs),
         )
+
+    def _rows_of(self, mask: BoolArray) -> BoolArray | None:
+        if self.hash_ids is None:
+            return None
+        if self.rows is None:
+            return np.asarray(mask, dtype=bool).copy()
+        rows = self.rows.copy()
+        rows[np.flatnonzero(rows)[~np.asarray(mask, dtype=bool)]] = False
+        return rows
+
+    def prefix_blocks(self) -> PrefixBlocks | None:
+        """These requests' prompt blocks (chained keys, :mod:`traces.prefix`), or None without hash_ids.
+
+        Chained once per trace (kept for the next replays of the same trace), then cut to :attr:`rows`.
+        """
+        if self.hash_ids is None:
+            return None
+        inputs = self.input_tokens if self.hash_inputs is None else self.hash_inputs
+        blocks = cached_prefix_blocks(self.hash_ids, inputs, block_tokens=self.block_tokens, source=self.source)
+        return blocks if self.rows is None else blocks.subset(self.rows)
 
 
 TraceLike = Trace | pd.DataFrame | RequestArrays
@@ -153,7 +197,11 @@ def request_arrays(trace: TraceLike) -> RequestArrays:
     deferrable = None
     if "deferrable" in df.columns:
         deferrable = np.asarray(df["deferrable"].fillna(False).to_numpy(), dtype=bool)
-    return RequestArrays(arrival, inputs, outputs, cached, deferrable, source)
+    hash_ids = df["hash_ids"].array if "hash_ids" in df.columns else None
+    block_tokens = trace.meta.block_tokens if isinstance(trace, Trace) else None
+    return RequestArrays(
+        arrival, inputs, outputs, cached, deferrable, source, hash_ids=hash_ids, block_tokens=block_tokens
+    )
 
 
 def from_arrays(

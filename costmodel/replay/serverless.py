@@ -4,8 +4,13 @@ minutes it would spend over the API's rate limits.
 The bill, per request (prices in [USD / 1M tokens], ``d`` = the batch discount for deferrable requests)::
 
     tier     = the highest long-context tier whose threshold the input exceeds (else the base prices)
-    cost     = (uncached × p_in + cached × p_cached + output × p_out) × (1 − d) ÷ 1,000,000
-    uncached = input − cached
+    cost     = (uncached × p_in + cached × p_cached + written × p_in × w + output × p_out) × (1 − d) ÷ 1,000,000
+    uncached = input − cached − written
+
+``cached`` and ``written`` come from the provider's prompt cache replayed over the trace's hash_ids
+(:mod:`costmodel.replay.prompt_cache`; ``w`` is its write premium, ``written`` 0 where writes cost nothing
+extra), else from the trace's ``cached_tokens`` column. ``p_cached`` is the entry's cached price, or the
+input price less the cache's discount.
 
 A tier without its own cached price keeps the base cached-to-input ratio; a price without a cached price
 bills cached tokens as input. Token counts are summed per (tier, deferrable) group first and multiplied by
@@ -25,7 +30,8 @@ from scipy.special import ndtr, ndtri
 
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile, Stat
-from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay._arrays import IntArray, RequestArrays, TraceLike, request_arrays
+from costmodel.replay.prompt_cache import cache_rules, replay_prompt_cache
 from costmodel.replay.stats import Z_SCORE, distribution
 from costmodel.results import Distribution, Latency, Option, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
@@ -45,8 +51,22 @@ class _Tiers:
     p_out: FloatArray
 
 
+def _cached_base(price: TokenPrice) -> Decimal | None:
+    """The base cached-input price as an exact decimal: the entry's cached price, else the input price less
+    the prompt cache's discount; None when unknown or when the provider does not discount cached tokens."""
+    cache = price.prompt_cache
+    if cache is not None and cache.rules == "none":
+        return None
+    if price.cached_input_usd_per_mtok is not None:
+        return dec(price.cached_input_usd_per_mtok)
+    if cache is not None and cache.discount is not None:
+        return dec(price.input_usd_per_mtok) * (1 - dec(cache.discount))
+    return None
+
+
 def _tiers(price: TokenPrice) -> _Tiers:
-    base_cached = price.cached_input_usd_per_mtok
+    exact = _cached_base(price)
+    base_cached = float(exact) if exact is not None else None
     ratio = None
     if base_cached is not None and price.input_usd_per_mtok > 0:
         ratio = base_cached / price.input_usd_per_mtok
@@ -85,58 +105,118 @@ def _groups(req: RequestArrays, price: TokenPrice, mask: npt.NDArray[np.bool_] |
 
 
 def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike | None = None) -> TokenCosts:
-    """The per-token bill of the trace's requests (or of those where ``mask`` is true) [USD]."""
+    """The per-token bill of the trace's requests (or of those where ``mask`` is true) [USD].
+
+    Cached input: with ``hash_ids`` in the trace, the provider's prompt cache is replayed over the billed
+    requests (:mod:`costmodel.replay.prompt_cache`, rules from ``price.prompt_cache``); otherwise the trace's
+    own ``cached_tokens`` column is used, if any. Cache writes are a line of their own where the provider
+    charges a write premium.
+    """
     req = request_arrays(trace)
     sel = None if mask is None else np.asarray(mask, dtype=bool)
     if sel is not None and sel.shape != (len(req),):
         raise InputError(f"serverless bill: mask has shape {sel.shape}; expected ({len(req)},)")
+    cached_all, written_all, basis = cached_input(req, price, sel)
     group, n_groups = _groups(req, price, sel)
     keep = group >= 0
     g = group[keep]
-    cached = req.cached_tokens[keep] if req.cached_tokens is not None else np.zeros(g.size, dtype=np.int64)
     inputs = req.input_tokens[keep]
-    uncached_sum = np.bincount(g, weights=inputs - cached, minlength=n_groups)
-    cached_sum = np.bincount(g, weights=cached, minlength=n_groups)
+    cached = cached_all[keep] if cached_all is not None else None
+    written = written_all[keep] if written_all is not None else None
+    uncached = inputs if cached is None else inputs - cached
+    if written is not None:
+        uncached = uncached - written
+    uncached_sum = np.bincount(g, weights=uncached, minlength=n_groups)
+    cached_sum = np.bincount(g, weights=cached, minlength=n_groups) if cached is not None else np.zeros(n_groups)
+    written_sum = np.bincount(g, weights=written, minlength=n_groups) if written is not None else np.zeros(n_groups)
     out_sum = np.bincount(g, weights=req.output_tokens[keep], minlength=n_groups)
     count = int(keep.sum())
     prices = _decimal_tiers(price)
+    write_factor = _write_multiplier(price)
     discount = dec(price.batch_discount or 0.0)
     zero = Decimal(0)
-    line_in, line_cached, line_out, extra, saved = zero, zero, zero, zero, zero
+    line_in, line_cached, line_write, line_out, extra, saved = zero, zero, zero, zero, zero, zero
     for k in range(n_groups):
-        if not (uncached_sum[k] or cached_sum[k] or out_sum[k]):
+        if not (uncached_sum[k] or cached_sum[k] or written_sum[k] or out_sum[k]):
             continue
         p_in, p_cached, p_out = prices[k // 2]
         factor = 1 - discount if k % 2 else Decimal(1)
         in_usd = tokens_cost(uncached_sum[k], p_in)
         cached_usd = tokens_cost(cached_sum[k], p_cached)
+        write_usd = tokens_cost(written_sum[k], p_in * write_factor)
         out_usd = tokens_cost(out_sum[k], p_out)
         b_in, b_cached, b_out = prices[0]
         at_base = tokens_cost(uncached_sum[k], b_in) + tokens_cost(cached_sum[k], b_cached)
-        at_base += tokens_cost(out_sum[k], b_out)
-        full = in_usd + cached_usd + out_usd
+        at_base += tokens_cost(written_sum[k], b_in * write_factor) + tokens_cost(out_sum[k], b_out)
+        full = in_usd + cached_usd + write_usd + out_usd
         line_in += in_usd * factor
         line_cached += cached_usd * factor
+        line_write += write_usd * factor
         line_out += out_usd * factor
         extra += (full - at_base) * factor
         saved += full * (1 - factor)
-    lines = [line_in, line_cached, line_out]
+    lines = [line_in, line_cached, line_write, line_out]
     return TokenCosts(
-        input_usd=to_float(lines[0]),
-        cached_input_usd=to_float(lines[1]),
-        output_usd=to_float(lines[2]),
+        input_usd=to_float(line_in),
+        cached_input_usd=to_float(line_cached),
+        output_usd=to_float(line_out),
         long_context_extra_usd=max(0.0, to_float(extra)),
         batch_savings_usd=to_float(saved),
         total_usd=to_float(sum(lines, zero)),
         requests=count,
+        cache_write_usd=to_float(line_write),
+        input_tokens=int(inputs.sum()),
+        cached_input_tokens=int(cached_sum.sum()),
+        cache_write_tokens=int(written_sum.sum()),
+        cache_basis=basis,
     )
+
+
+def _write_multiplier(price: TokenPrice) -> Decimal:
+    cache = price.prompt_cache
+    if cache is None or cache.rules != "published" or cache.write_multiplier is None:
+        return Decimal(1)
+    return dec(cache.write_multiplier)
+
+
+def cached_input(
+    req: RequestArrays, price: TokenPrice, mask: npt.NDArray[np.bool_] | None = None
+) -> tuple[IntArray | None, IntArray | None, str]:
+    """Per request (all of ``req``; zeros outside ``mask``): input tokens billed as cached and input tokens
+    billed as cache writes (only where writes cost extra), None for none at all; and a sentence saying how
+    they were decided."""
+    rules = cache_rules(price)
+    blocks = req.prefix_blocks() if rules is not None else None
+    if rules is not None and blocks is not None:
+        sel = np.ones(len(req), dtype=bool) if mask is None else mask
+        use = replay_prompt_cache(
+            req.arrival_s[sel], req.input_tokens[sel], blocks if mask is None else blocks.subset(sel), rules
+        )
+        cached = np.zeros(len(req), dtype=np.int64)
+        cached[sel] = use.cached
+        written = None
+        if _write_multiplier(price) != 1:
+            written = np.zeros(len(req), dtype=np.int64)
+            written[sel] = use.written
+        price_note = "" if price.cached_price_usd_per_mtok is not None else "; cached price unknown: billed as input"
+        basis = (
+            f"{price.id} prompt cache ({rules.basis} rules: {rules.describe()}) replayed over the trace's "
+            f"hash_ids ({blocks.block_tokens}-token blocks){price_note}"
+        )
+        ignored = "; the trace's cached_tokens column was not used" if req.cached_tokens is not None else ""
+        return cached, written, basis + ignored
+    if rules is None:
+        return None, None, f"{price.id}: the provider does not discount cached tokens for this model"
+    if req.cached_tokens is not None:
+        return req.cached_tokens, None, "the trace's cached_tokens column"
+    return None, None, "none: the trace has no hash_ids and no cached_tokens column"
 
 
 def _decimal_tiers(price: TokenPrice) -> list[tuple[Decimal, Decimal, Decimal]]:
     """(input, cached input, output) prices of each tier (0 = base) as exact decimals [USD / 1M tokens];
     the same rules as :func:`_tiers`, with the cached-to-input ratio kept exact."""
     base_in = dec(price.input_usd_per_mtok)
-    base_cached = dec(price.cached_input_usd_per_mtok) if price.cached_input_usd_per_mtok is not None else None
+    base_cached = _cached_base(price)
     rows = [(base_in, base_cached if base_cached is not None else base_in, dec(price.output_usd_per_mtok))]
     for tier in price.long_context_tiers:
         t_in = dec(tier.input_usd_per_mtok)
@@ -155,10 +235,14 @@ def per_request_cost_usd(trace: TraceLike, price: TokenPrice) -> FloatArray:
     req = request_arrays(trace)
     tiers = _tiers(price)
     tier = np.searchsorted(tiers.thresholds, req.input_tokens, side="left") if tiers.thresholds.size else 0
-    cached = req.cached_tokens if req.cached_tokens is not None else 0
+    cached_or_none, written_or_none, _ = cached_input(req, price)
+    cached = cached_or_none if cached_or_none is not None else 0
+    written = written_or_none if written_or_none is not None else 0
+    write = float(_write_multiplier(price))
     cost = (
-        (req.input_tokens - cached) * tiers.p_in[tier]
+        (req.input_tokens - cached - written) * tiers.p_in[tier]
         + np.asarray(cached) * tiers.p_cached[tier]
+        + np.asarray(written) * tiers.p_in[tier] * write
         + req.output_tokens * tiers.p_out[tier]
     ) / TOKENS_PER_M
     if req.deferrable is not None and price.batch_discount:
@@ -395,4 +479,9 @@ def replay_serverless(
             f"{limits.violations} minute(s) over the published rate limits (peak {limits.peak_rpm} req/min, "
             f"{limits.peak_tpm:,} tok/min): requests would be throttled or need a higher tier"
         )
-    return ServerlessReplay(serverless_bill(req, price), horizon, latency, limits, notes)
+    costs = serverless_bill(req, price)
+    if costs.cached_input_tokens and costs.input_tokens:
+        notes.append(
+            f"{costs.cached_input_tokens / costs.input_tokens:.1%} of input billed as cached: {costs.cache_basis}"
+        )
+    return ServerlessReplay(costs, horizon, latency, limits, notes)
