@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import costmodel.parallel
+import breakeven.parallel
 from breakeven.errors import InputError, UnknownNameError
 from costmodel.cli import app
 from costmodel.profiles import bundled_profile
@@ -85,7 +85,7 @@ def test_not_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_unreachable_scheduler_fails_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(costmodel.parallel, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(breakeven.parallel, "CONNECT_TIMEOUT_S", 1.0)
     result = CliRunner().invoke(
         app, ["sweep", str(_spec(tmp_path)), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
     )

@@ -64,6 +64,12 @@ class RawTable:
     """Tokens per hash_ids block, when the format or the caller says (else inferred from the lengths)."""
     inherited: TraceMeta | None = None
     """Metadata stored in a canonical Parquet file by :func:`traces.write_trace`."""
+    origin: float | int | None = None
+    """The arrival value taken as t = 0, in the column's own unit (int nanoseconds for datetimes); None: the
+    earliest. :func:`assemble` sets it to the value used, so that the pieces of a file converted piece by piece
+    (:mod:`traces.dataset`) share one clock."""
+    line_offset: int = 0
+    """Added to the line numbers in messages (a piece of a larger file)."""
 
 
 @dataclass
@@ -222,8 +228,8 @@ def _text(column: Any, *, categorical: bool) -> pd.Series:
 def _locations(raw: RawTable, rows: np.ndarray, n_rows: int) -> list[int]:
     lines = raw.locate()
     if lines is not None and len(lines) == n_rows:
-        return [int(lines[r]) for r in rows]
-    return [int(r) + 1 for r in rows]
+        return [int(lines[r]) + raw.line_offset for r in rows]
+    return [int(r) + 1 + raw.line_offset for r in rows]
 
 
 def _where(raw: RawTable, line: int) -> str:
@@ -309,7 +315,7 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     for check in checks:
         bad_any |= check.mask  # type: ignore[operator]
     bad_rows = np.flatnonzero(bad_any) if bad_any is not None else np.zeros(0, dtype=np.int64)
-    problems: list[tuple[int, str]] = list(raw.malformed)
+    problems: list[tuple[int, str]] = [(line + raw.line_offset, why) for line, why in raw.malformed]
     if len(bad_rows):
         shown = bad_rows[: MAX_REPORTED + 1]
         for row, line in zip(shown, _locations(raw, shown, n), strict=True):
@@ -340,7 +346,7 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
     if len(times) == 0:
         raise InputError(f"{raw.source}: no valid requests left after skipping {_rows(total_bad, 'bad row')}")
 
-    arrival, start_time = _to_seconds(times, unit, zone)
+    arrival, start_time, raw.origin = _to_seconds(times, unit, zone, raw.origin)
     warnings = list(raw.notes)
     if skipped.count:
         first = list(skipped.first_lines[:5])
@@ -442,16 +448,19 @@ def _merge_inherited(meta: TraceMeta, old: TraceMeta) -> TraceMeta:
     )
 
 
-def _to_seconds(times: np.ndarray, unit: str, zone: str | None) -> tuple[np.ndarray, datetime | None]:
-    """Arrival seconds since the first request, and the absolute start time when the source has one."""
+def _to_seconds(
+    times: np.ndarray, unit: str, zone: str | None, origin: float | int | None = None
+) -> tuple[np.ndarray, datetime | None, float | int]:
+    """Arrival seconds since ``origin`` (default: the first request), the absolute start time when the source
+    has one, and the origin used (in the column's unit)."""
     if zone is not None:  # int64 nanoseconds
-        first = int(times.min())
+        first = int(times.min()) if origin is None else int(origin)
         arrival = (times - first).astype(np.float64) / 1e9
         stamp = pd.Timestamp(first, unit="ns")
         start = stamp.tz_localize("UTC").to_pydatetime() if zone == "utc" else stamp.to_pydatetime()
-        return arrival, start
+        return arrival, start, first
     per_second = round(1.0 / (TIME_UNITS[unit] or 1.0))  # 1, 1e3, 1e6, 1e9: divide (exact), not multiply by 1e-3
-    first_value = float(times.min())
+    first_value = float(times.min()) if origin is None else float(origin)
     if first_value == 0 and per_second == 1 and times.dtype == np.float64:
         arrival = times  # already seconds from 0 (canonical files): keep it, even a read-only Arrow view
     else:
@@ -460,7 +469,7 @@ def _to_seconds(times: np.ndarray, unit: str, zone: str | None) -> tuple[np.ndar
         if per_second != 1:
             arrival /= per_second
     epoch_start = datetime.fromtimestamp(first_value / per_second, tz=UTC)
-    return arrival, epoch_start if unit.startswith("epoch") else None
+    return arrival, epoch_start if unit.startswith("epoch") else None, first_value
 
 
 def _frame(arrival: np.ndarray, columns: dict[str, Any], order: np.ndarray | None, n: int) -> pd.DataFrame:

@@ -5,6 +5,8 @@ Each command parses its options, calls one library function and renders (STYLE.m
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -25,12 +27,15 @@ from traces.conversations import (
 )
 from traces.conversations import conversations as gen_conversations
 from traces.conversations import rag as gen_rag
+from traces.dataset import DEFAULT_MAX_ROWS, convert_to_dataset, is_dataset, open_dataset
+from traces.dataset_summary import summarize_dataset
 from traces.formats import FORMAT_NAMES, TIME_UNITS, parse_columns_option
 from traces.generators import bursty as gen_bursty
 from traces.generators import diurnal as gen_diurnal
 from traces.generators import on_off as gen_on_off
 from traces.generators import poisson as gen_poisson
 from traces.lengths import LengthModel, Lengths, LengthsLike, ResampledPairs
+from traces.loaders import _select_model as select_model
 from traces.loaders import load_trace
 from traces.model import Trace
 from traces.prefix import DEFAULT_BLOCK_TOKENS
@@ -129,7 +134,16 @@ def info(
     ] = False,
 ) -> None:
     """Summarize a trace: requests, duration, mean/peak rates, token totals and percentiles, burstiness, and
-    (with hash_ids) the prefix reuse an infinite cache would get."""
+    (with hash_ids) the prefix reuse an infinite cache would get. A dataset folder (or glob) of Parquet
+    partitions is summarized partition by partition."""
+    if is_dataset(file):
+        with stderr.status(f"Summarizing the dataset {file} ..."):
+            summary = summarize_dataset(open_dataset(file))
+        if as_json:
+            print_json(summary)
+        else:
+            stdout.print(_summary_table(summary))
+        return
     trace = trace_from_options(
         file,
         fmt=fmt,
@@ -207,7 +221,13 @@ def convert(
     file: Annotated[Path, typer.Argument(help="Trace file to read (any supported format).")],
     *,
     out: Annotated[
-        Path, typer.Option("--output", "-o", help="Output file: .parquet, .csv or .jsonl (canonical columns).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file: .parquet, .csv or .jsonl (canonical columns); or a folder (DIR/) for a partitioned "
+            "Parquet dataset, written in bounded memory.",
+        ),
     ],
     fmt: TraceFormatOption = None,
     columns: ColumnsOption = None,
@@ -223,8 +243,28 @@ def convert(
     drop_failed_rows: Annotated[
         bool, typer.Option("--drop-failed", help="Drop requests with zero output tokens (BurstGPT failures).")
     ] = False,
+    partition: Annotated[
+        str, typer.Option("--partition", help="Dataset output: the time each partition file holds ('1d', '6h').")
+    ] = "1d",
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, help="Dataset output: at most this many requests per file.")
+    ] = DEFAULT_MAX_ROWS,
 ) -> None:
-    """Convert a trace to the canonical columns (arrival_s, input_tokens, output_tokens, ...)."""
+    """Convert a trace to the canonical columns (arrival_s, input_tokens, output_tokens, ...), as one file or
+    as a partitioned Parquet dataset (``-o DIR/``) that later commands read lazily, partition by partition."""
+    if _wants_dataset(out):
+        _convert_to_dataset(
+            file,
+            out,
+            fmt=fmt,
+            columns=columns,
+            time_unit=time_unit,
+            skip_bad_rows=skip_bad_rows,
+            transform=_piece_transform(model, drop_failed_rows, window_s, scale),
+            partition_s=parse_duration_s(partition, where="option --partition"),
+            max_rows=max_rows,
+        )
+        return
     check_output_file(out, option="--output", example="trace.parquet")
     trace = trace_from_options(
         file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
@@ -232,15 +272,79 @@ def convert(
     if drop_failed_rows:
         trace = drop_failed(trace)
     if window_s is not None:
-        t0, sep, t1 = window_s.partition(":")
-        if not sep:
-            raise InputError(f"option --window: expected T0:T1 like 600:1800, found {window_s!r}")
-        start_s = 0.0 if t0.strip() in ("", "0") else parse_duration_s(t0, where="option --window")
-        trace = window(trace, start_s, parse_duration_s(t1, where="option --window"))
+        trace = window(trace, *_window_bounds(window_s))
     if scale is not None:
         trace = scale_rate(trace, scale)
     path = write_trace(trace, out)
     stdout.print(f"wrote {len(trace):,} requests to {path}")
+
+
+def _window_bounds(window_s: str) -> tuple[float, float]:
+    """``--window T0:T1`` in seconds."""
+    t0, sep, t1 = window_s.partition(":")
+    if not sep:
+        raise InputError(f"option --window: expected T0:T1 like 600:1800, found {window_s!r}")
+    start_s = 0.0 if t0.strip() in ("", "0") else parse_duration_s(t0, where="option --window")
+    return start_s, parse_duration_s(t1, where="option --window")
+
+
+def _wants_dataset(out: Path) -> bool:
+    """A folder (existing, or named with a trailing slash or without a suffix) means a dataset."""
+    return out.is_dir() or str(out).endswith(("/", os.sep)) or not out.suffix
+
+
+def _piece_transform(
+    model: str | None, drop: bool, window_s: str | None, scale: float | None
+) -> Callable[[Trace], Trace] | None:
+    """What `convert` does to a whole trace, done to each piece of a large file (each acts request by request)."""
+    if model is None and not drop and window_s is None and scale is None:
+        return None
+    bounds = _window_bounds(window_s) if window_s is not None else None
+
+    def transform(trace: Trace) -> Trace:
+        if model is not None:
+            trace = select_model(trace, model)
+        if drop:
+            trace = drop_failed(trace)
+        if bounds is not None:
+            trace = window(trace, *bounds)
+        if scale is not None:
+            trace = scale_rate(trace, scale)
+        return trace
+
+    return transform
+
+
+def _convert_to_dataset(
+    file: Path,
+    out: Path,
+    *,
+    fmt: str | None,
+    columns: str | None,
+    time_unit: str | None,
+    skip_bad_rows: bool,
+    transform: Callable[[Trace], Trace] | None,
+    partition_s: float,
+    max_rows: int,
+) -> None:
+    mapping = parse_columns_option(columns) if columns else None
+    with stderr.status(f"Converting {file} to a dataset in {out} ..."):
+        ds = convert_to_dataset(
+            file,
+            out,
+            format=fmt,
+            columns=mapping,
+            time_unit=time_unit,
+            skip_bad_rows=skip_bad_rows,
+            transform=transform,
+            partition_s=partition_s,
+            max_rows=max_rows,
+        )
+    for warning in ds.meta.warnings:
+        stderr.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+    if ds.meta.skipped.count:
+        stderr.print(f"[yellow]warning:[/] skipped {ds.meta.skipped.count:,} bad rows", markup=True, highlight=False)
+    stdout.print(f"wrote {len(ds):,} requests in {len(ds.partitions):,} partitions to {out}")
 
 
 # --------------------------------------------------------------------------------------------- generate
