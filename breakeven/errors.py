@@ -54,7 +54,9 @@ class UnknownNameError(InputError, KeyError):
         prefix = f"{context}: " if context else ""
         hint = _closest(name, self.choices)
         did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
-        super().__init__(f"{prefix}unknown {kind} {name!r}{did_you_mean}; valid choices: {shown or '(none)'}")
+        super().__init__(
+            f"{prefix}unknown {kind} {name!r}{did_you_mean}; expected one of the valid choices: {shown or '(none)'}"
+        )
 
     def __str__(self) -> str:  # KeyError would repr() the message; keep it readable
         return str(self.args[0])

@@ -42,11 +42,11 @@ def read_bytes(src: PathOrBuffer) -> bytes:
         try:
             return Path(src).read_bytes()
         except FileNotFoundError as exc:
-            raise InputError(f"{os.fspath(src)}: file not found") from exc
+            raise InputError(f"{os.fspath(src)}: file not found; expected the path of an existing file") from exc
         except IsADirectoryError as exc:
             raise InputError(f"{os.fspath(src)}: is a directory; expected a file") from exc
         except OSError as exc:
-            raise InputError(f"{os.fspath(src)}: cannot read ({exc.strerror})") from exc
+            raise InputError(f"{os.fspath(src)}: cannot read ({exc.strerror}); expected a readable file") from exc
     data: Any = src.read()
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
@@ -180,7 +180,9 @@ def check_output_file(
                 f"({len(os.fsencode(path.name))} bytes); expected at most {_name_max(folder) - 14}"
             )
     except OSError as exc:
-        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, path.parent)}") from exc
+        raise InputError(
+            f"{_label(path, option)}: cannot write there: {_reason(exc, path.parent)}; {_WRITABLE}"
+        ) from exc
     return path
 
 
@@ -194,8 +196,11 @@ def check_output_folder(target: str | os.PathLike[str], *, option: str | None = 
             )
         _probe(path, path, option)
     except OSError as exc:
-        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, path)}") from exc
+        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, path)}; {_WRITABLE}") from exc
     return path
+
+
+_WRITABLE = "expected a path in a folder you can write to"
 
 
 def _label(path: Path, option: str | None) -> str:
@@ -222,7 +227,7 @@ def _probe(path: Path, folder: Path, option: str | None) -> Path:
     try:
         fd, name = tempfile.mkstemp(prefix=".breakeven-write-check-", dir=existing)
     except OSError as exc:
-        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, existing)}") from exc
+        raise InputError(f"{_label(path, option)}: cannot write there: {_reason(exc, existing)}; {_WRITABLE}") from exc
     os.close(fd)
     Path(name).unlink(missing_ok=True)
     return existing
@@ -247,7 +252,7 @@ def _reason(exc: OSError, folder: Path) -> str:
 
 def _cannot_write(target: Path, exc: OSError) -> InputError:
     folder = Path(exc.filename).parent if isinstance(exc.filename, str) else target.parent
-    return InputError(f"{target}: cannot write there: {_reason(exc, folder)}")
+    return InputError(f"{target}: cannot write there: {_reason(exc, folder)}; {_WRITABLE}")
 
 
 def _umask() -> int:

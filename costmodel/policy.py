@@ -73,9 +73,9 @@ def parse_policy(spec: str, *, option: str = "--policy") -> AutoscalePolicy:
         count = int(fields.get("min_replicas", 1))
         if count < 1:
             raise InputError(
-                f"option {option}: a fixed fleet needs at least 1 replica, found {count} in {spec!r} (with none, "
-                "no request is ever served and the option would cost nothing); for a fleet that scales to zero "
-                "use 'utilization:min=0,max=N'"
+                f"option {option}: expected at least 1 replica for a fixed fleet, found {count} in {spec!r} (with "
+                "none, no request is ever served and the option would cost nothing); for a fleet that scales to "
+                "zero use 'utilization:min=0,max=N'"
             )
         fields["min_replicas"] = count
         fields["max_replicas"] = max(count, 1)
@@ -87,7 +87,8 @@ def parse_policy(spec: str, *, option: str = "--policy") -> AutoscalePolicy:
         raise InputError(f"option {option}: {loc}: {first['msg']} (in {spec!r})") from exc
     if policy.min_replicas > policy.max_replicas:
         raise InputError(
-            f"option {option}: min replicas ({policy.min_replicas}) is above max ({policy.max_replicas}) in {spec!r}"
+            f"option {option}: min replicas ({policy.min_replicas}) is above max ({policy.max_replicas}) in {spec!r}; "
+            "expected min <= max"
         )
     return policy
 

@@ -236,7 +236,7 @@ def import_prices(
     else:
         result = read_skypilot(file, provider=provider, as_of=day)
     if not result.entries:
-        raise InputError(f"{file}: no prices could be imported; {result.summary()}")
+        raise InputError(f"{file}: no prices could be imported; expected at least one priced entry; {result.summary()}")
     text = (
         dump_catalog_json(result.entries)
         if suffix == ".json"

@@ -183,12 +183,16 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"not valid JSON ({err['msg']}); expected a results.json written by `breakeven analyze`")
             continue
         if err["type"] == "missing":
-            parts.append(f"key '{loc}': field required but missing")
+            parts.append(f"key '{loc}': field required but missing; expected it to be present")
             continue
         found = err.get("input")
         shown = repr(found) if not isinstance(found, dict | list) else type(found).__name__
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        parts.append(f"key '{loc}': {err['msg'].lower()}; found {shown}")
+        if err["type"] == "extra_forbidden":
+            parts.append(f"key '{loc}': unknown key; expected only the keys of {RESULTS_NAME} v1, found {shown}")
+            continue
+        expected = err["msg"].removeprefix("Input should be ").removeprefix("input should be ")
+        parts.append(f"key '{loc}': expected {expected[:1].lower()}{expected[1:]}, found {shown}")
     more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
     return "; ".join(parts) + more

@@ -85,7 +85,7 @@ def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, t
     except SlowPath:
         return _read_csv_slow(source, mapping, sources, raw_args)
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{source.name}: cannot read as CSV ({exc})") from exc
+        raise InputError(f"{source.name}: cannot read as CSV ({exc}); expected CSV text") from exc
     raw_args.update(columns=columns, n_rows=rows, time_zone=zone)
     raw_args["locate"] = lambda: nonempty_line_numbers(source.raw())[1:]
     return RawTable(**raw_args)
@@ -127,7 +127,7 @@ def _read_csv_slow(
             ),
         )
     except pa.ArrowException as exc:
-        raise InputError(f"{source.name}: cannot read as CSV ({exc})") from exc
+        raise InputError(f"{source.name}: cannot read as CSV ({exc}); expected CSV text") from exc
     lines = nonempty_line_numbers(data)
     # pyarrow numbers rows among the non-empty lines, header included, from 1.
     bad_index = np.array([m[0] - 1 for m in malformed], dtype=np.int64)
@@ -155,7 +155,7 @@ def read_jsonl(source: Source, spec: FormatSpec, user: Mapping[str, str] | None,
     except pa.ArrowInvalid:
         return _read_jsonl_slow(source, spec, user, unit)
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{source.name}: cannot read as JSON Lines ({exc})") from exc
+        raise InputError(f"{source.name}: cannot read as JSON Lines ({exc}); expected one JSON object a line") from exc
     mapping, note = resolve_columns(spec, table.column_names, user, source=source.name)
     return RawTable(
         columns=_rename(table, mapping),
@@ -234,7 +234,7 @@ def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | Non
         mapping, note = resolve_columns(spec, list(schema.names), user, source=source.name)
         table = parquet.read(columns=list(dict.fromkeys(mapping.values())))
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{source.name}: cannot read as Parquet ({exc})") from exc
+        raise InputError(f"{source.name}: cannot read as Parquet ({exc}); expected a complete Parquet file") from exc
     meta = (schema.metadata or {}).get(META_KEY)
     return RawTable(
         columns=_rename(table, mapping),

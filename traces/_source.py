@@ -38,7 +38,7 @@ class Source:
         if isinstance(src, str | os.PathLike):
             path = Path(src)
             if not path.exists():
-                raise InputError(f"{name}: file not found")
+                raise InputError(f"{name}: file not found; expected the path of an existing trace file")
             if path.is_dir():
                 raise InputError(f"{name}: is a directory; expected a trace file")
             return cls(name=name, path=path)
@@ -70,8 +70,12 @@ class Source:
                     return fh.read(size)
             with path.open("rb") as fh:
                 return fh.read(size)
+        except gzip.BadGzipFile as exc:
+            raise InputError(
+                f"{self.name}: not gzip data ({exc}); expected a gzip-compressed file (its name ends in .gz)"
+            ) from exc
         except OSError as exc:
-            raise InputError(f"{self.name}: cannot read ({exc})") from exc
+            raise InputError(f"{self.name}: cannot read ({exc}); expected a readable file") from exc
 
     def raw(self) -> bytes:
         """All bytes (decompressed). Only the slow paths (errors, line numbers) call this."""

@@ -127,7 +127,7 @@ def _is_canonical_parquet(source: Source) -> bool:
     try:
         names = set(pq.read_schema(source.arrow_input()).names)
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{source.name}: cannot read as Parquet ({exc})") from exc
+        raise InputError(f"{source.name}: cannot read as Parquet ({exc}); expected a complete Parquet file") from exc
     return set(REQUIRED_COLUMNS) <= names
 
 

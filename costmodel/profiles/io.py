@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from breakeven.errors import InputError, UnknownNameError
-from breakeven.io import PathOrBuffer, atomic_write_text, read_bytes, source_name
+from breakeven.io import PathOrBuffer, atomic_write_text, check_utf8, read_bytes, source_name
 from costmodel.profiles.schema import PROFILE_SCHEMA, Profile
 
 _BUNDLED = ("data", "profiles")
@@ -77,10 +77,10 @@ def _describe(error: Any) -> str:
     found = error.get("input")
     if kind == "extra_forbidden":
         valid = _field_names(loc[:-1])
-        choices = f"; valid keys: {', '.join(valid)}" if valid else ""
+        choices = f"; valid keys: {', '.join(valid)} (expected one of them)" if valid else "; expected no such key"
         return f"{_format_loc(loc)}: unknown key{choices}"
     if kind == "missing":
-        return f"{_format_loc(loc)}: missing required key"
+        return f"{_format_loc(loc)}: missing required key; expected it to be present"
     expected = error.get("msg", "invalid value")
     ctx = error.get("ctx") or {}
     if kind in {"greater_than_equal", "greater_than"}:
@@ -97,11 +97,20 @@ def parse_profile(data: bytes | str | dict[str, Any], *, source: str = "<profile
     if isinstance(data, dict):
         obj: Any = data
     else:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        if isinstance(data, bytes):
+            check_utf8(data, source)
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{source}: not UTF-8 text (byte {exc.start}); expected a profile JSON file") from exc
+        else:
+            text = data
         try:
             obj = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{source}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+            raise InputError(
+                f"{source}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno}); expected a profile JSON object"
+            ) from exc
         except ValueError as exc:
             raise InputError(f"{source}: {exc}; expected finite numbers or null") from exc
     if not isinstance(obj, dict):

@@ -50,14 +50,17 @@ def _decode_json(text: str, name: str) -> tuple[bool, Any]:
         lines = [(i, line) for i, line in enumerate(stripped.splitlines(), start=1) if line.strip()]
         if len(lines) < 2 or not all(line.lstrip().startswith("{") for _, line in lines):
             raise InputError(
-                f"{name}:{first_error.lineno}: invalid JSON ({first_error.msg} at column {first_error.colno})"
+                f"{name}:{first_error.lineno}: invalid JSON ({first_error.msg} at column {first_error.colno}); "
+                "expected a complete JSON document (is the file cut short?)"
             ) from first_error
         records = []
         for line_no, line in lines:  # JSON Lines: vllm bench serve --append-result
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise InputError(f"{name}:{line_no}: invalid JSON line ({exc.msg} at column {exc.colno})") from exc
+                raise InputError(
+                    f"{name}:{line_no}: invalid JSON line ({exc.msg} at column {exc.colno}); expected one JSON object"
+                ) from exc
         return True, records
 
 
