@@ -41,6 +41,7 @@ from costmodel.results import AutoscalePolicy, Latency, Option, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from pricing.money import dec, per_month, to_float
+from traces.dataset import TraceDataset
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -282,17 +283,28 @@ def _quick(
     gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
     gpu_usd = float(gpu.sum()) / 3600.0 * hourly_price(gpu_price, tier)
     over = ~sim.admitted
-    adm = sim.admitted
-    b = np.maximum(sim.batch[adm].astype(np.float64), 1.0)
-    ttft = (sim.start_s[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
-    tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
-    met = int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
+    met = dedicated_met(req, service, sim, slo)
     n = len(req)
     n_over = int(over.sum())
     attainment = (met + serverless_both * n_over) / n if n else 1.0
     cost = gpu_usd + serverless_bill(req, token_price, mask=over).total_usd
     share = n_over / n if n else 0.0
     return HybridCandidate(replicas, None, cost, attainment, share, attainment >= slo.attainment_target), sim
+
+
+def dedicated_met(req: RequestArrays, service: ReplicaService, sim: FleetSim, slo: Slo) -> int:
+    """Requests the fleet served that meet both SLO targets at their mean latency (no per-request spread;
+    a request never served misses)."""
+    adm = sim.admitted
+    b = np.maximum(sim.batch[adm].astype(np.float64), 1.0)
+    ttft = (sim.start_s[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
+    tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
+    return int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
+
+
+def serverless_share(profile: Profile | None, slo: Slo, notes: list[str]) -> float:
+    """Share of the requests sent to serverless that meet the SLO (1 without a serverless profile)."""
+    return _serverless_share(profile, slo, notes)[0]
 
 
 def _pick(candidates: list[HybridCandidate]) -> tuple[HybridCandidate, bool]:
@@ -318,6 +330,22 @@ def best_hybrid(
 ) -> HybridSearch:
     """Try N = 0, 1, ... always-on replicas (up to the first that never overflows, at most ``max_replicas``)
     and keep the cheapest split that meets the SLO attainment target (else the best attainment)."""
+    if isinstance(trace, TraceDataset):  # candidates replayed on the whole dataset, on the Dask workers
+        from costmodel.replay.streamed_search import best_hybrid_streamed  # noqa: PLC0415 - it imports this module
+
+        return best_hybrid_streamed(
+            trace,
+            service,
+            gpu_price,
+            token_price,
+            slo=slo,
+            serverless_profile=serverless_profile,
+            tier=tier,
+            horizon_s=horizon_s,
+            slots=slots,
+            max_replicas=max_replicas,
+            rng=rng,
+        )
     req = request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
