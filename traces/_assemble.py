@@ -157,8 +157,13 @@ def _times(column: Any, unit: str, zone: str | None) -> tuple[np.ndarray, np.nda
             stamps = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=True)
         kind = "utc" if getattr(stamps.dt, "tz", None) is not None else "naive"
         ns_series = stamps.dt.tz_convert("UTC").dt.tz_localize(None) if kind == "utc" else stamps
+        try:
+            ns_series = ns_series.astype("datetime64[ns]")
+        except (pd.errors.OutOfBoundsDatetime, OverflowError):  # a year like 7433: outside 1677-2262, a bad row
+            inside = ns_series.between(pd.Timestamp.min, pd.Timestamp.max)
+            ns_series = ns_series.where(inside).astype("datetime64[ns]")
         bad = ns_series.isna().to_numpy()
-        arr = ns_series.astype("datetime64[ns]").to_numpy().view(np.int64).copy()
+        arr = ns_series.to_numpy().view(np.int64).copy()
         arr[bad] = 0
         return arr, bad, column, kind
     numeric = pa.types.is_floating(column.type) or pa.types.is_integer(column.type)

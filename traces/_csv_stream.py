@@ -186,7 +186,10 @@ def stream_csv(
     for piece in _pieces(source, piece_bytes or PIECE_BYTES):
         if header is None:
             first_line = bytes(piece[: 1 << 16]).split(b"\n", 1)[0]
-            header = next(csv.reader([first_line.decode("utf-8-sig").rstrip("\r")]))
+            try:
+                header = next(csv.reader([first_line.decode("utf-8-sig").rstrip("\r")]))
+            except (UnicodeDecodeError, csv.Error, StopIteration) as exc:  # the slow path names the problem
+                raise SlowPath(f"header: {exc}") from exc
             read = pa_csv.ReadOptions(column_names=header, skip_rows=1)
         else:
             read = pa_csv.ReadOptions(column_names=header)

@@ -91,6 +91,16 @@ def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, t
     return RawTable(**raw_args)
 
 
+def _valid_utf8(data: bytes) -> bytes:
+    """``data`` with bytes that are not UTF-8 replaced by U+FFFD (lines stay where they are), so that pyarrow's
+    invalid-row handler can decode every row and the bad values are reported as bad values."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace").encode("utf-8")
+    return data
+
+
 def _check_unique_header(header: list[str], mapping: Mapping[str, str], name: str) -> None:
     """A column the trace reads must appear once in the header (a reader would silently take the first)."""
     for column in dict.fromkeys(mapping.values()):
@@ -113,7 +123,7 @@ def _read_csv_slow(
         )
         return "skip"
 
-    data = source.raw()
+    data = _valid_utf8(source.raw())
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(data),
@@ -134,7 +144,11 @@ def _read_csv_slow(
     fixed = [
         (int(lines[i]) if 0 <= i < len(lines) else int(i) + 1, m[1]) for i, m in zip(bad_index, malformed, strict=True)
     ]
-    row_lines = np.delete(lines[1:], bad_index - 1) if len(bad_index) else lines[1:]
+    body, drop = lines[1:], bad_index - 1
+    if len(drop) and (drop.min() < 0 or drop.max() >= len(body)):
+        row_lines = np.zeros(0, dtype=np.int64)  # rows and lines do not line up (quoted newlines): use record numbers
+    else:
+        row_lines = np.delete(body, drop) if len(drop) else body
     raw_args["columns"] = _rename(table, mapping)
     raw_args["malformed"] = fixed
     n_rows = raw_args["n_rows"] = table.num_rows
@@ -152,11 +166,12 @@ def read_jsonl(source: Source, spec: FormatSpec, user: Mapping[str, str] | None,
     unit = _unit(spec, time_unit)
     try:
         table = pa_json.read_json(source.arrow_input())
-    except pa.ArrowInvalid:
+        names = table.column_names  # a key that is not UTF-8 fails here, not in read_json
+    except (pa.ArrowInvalid, UnicodeDecodeError):
         return _read_jsonl_slow(source, spec, user, unit)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{source.name}: cannot read as JSON Lines ({exc}); expected one JSON object a line") from exc
-    mapping, note = resolve_columns(spec, table.column_names, user, source=source.name)
+    mapping, note = resolve_columns(spec, names, user, source=source.name)
     return RawTable(
         columns=_rename(table, mapping),
         n_rows=table.num_rows,
@@ -213,7 +228,7 @@ def _loose_array(values: list[Any]) -> pa.Array:
     """An Arrow array from JSON values of possibly mixed types (mixed → strings, checked later)."""
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed types, or an int beyond int64
         return pa.array(
             [None if v is None else (json.dumps(v) if isinstance(v, list | dict) else str(v)) for v in values]
         )

@@ -35,6 +35,8 @@ from datetime import date
 from pathlib import PurePath
 from typing import Any, Final
 
+from pydantic import ValidationError
+
 from breakeven.errors import InputError
 from breakeven.io import PathOrBuffer, read_bytes, source_name
 from pricing.importers.common import ImportResult, Skipped, resolve_as_of, source_text
@@ -91,6 +93,7 @@ NOT_GPU = "not a GPU instance (no accelerator)"
 NO_PRICE = "no on-demand price (empty Price)"
 BAD_NUMBER = "malformed number"
 BAD_ID = "instance name cannot form a catalog id"
+BAD_VALUE = "a value our catalog refuses"
 
 _MIB_PER_GIB = 1024
 _GB_IN_NAME = re.compile(r"-(\d+)GB$", re.IGNORECASE)
@@ -150,7 +153,13 @@ def parse_skypilot(
     groups_per_instance = Counter(group[0].instance for group in groups)
     for group in groups:
         multi = groups_per_instance[group[0].instance] > 1
-        entry = _entry(group, provider=provider, as_of=as_of, source=source, multi=multi)
+        try:
+            entry = _entry(group, provider=provider, as_of=as_of, source=source, multi=multi)
+        except ValidationError as exc:  # e.g. a price above what the catalog accepts
+            first, error = group[0], exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            skipped.append(Skipped(f"line {first.line}: {first.instance}", BAD_VALUE, f"field {where}: {error['msg']}"))
+            continue
         if entry is None:
             first = group[0]
             skipped.append(Skipped(f"line {first.line}: {first.instance}", BAD_ID, first.instance))
