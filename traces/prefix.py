@@ -84,12 +84,14 @@ class PrefixBlocks:
 
 
 def list_arrays(hash_ids: object) -> tuple[IntArray, IntArray]:
-    """(flat values, offsets) of a ``hash_ids`` column (pandas Series of Arrow lists, ChunkedArray, lists)."""
+    """(flat values, offsets) of a ``hash_ids`` column (pandas Series or array of Arrow lists, an Arrow
+    (Chunked)Array, or a sequence of lists)."""
     if isinstance(hash_ids, pd.Series):
-        array = hash_ids.array
-        column = array._pa_array if hasattr(array, "_pa_array") else pa.chunked_array([pa.array(list(hash_ids))])
-    elif isinstance(hash_ids, pa.ChunkedArray | pa.Array):
+        hash_ids = hash_ids.array
+    if isinstance(hash_ids, pa.ChunkedArray | pa.Array):
         column = hash_ids
+    elif hasattr(hash_ids, "__arrow_array__"):  # pandas' ArrowExtensionArray: no copy
+        column = hash_ids.__arrow_array__()
     else:
         column = pa.array(list(hash_ids), type=pa.list_(pa.int64()))  # type: ignore[call-overload]
     if isinstance(column, pa.ChunkedArray):
@@ -122,8 +124,9 @@ def chain_keys(values: IntArray, offsets: IntArray) -> tuple[IntArray, int]:
     starts[offsets[:-1][counts > 0]] = True
     previous = np.concatenate(([-1], codes[:-1]))
     previous[starts] = -1
-    pairs = codes * (n_codes + 1) + (previous + 1)
-    if len(pd.unique(pairs)) == n_codes:
+    one_previous = np.empty(n_codes, dtype=np.int64)
+    one_previous[codes] = previous  # some occurrence's predecessor; all equal when the ids are chained
+    if np.array_equal(one_previous[codes], previous):
         return codes, n_codes
     position = np.arange(len(values), dtype=np.int64) - np.repeat(offsets[:-1], counts)
     request = np.repeat(np.arange(len(counts), dtype=np.int64), counts)

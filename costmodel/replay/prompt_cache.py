@@ -140,7 +140,9 @@ def replay_prompt_cache(
     time = np.asarray(arrival_s, dtype=np.float64)[request]
     touches = position < stored[request]
 
-    order = np.argsort(blocks.keys, kind="stable")  # by key, requests in trace (arrival) order within a key
+    # A block can only be alive if its key occurred before: sort just the keys that occur more than once.
+    repeated = np.flatnonzero(np.bincount(blocks.keys, minlength=blocks.n_keys)[blocks.keys] > 1)
+    order = repeated[np.argsort(blocks.keys[repeated], kind="stable")]  # by key, arrival order within a key
     keys_sorted = blocks.keys[order]
     touch_sorted = touches[order]
     marks = np.where(touch_sorted, np.arange(len(order)), -1)
@@ -150,10 +152,9 @@ def replay_prompt_cache(
     start_of = np.repeat(group_start, np.diff(np.append(group_start, len(order)))) if len(order) else group_start
     valid = previous >= start_of
     time_sorted = time[order]
-    age = time_sorted - time_sorted[np.maximum(previous, 0)]
-    alive_sorted = valid & (age <= rules.ttl_s)
-    alive = np.empty(len(order), dtype=bool)
-    alive[order] = alive_sorted
+    age = time_sorted - time_sorted[np.maximum(previous, 0)] if len(order) else time_sorted
+    alive = np.zeros(len(blocks.keys), dtype=bool)
+    alive[order] = valid & (age <= rules.ttl_s)
 
     hits = leading_run(alive, blocks.offsets) if n else np.zeros(0, dtype=np.int64)
     matched = tokens_of_blocks(hits, inputs, size)
