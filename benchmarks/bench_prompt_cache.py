@@ -94,14 +94,14 @@ def main() -> None:
             rules = cache_rules(price)
             assert rules is not None
             t_replay, _ = timed(
-                lambda rules=rules: replay_prompt_cache(
+                lambda rules=rules, df=df, blocks=blocks: replay_prompt_cache(
                     df["arrival_s"].to_numpy(), df["input_tokens"].to_numpy(), blocks, rules
                 ),
                 args.repeat,
             )
             serverless_bill(trace, price)  # chains the keys once, as the first bill of an analysis does
-            t_bill, bill = timed(lambda price=price: serverless_bill(trace, price), args.repeat)
-            t_bare, _ = timed(lambda price=price: serverless_bill(bare, price), args.repeat)
+            t_bill, bill = timed(lambda price=price, trace=trace: serverless_bill(trace, price), args.repeat)
+            t_bare, _ = timed(lambda price=price, bare=bare: serverless_bill(bare, price), args.repeat)
             share = bill.cached_input_tokens / bill.input_tokens  # type: ignore[attr-defined]
             print(f"   {pid}")
             print(f"     cache replay                   {t_replay:7.3f} s")
