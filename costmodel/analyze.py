@@ -70,6 +70,7 @@ from costmodel.sensitivity import (
 )
 from pricing import Catalog, GpuPrice, TokenPrice, load_catalog
 from traces import Trace, load_trace, summarize
+from traces.dataset import TraceDataset
 
 Tier = Literal["on_demand", "reserved", "spot"]
 Progress = Callable[[str], None]
@@ -134,7 +135,7 @@ def _noop(_: str) -> None:
 
 
 def analyze(
-    trace: Trace | None = None,
+    trace: Trace | TraceDataset | None = None,
     *,
     profiles: Sequence[Profile] | None = None,
     serverless: Sequence[str] | None = None,
@@ -195,7 +196,7 @@ def analyze(
     say("summarizing the trace")
     summary = summarize(trace)
     # Replays bill the window [0, last arrival]; monthly figures scale that window to 730 hours.
-    horizon_s = float(trace.df["arrival_s"].iloc[-1]) if len(trace) else 0.0
+    horizon_s = _last_arrival(trace)
     user_rps = summary.mean_rps
     mean_in = summary.input_tokens_mean
     mean_out = summary.output_tokens_mean
@@ -502,9 +503,17 @@ def _pairs(
     return pairs
 
 
-def _head(trace: Trace, limit: int, purpose: str, notes: list[str]) -> Trace:
-    """The first ``limit`` requests of ``trace`` (the whole trace when shorter), with a note when cut."""
-    if limit <= 0 or len(trace) <= limit:
+def _last_arrival(trace: Trace | TraceDataset) -> float:
+    """The billing window's end [s]: the last arrival (a dataset knows it from its files' footers)."""
+    if isinstance(trace, TraceDataset):
+        return trace.last_arrival_s
+    return float(trace.df["arrival_s"].iloc[-1]) if len(trace) else 0.0
+
+
+def _head(trace: Trace | TraceDataset, limit: int, purpose: str, notes: list[str]) -> Trace | TraceDataset:
+    """The first ``limit`` requests of ``trace`` (the whole trace when shorter), with a note when cut. A
+    dataset is searched whole: its candidates are streamed, on the Dask workers when a client is open."""
+    if isinstance(trace, TraceDataset) or limit <= 0 or len(trace) <= limit:
         return trace
     cut = float(trace.df["arrival_s"].iloc[limit - 1])
     notes.append(f"{purpose} used the first {limit:,} of {len(trace):,} requests ({cut / 3600:.1f} h of traffic)")
@@ -512,7 +521,7 @@ def _head(trace: Trace, limit: int, purpose: str, notes: list[str]) -> Trace:
 
 
 def _hybrid_option(
-    trace: Trace,
+    trace: Trace | TraceDataset,
     pair: _Pair,
     token: TokenPrice,
     *,
@@ -565,7 +574,7 @@ def _hybrid_option(
             profile_id=pair.profile.id,
             slo=slo,
         )
-    elif window is not trace:
+    elif window is not trace and isinstance(trace, Trace) and isinstance(window, Trace):
         # Replaying turn-aways on millions of requests costs tens of seconds: scale the window's split to
         # the whole trace instead (always-on GPU hours by time, overflow tokens by the token bill).
         option = _extrapolate_hybrid(option, window=window, trace=trace, token=token)
@@ -643,7 +652,7 @@ def _tier_notes(replay: DedicatedReplay, gpu: GpuPrice, tier: Tier) -> list[str]
 
 
 def _routed_option(
-    trace: Trace,
+    trace: Trace | TraceDataset,
     pair: _Pair,
     token: TokenPrice,
     *,
@@ -697,7 +706,7 @@ def _routed_option(
 
 def _with_storage_whatif(
     options: list[Option],
-    trace: Trace,
+    trace: Trace | TraceDataset,
     pair: _Pair,
     *,
     policy: AutoscalePolicy,
@@ -788,10 +797,11 @@ def _steady_hybrid(curve: CostCurve, hourly: float, capacity_rps: float, per_req
     return [float(x) for x in hourly_cost.min(axis=0) * HOURS_PER_MONTH]
 
 
-def _cache_figures(trace: Trace, token: TokenPrice, options: Sequence[Option]) -> CacheFigures | None:
-    """The prompt cache of the cheapest serverless bill, for the sensitivity analysis."""
+def _cache_figures(trace: Trace | TraceDataset, token: TokenPrice, options: Sequence[Option]) -> CacheFigures | None:
+    """The prompt cache of the cheapest serverless bill, for the sensitivity analysis (not for a dataset: its
+    prefix blocks are not held in memory)."""
     option = next((o for o in options if o.id == f"serverless:{token.id}"), None)
-    if option is None or option.token_costs is None:
+    if option is None or option.token_costs is None or isinstance(trace, TraceDataset):
         return None
     req = request_arrays(trace)
     return cache_figures(option.token_costs, token, req.prefix_blocks(), req.input_tokens)

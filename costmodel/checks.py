@@ -26,6 +26,7 @@ from pricing.currency import comparison_currency
 from pricing.models import GpuPrice, TokenPrice
 from pricing.plausibility import price_warnings
 from traces import Trace
+from traces.dataset import TraceDataset
 
 MIN_TRACE_S = 60.0
 """A trace shorter than this [s] is extrapolated to a month with a ``trace-short`` warning."""
@@ -34,14 +35,17 @@ MIN_SPAN_S = 1e-3
 """A trace must span at least this [s] to be scaled to a month at all (below it, a month is > 2.6e9 times it)."""
 
 
-def check_trace(trace: Trace) -> list[str]:
+def check_trace(trace: Trace | TraceDataset) -> list[str]:
     """Refuse a trace an analysis cannot scale to a month; warn when it is very short (see module docstring)."""
     name = trace.meta.source or "<trace>"
     n = len(trace)
     if n == 0:
         raise InputError(f"{name}: no requests; expected a trace with requests spread over time")
-    require_requests(n, where=name, what="analysing it")
-    horizon = float(trace.df["arrival_s"].iloc[-1])
+    if isinstance(trace, TraceDataset):  # streamed partition by partition: no memory budget per request
+        horizon = trace.last_arrival_s
+    else:
+        require_requests(n, where=name, what="analysing it")
+        horizon = float(trace.df["arrival_s"].iloc[-1])
     if not horizon >= MIN_SPAN_S:
         count = "one request" if n == 1 else f"{n:,} requests, all within {horizon:.3g} s"
         raise InputError(
@@ -81,7 +85,7 @@ def check_prices(
 
 def profile_problem(profile: Profile) -> str | None:
     """Why ``profile`` cannot be analysed as a dedicated deployment, or None when it can (or is serverless)."""
-    if profile.kind != "dedicated":
+    if profile.kind != "dedicated" or profile.replica_model is not None:
         return None
     try:
         fit_replica_service(profile)

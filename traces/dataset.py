@@ -80,6 +80,8 @@ class TraceDataset:
     meta: TraceMeta = field(default_factory=TraceMeta)
     rate_factor: float = 1.0
     """Arrival times are divided by this (``scaled(k)``: k times the request rate)."""
+    output_tokens: int | None = None
+    """Every request's output length, when overridden (:meth:`with_output_tokens`)."""
 
     def __len__(self) -> int:
         return sum(p.rows for p in self.partitions)
@@ -124,6 +126,8 @@ class TraceDataset:
             if self.rate_factor != 1.0:
                 arrival = arrival / self.rate_factor  # as traces.scale_rate: the same floats as in memory
             df["arrival_s"] = arrival
+        if self.output_tokens is not None and "output_tokens" in df.columns:
+            df["output_tokens"] = np.full(len(df), self.output_tokens, dtype=np.int64)
         return df
 
     def batches(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -137,6 +141,13 @@ class TraceDataset:
             raise InputError(f"scale_rate: expected a positive factor k, found {k!r}")
         meta = replace(self.meta, transforms=(*self.meta.transforms, f"scale_rate(k={k:g})"))
         return replace(self, rate_factor=self.rate_factor * float(k), meta=meta)
+
+    def with_output_tokens(self, output_tokens: int) -> TraceDataset:
+        """The same arrivals and inputs with every request's output length set to ``output_tokens``."""
+        if output_tokens < 0:
+            raise InputError(f"output tokens: expected a non-negative count, found {output_tokens}")
+        meta = replace(self.meta, transforms=(*self.meta.transforms, f"override_output({output_tokens})"))
+        return replace(self, output_tokens=int(output_tokens), meta=meta)
 
     def head(self, rows: int) -> Trace:
         """The first ``rows`` requests as an in-memory :class:`Trace`."""

@@ -168,12 +168,19 @@ def _sum_hist(hists: list[IntArray]) -> IntArray:
 
 def _percentile(hist: IntArray, n: int, q: float) -> float:
     """``numpy.percentile(values, q)`` (linear) from the histogram of the integer ``values``."""
-    index = (n - 1) * np.true_divide(q, 100)
-    lo = int(np.floor(index))
-    gamma = np.float64(index - lo)
+    lo = int(np.floor((n - 1) * np.true_divide(q, 100)))
     cum = np.cumsum(hist)
-    a = np.float64(np.searchsorted(cum, lo, side="right"))
-    b = np.float64(np.searchsorted(cum, min(lo + 1, n - 1), side="right"))
+    a = float(np.searchsorted(cum, lo, side="right"))
+    b = float(np.searchsorted(cum, min(lo + 1, n - 1), side="right"))
+    return lerp_percentile(a, b, n, q)
+
+
+def lerp_percentile(lower: float, upper: float, n: int, q: float) -> float:
+    """``numpy.percentile(values, q)`` (method 'linear') of ``n`` values from its two order statistics: the
+    ``⌊(n − 1)·q/100⌋``-th smallest value and the next one, interpolated with numpy's own arithmetic."""
+    index = (n - 1) * np.true_divide(q, 100)
+    gamma = np.float64(index - np.floor(index))
+    a, b = np.float64(lower), np.float64(upper)
     diff = b - a
     value = a + diff * gamma
     if gamma >= 0.5:  # numpy's _lerp takes the other end for the upper half (monotone rounding)
@@ -222,4 +229,4 @@ def _cv(stats: list[PartitionStats], n: int) -> float | None:
     return float(np.sqrt(m2 / count) / mean)
 
 
-__all__ = ["PartitionStats", "partition_stats", "peak_rate_rps", "summarize_dataset"]
+__all__ = ["PartitionStats", "lerp_percentile", "partition_stats", "peak_rate_rps", "summarize_dataset"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from breakeven.errors import InputError
+from traces.dataset import TraceDataset
 from traces.model import Trace
 from traces.prefix import (
     PrefixBlocks,
@@ -68,8 +69,12 @@ def interarrival_cv(arrival_s: np.ndarray) -> float | None:
     return float(gaps.std() / mean)
 
 
-def summarize(trace: Trace) -> TraceSummary:
+def summarize(trace: Trace | TraceDataset) -> TraceSummary:
     """Headline statistics of ``trace`` (see :class:`TraceSummary` for each field and its unit)."""
+    if isinstance(trace, TraceDataset):  # partition by partition (in parallel on Dask), exact
+        from traces.dataset_summary import summarize_dataset  # noqa: PLC0415 - it imports this module
+
+        return summarize_dataset(trace)
     df = trace.df
     arrival = df["arrival_s"].to_numpy()
     inp = df["input_tokens"].to_numpy()

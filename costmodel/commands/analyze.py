@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +16,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
+from breakeven.parallel import connect
 from breakeven.plausibility import is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
+from costmodel.commands.sweep import SchedulerOption, WorkersOption
 from costmodel.policy import parse_policy
 from costmodel.profiles import profile_from_path_or_name
 from costmodel.results import Results, Slo
@@ -33,6 +36,7 @@ from traces.cli import (
     TraceModelOption,
     trace_from_options,
 )
+from traces.dataset import TraceDataset, is_dataset, open_dataset
 
 
 class Percentile(StrEnum):
@@ -166,8 +170,14 @@ def analyze(
         Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for report.html and results.json.")
     ] = Path("breakeven-report"),
     as_json: Annotated[bool, typer.Option("--json", help="Also print results.json to stdout.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Replay the traffic on serverless, dedicated and hybrid options; write report.html and results.json.
+
+    --trace may name a partitioned Parquet dataset (a folder from `breakeven trace convert FILE -o DIR/`): it is
+    streamed partition by partition, with --workers / --scheduler running its partitions and search candidates
+    on a Dask cluster.
 
     With no options it runs the bundled scenario: the real Azure 2023 code trace, a Llama-3.1-8B-FP8 profile
     measured on 1×H100 (vLLM), two serverless 8B prices and two H100 prices from the bundled catalog.
@@ -197,9 +207,13 @@ def analyze(
     )
     serverless_profile = profile_from_path_or_name(serverless_profile_file) if serverless_profile_file else None
 
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True
-    ) as bar:
+    cluster = connect(workers=workers, scheduler=scheduler) if workers or scheduler else contextlib.nullcontext()
+    with (
+        cluster,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True
+        ) as bar,
+    ):
         task = bar.add_task("analyzing", total=None)
         results = run_analysis(
             trace,
@@ -239,11 +253,14 @@ def _trace(
     skip_bad_rows: bool,
     model: str | None,
     seed: int,
-) -> Trace | None:
+) -> Trace | TraceDataset | None:
     if synthetic is not None:
         return parse_synthetic_spec(synthetic, np.random.default_rng(seed))
     if trace_file is None:
         return None
+    if is_dataset(trace_file):
+        with stderr.status(f"Opening the dataset {trace_file} ..."):
+            return open_dataset(trace_file)
     return trace_from_options(
         trace_file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
     )

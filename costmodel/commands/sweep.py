@@ -15,6 +15,28 @@ from breakeven.errors import InputError
 from costmodel.sweep import read_sweep_meta, sweep_outcome
 from reports.sweep import write_sweep_report
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-w",
+        min=0,
+        help="Worker processes of a local Dask cluster (default: one per core); 0 runs everything in this "
+        "process, one item after the other.",
+        show_default=False,
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="Submit the work to an existing Dask cluster instead (its workers must see the files named by "
+        "path: traces, datasets, profiles).",
+        show_default=False,
+    ),
+]
+
 
 def sweep(
     spec: Annotated[
@@ -25,27 +47,8 @@ def sweep(
     out: Annotated[
         Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for sweep.parquet, sweep.html and cells/.")
     ] = Path("sweep-out"),
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            "-w",
-            min=0,
-            help="Worker processes of a local Dask cluster (default: one per core); 0 runs the cells in this "
-            "process, one after the other.",
-            show_default=False,
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            metavar="tcp://HOST:PORT",
-            help="Submit the cells to an existing Dask cluster instead (its workers must see the trace and "
-            "profile files when they are paths).",
-            show_default=False,
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     axes: Annotated[
         str | None,
         typer.Option(

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from breakeven.errors import InputError
+from traces.dataset import TraceDataset
 from traces.model import Trace
 from traces.prefix import PrefixBlocks, cached_prefix_blocks
 
@@ -126,7 +127,11 @@ class RequestArrays:
         return blocks if self.rows is None else blocks.subset(self.rows)
 
 
-TraceLike = Trace | pd.DataFrame | RequestArrays
+TraceLike = Trace | pd.DataFrame | RequestArrays | TraceDataset
+"""A trace dataset is streamed by the replays that can (:mod:`.streamed`); the others read it into memory up to
+:data:`MATERIALIZE_ROWS` requests."""
+
+MATERIALIZE_ROWS = 20_000_000
 
 
 def _column(df: pd.DataFrame, name: str, source: str) -> npt.NDArray[np.generic]:
@@ -160,6 +165,8 @@ def request_arrays(trace: TraceLike) -> RequestArrays:
     """
     if isinstance(trace, RequestArrays):
         return trace
+    if isinstance(trace, TraceDataset):
+        trace = trace.to_trace(max_rows=MATERIALIZE_ROWS)
     if isinstance(trace, Trace):
         df, source = trace.df, trace.meta.source or "<trace>"
     elif isinstance(trace, pd.DataFrame):

@@ -34,6 +34,7 @@ from costmodel.results import AutoscalePolicy, GpuCosts, Latency, Option, Replic
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice
 from pricing.money import per_month, to_float
+from traces.dataset import TraceDataset
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -299,7 +300,26 @@ def replay_dedicated(
     - ``horizon_s``: the billing window ``[0, horizon_s]`` (default: the last arrival).
     - ``slots``: requests per replica (default: the service's slots for the trace's mean mix).
     - ``rng``: spread per-request latency to the service's percentile factors (default: mean latencies).
+
+    A trace dataset is streamed through its partitions (:mod:`.streamed`), with the same results.
     """
+    if isinstance(trace, TraceDataset):
+        from costmodel.replay.streamed import replay_dedicated_streamed  # noqa: PLC0415 - it imports this module
+
+        return replay_dedicated_streamed(
+            trace,
+            service,
+            gpu_price,
+            policy=policy,
+            slo=slo,
+            cold_start_s=cold_start_s,
+            tier=tier,
+            horizon_s=horizon_s,
+            slots=slots,
+            initial_replicas=initial_replicas,
+            rng=rng,
+            timeline_points=timeline_points,
+        )
     req = request_arrays(trace)
     policy = policy or AutoscalePolicy()
     slo = slo or Slo()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from costmodel.replay.stats import Z_SCORE, distribution
 from costmodel.results import Distribution, Latency, Option, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
 from pricing.money import dec, per_month, to_float, tokens_cost
+from traces.dataset import TraceDataset
 
 FloatArray = npt.NDArray[np.float64]
 TOKENS_PER_M = 1_000_000.0
@@ -110,12 +112,47 @@ def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike 
     Cached input: with ``hash_ids`` in the trace, the provider's prompt cache is replayed over the billed
     requests (:mod:`costmodel.replay.prompt_cache`, rules from ``price.prompt_cache``); otherwise the trace's
     own ``cached_tokens`` column is used, if any. Cache writes are a line of their own where the provider
-    charges a write premium.
+    charges a write premium. A trace dataset is billed partition by partition (the prompt cache restarts
+    at each partition) and the bills added.
     """
+    if isinstance(trace, TraceDataset) and mask is None:
+        from costmodel.replay.streamed import serverless_bill_streamed  # noqa: PLC0415 - it imports this module
+
+        return serverless_bill_streamed(trace, price)
     req = request_arrays(trace)
     sel = None if mask is None else np.asarray(mask, dtype=bool)
     if sel is not None and sel.shape != (len(req),):
         raise InputError(f"serverless bill: mask has shape {sel.shape}; expected ({len(req)},)")
+    return price_bill(price, bill_sums(req, price, sel))
+
+
+@dataclass(frozen=True)
+class BillSums:
+    """Token counts per (tier, deferrable) group — the whole input of a bill. Sums of disjoint sets of requests
+    add up exactly (integers held in float64), so a bill priced from added sums is the bill of the union."""
+
+    uncached: npt.NDArray[Any]
+    cached: npt.NDArray[Any]
+    written: npt.NDArray[Any]
+    output: npt.NDArray[Any]
+    requests: int
+    input_tokens: int
+    basis: str | None
+
+    def __add__(self, other: BillSums) -> BillSums:
+        return BillSums(
+            self.uncached + other.uncached,
+            self.cached + other.cached,
+            self.written + other.written,
+            self.output + other.output,
+            self.requests + other.requests,
+            self.input_tokens + other.input_tokens,
+            self.basis or other.basis,
+        )
+
+
+def bill_sums(req: RequestArrays, price: TokenPrice, sel: npt.NDArray[np.bool_] | None = None) -> BillSums:
+    """The token counts :func:`price_bill` prices, for the requests where ``sel`` is true (default: all)."""
     cached_all, written_all, basis = cached_input(req, price, sel)
     group, n_groups = _groups(req, price, sel)
     keep = group >= 0
@@ -126,11 +163,21 @@ def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike 
     uncached = inputs if cached is None else inputs - cached
     if written is not None:
         uncached = uncached - written
-    uncached_sum = np.bincount(g, weights=uncached, minlength=n_groups)
-    cached_sum = np.bincount(g, weights=cached, minlength=n_groups) if cached is not None else np.zeros(n_groups)
-    written_sum = np.bincount(g, weights=written, minlength=n_groups) if written is not None else np.zeros(n_groups)
-    out_sum = np.bincount(g, weights=req.output_tokens[keep], minlength=n_groups)
-    count = int(keep.sum())
+    return BillSums(
+        uncached=np.bincount(g, weights=uncached, minlength=n_groups),
+        cached=np.bincount(g, weights=cached, minlength=n_groups) if cached is not None else np.zeros(n_groups),
+        written=np.bincount(g, weights=written, minlength=n_groups) if written is not None else np.zeros(n_groups),
+        output=np.bincount(g, weights=req.output_tokens[keep], minlength=n_groups),
+        requests=int(keep.sum()),
+        input_tokens=int(inputs.sum()),
+        basis=basis,
+    )
+
+
+def price_bill(price: TokenPrice, sums: BillSums) -> TokenCosts:
+    """The bill of :class:`BillSums` at ``price``, in exact decimals."""
+    uncached_sum, cached_sum, written_sum, out_sum = sums.uncached, sums.cached, sums.written, sums.output
+    n_groups = int(uncached_sum.shape[0])
     prices = _decimal_tiers(price)
     write_factor = _write_multiplier(price)
     discount = dec(price.batch_discount or 0.0)
@@ -163,12 +210,12 @@ def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike 
         long_context_extra_usd=max(0.0, to_float(extra)),
         batch_savings_usd=to_float(saved),
         total_usd=to_float(sum(lines, zero)),
-        requests=count,
+        requests=sums.requests,
         cache_write_usd=to_float(line_write),
-        input_tokens=int(inputs.sum()),
+        input_tokens=sums.input_tokens,
         cached_input_tokens=int(cached_sum.sum()),
         cache_write_tokens=int(written_sum.sum()),
-        cache_basis=basis,
+        cache_basis=sums.basis,
     )
 
 
@@ -279,6 +326,14 @@ def rate_limit_violations(trace: TraceLike, limits: RateLimits | None) -> RateLi
     rpm = np.bincount(idx, minlength=minutes)
     tin = np.bincount(idx, weights=req.input_tokens, minlength=minutes)
     tout = np.bincount(idx, weights=req.output_tokens, minlength=minutes)
+    return minute_report(rpm, tin, tout, limits)
+
+
+def minute_report(
+    rpm: npt.NDArray[Any], tin: npt.NDArray[Any], tout: npt.NDArray[Any], limits: RateLimits | None
+) -> RateLimitReport:
+    """The rate-limit report from requests, input and output tokens per minute (minute 0 first)."""
+    minutes = int(rpm.shape[0])
     tpm = tin + tout
     limits = limits or RateLimits()
 
@@ -460,7 +515,12 @@ def replay_serverless(
     horizon_s: float | None = None,
     rng: np.random.Generator | None = None,
 ) -> ServerlessReplay:
-    """Bill ``trace`` on ``price``; latency from a serverless ``profile`` if given; rate-limit minutes."""
+    """Bill ``trace`` on ``price``; latency from a serverless ``profile`` if given; rate-limit minutes. A trace
+    dataset is billed partition by partition (:mod:`.streamed`)."""
+    if isinstance(trace, TraceDataset):
+        from costmodel.replay.streamed import replay_serverless_streamed  # noqa: PLC0415 - it imports this module
+
+        return replay_serverless_streamed(trace, price, profile=profile, slo=slo, horizon_s=horizon_s, rng=rng)
     req = request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []

@@ -97,8 +97,12 @@ def timeline(
     points: int = 400,
     cold_start_times_s: FloatArray | None = None,
     option_id: str | None = None,
+    arrival_counts: npt.NDArray[np.int64] | None = None,
 ) -> Timeline:
-    """A downsampled chart timeline: arrivals per second and mean replicas running / ready per bin."""
+    """A downsampled chart timeline: arrivals per second and mean replicas running / ready per bin.
+
+    ``arrival_counts``: requests per bin, already counted (a replay streamed through a dataset); then
+    ``arrival_s`` need only hold the last arrival."""
     span = max(horizon_s, float(arrival_s[-1]) if arrival_s.size else 0.0)
     if span <= 0:
         return Timeline(bin_s=1.0, t_s=[], arrivals_rps=[], replicas_running=[], replicas_ready=[], option_id=option_id)
@@ -107,7 +111,8 @@ def timeline(
     width = _nice(max(span / max(points, 1), MIN_BIN_S))
     bins = max(1, math.ceil(span / width - 1e-9))
     idx = np.minimum(np.floor(arrival_s / width).astype(np.int64), bins - 1)
-    arrivals = np.bincount(idx, minlength=bins)[:bins] / width
+    counts = np.bincount(idx, minlength=bins)[:bins] if arrival_counts is None else arrival_counts[:bins]
+    arrivals = counts / width
     running = occupancy_per_cell(run_from, np.minimum(run_until, bins * width), width, bins) / width
     ready = occupancy_per_cell(ready_from, np.minimum(ready_until, bins * width), width, bins) / width
     cold = [] if cold_start_times_s is None else [float(x) for x in cold_start_times_s[:5000]]

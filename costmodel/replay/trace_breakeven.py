@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,7 @@ from costmodel.replay.serverless import serverless_bill
 from costmodel.results import AutoscalePolicy, BreakevenRow, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
+from traces.dataset import TraceDataset
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -108,8 +110,12 @@ class _Dedicated:
         peak = int(counts[inside].max()) if inside.any() else 0
         return float(billed.sum()) / 3600.0 * self.hourly, peak
 
+    def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
+        """:meth:`cost` at each rate factor."""
+        return [self.cost(k) for k in ks]
 
-def _bisect(f: _Dedicated, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:
+
+def _bisect(f: CostAtK, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:
     """Bisect in log k on the sign of ``cost − target`` between ``lo`` and ``hi`` (signs differ)."""
     for _ in range(60):
         if hi / lo - 1.0 <= rtol:
@@ -150,6 +156,26 @@ def trace_breakeven(
     With ``check_slo`` the fleet is also replayed in full at the break-even rate and its SLO attainment
     noted.
     """
+    if isinstance(trace, TraceDataset):  # every candidate replayed on the whole dataset, rows in parallel
+        from costmodel.replay.streamed_search import trace_breakeven_streamed  # noqa: PLC0415 - imports this
+
+        return trace_breakeven_streamed(
+            trace,
+            service,
+            gpu_price,
+            token_price,
+            policy=policy,
+            cold_start_s=cold_start_s,
+            output_tokens=output_tokens,
+            slo=slo,
+            tier=tier,
+            horizon_s=horizon_s,
+            slots=slots,
+            rps_range=rps_range,
+            points=points,
+            rtol=rtol,
+            check_slo=check_slo,
+        )
     base = request_arrays(trace)
     if len(base) == 0:
         raise InputError("trace-shaped break-even: the trace is empty; expected at least one request")
@@ -232,7 +258,6 @@ def _row(
 ) -> BreakevenRow:
     notes: list[str] = []
     n = len(req)
-    mean_rps = n / horizon
     mean_in = float(req.input_tokens.mean())
     mean_out = float(req.output_tokens.mean())
     service = service_for if isinstance(service_for, ReplicaService) else service_for(mean_in, mean_out)
@@ -244,6 +269,74 @@ def _row(
     ded = _Dedicated(
         req, service, gpu_price, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=horizon, tier=tier
     )
+
+    def replay_at(k: float) -> float:
+        return replay_dedicated(
+            req.scaled(k),
+            service,
+            gpu_price,
+            policy=policy,
+            slo=slo,
+            cold_start_s=cold_start_s,
+            tier=tier,
+            horizon_s=horizon / k,
+        ).latency.slo_attainment
+
+    return search_row(
+        ded,
+        n=n,
+        mean_in=mean_in,
+        mean_out=mean_out,
+        per_replica=per_replica,
+        per_request=per_request,
+        serverless=serverless,
+        gpu_price=gpu_price,
+        token_price=token_price,
+        policy=policy,
+        slo=slo,
+        hourly=hourly,
+        horizon=horizon,
+        rps_range=rps_range,
+        points=points,
+        rtol=rtol,
+        check=replay_at if check_slo else None,
+        notes=notes,
+    )
+
+
+class CostAtK(Protocol):
+    """The dedicated bill [USD] and peak replicas at rate factor k, one k or many (a dataset evaluates many
+    in one pass)."""
+
+    def cost(self, k: float) -> tuple[float, int]: ...
+
+    def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]: ...
+
+
+def search_row(
+    ded: CostAtK,
+    *,
+    n: int,
+    mean_in: float,
+    mean_out: float,
+    per_replica: float,
+    per_request: float,
+    serverless: float,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    hourly: float,
+    horizon: float,
+    rps_range: tuple[float, float] | None,
+    points: int,
+    rtol: float,
+    check: Callable[[float], float] | None,
+    notes: list[str],
+) -> BreakevenRow:
+    """The search of one row (see the module docstring) over the bills ``ded`` gives; ``check(k)`` replays
+    the fleet at the break-even rate and returns its SLO attainment."""
+    mean_rps = n / horizon
     # the range of mean rates examined
     closed = hourly / 3600.0 / per_request if per_request > 0 else math.inf
     lo_rps, hi_rps = rps_range if rps_range else (closed / 100.0, closed * 100.0)
@@ -270,12 +363,7 @@ def _row(
     if hi_rps / mean_rps > k_hi:
         notes.append(f"rates above {k_hi * mean_rps:,.3g} req/s not examined: {cap_replicas} replicas at most")
     grid = np.geomspace(k_lo, k_hi, max(points, 2))
-    values = []
-    peaks = []
-    for k in grid:
-        cost, peak = ded.cost(float(k))
-        values.append(cost - serverless)
-        peaks.append(peak)
+    values = [cost - serverless for cost, _ in ded.cost_many([float(k) for k in grid])]
     signs = np.sign(values)
     crossings = []
     for i in range(len(grid) - 1):
@@ -302,19 +390,8 @@ def _row(
     if breakeven is not None:
         k = breakeven / mean_rps
         replicas = ded.cost(k)[1]
-        if check_slo:
-            scaled = req.scaled(k)
-            check = replay_dedicated(
-                scaled,
-                service,
-                gpu_price,
-                policy=policy,
-                slo=slo,
-                cold_start_s=cold_start_s,
-                tier=tier,
-                horizon_s=horizon / k,
-            )
-            att = check.latency.slo_attainment
+        if check is not None:
+            att = check(k)
             notes.append(
                 f"at the break-even rate the fleet meets the SLO for {att:.1%} of requests"
                 + ("" if att >= slo.attainment_target else f" (below the {slo.attainment_target:.0%} target)")

@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 
 from breakeven.errors import InputError
 from breakeven.io import atomic_path
+from breakeven.parallel import connect, current_client, dask_available
 from costmodel.analyze import analyze, bundled_trace
 from costmodel.frames import options_frame
-from breakeven.parallel import connect, current_client, dask_available
 from costmodel.profiles import Profile
 from costmodel.results import AutoscalePolicy, Results, Slo
 from costmodel.sweep.spec import AXES, Cell, ResolvedSweep, SweepOptions, SweepSpec, load_spec, resolve

@@ -1,0 +1,861 @@
+"""The fleet replay of a trace dataset, streamed through its partitions in time order (docs/scale.md).
+
+The in-memory replay (:mod:`.fleet`) already solves a trace in chunks of requests, carrying from one chunk
+to the next only the departures still to come, the autoscaler's state and the solver's running guess. Here
+the same solver is fed the same chunks — cut at the same request numbers — read one at a time from the
+dataset's partitions, so the fleet, every request's start and batch, the bill and the SLO attainment are
+identical to the in-memory replay's wherever both fit; only the requests of one chunk are in memory.
+
+- The autoscaler of ``fixed`` and ``utilization`` policies depends on arrivals only: it is planned first,
+  from the work per decision interval (a running sum carried across chunks, the same sequential sum as in
+  memory), then the pool runs on the planned fleet. ``queue`` policies decide while the pool runs, as in
+  memory.
+- Per-request latency is spread by the same random draws as in memory: the draws for TTFT come from a copy
+  of the generator, those for TPOT from a copy advanced past them.
+- Latency percentiles are exact order statistics: the values are spilled to a temporary folder and the
+  ranks found by radix selection (:class:`Spill`); means equal the in-memory ones up to summation order.
+- The serverless bill is summed over partitions (:func:`serverless_bill_streamed`).
+
+Nothing per request is kept on the returned :class:`DedicatedReplay` (its arrays are empty).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from breakeven.errors import InputError
+from costmodel.profiles.schema import Profile
+from costmodel.replay import fleet
+from costmodel.replay._arrays import RequestArrays, request_arrays
+from costmodel.replay._capacity import Capacity
+from costmodel.replay._solver import Context
+from costmodel.replay.autoscale import (
+    Autoscaler,
+    Instances,
+    decision_times,
+    initial_replicas,
+    window_max,
+)
+from costmodel.replay.billing import Tier, gpu_costs, lease
+from costmodel.replay.dedicated import DedicatedReplay, RequestLatency, policy_label, request_latency
+from costmodel.replay.fleet import Discipline, _Pool, _QueuePolicy
+from costmodel.replay.serverless import BillSums, RateLimitReport, ServerlessReplay, bill_sums, price_bill
+from costmodel.replay.stats import lognormal_sigma
+from costmodel.replay.timeline import cell_width, occupancy_per_cell, timeline
+from costmodel.results import AutoscalePolicy, Distribution, Latency, Replicas, Slo, TokenCosts
+from costmodel.service import ReplicaService
+from pricing.models import GpuPrice, RateLimits, TokenPrice
+from traces.dataset import TraceDataset
+from traces.dataset_summary import lerp_percentile
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_COLUMNS = ("arrival_s", "input_tokens", "output_tokens")
+_GATHER = 1 << 22
+"""Radix selection gathers a bucket's values once it holds at most this many."""
+
+
+# ------------------------------------------------------------------------------------------------ chunks
+
+
+def chunks(ds: TraceDataset, size: int, columns: tuple[str, ...] = _COLUMNS) -> Iterator[RequestArrays]:
+    """The dataset's requests in chunks of exactly ``size`` (the last shorter), in time order, checked."""
+    wanted = tuple(c for c in columns if c in ds.columns) or _COLUMNS
+    buffered: list[RequestArrays] = []
+    have = 0
+    for df in ds.batches(wanted):
+        part = request_arrays(df)
+        buffered.append(part)
+        have += len(part)
+        while have >= size:
+            joined = _concat(buffered)
+            yield _slice(joined, 0, size)
+            rest = _slice(joined, size, len(joined))
+            buffered, have = ([rest], len(rest)) if len(rest) else ([], 0)
+    if have:
+        yield _concat(buffered)
+
+
+def _concat(parts: list[RequestArrays]) -> RequestArrays:
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(name: str) -> Any:
+        values = [getattr(p, name) for p in parts]
+        return None if any(v is None for v in values) else np.concatenate(values)
+
+    return RequestArrays(
+        cat("arrival_s"), cat("input_tokens"), cat("output_tokens"), cat("cached_tokens"), cat("deferrable")
+    )
+
+
+def _slice(req: RequestArrays, lo: int, hi: int) -> RequestArrays:
+    def cut(a: Any) -> Any:
+        return None if a is None else a[lo:hi]
+
+    return RequestArrays(
+        cut(req.arrival_s), cut(req.input_tokens), cut(req.output_tokens), cut(req.cached_tokens), cut(req.deferrable)
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Requests, token sums and the last arrival of a dataset (one pass over two columns)."""
+
+    n: int
+    input_tokens: int
+    output_tokens: int
+    last_arrival_s: float
+
+    @property
+    def mean_in(self) -> float:
+        """Mean input tokens, as ``ndarray.mean`` gives it (an exact integer sum ÷ n)."""
+        return float(self.input_tokens) / self.n if self.n else 0.0
+
+    @property
+    def mean_out(self) -> float:
+        """Mean output tokens (1 for an empty trace, as the in-memory replay)."""
+        return float(self.output_tokens) / self.n if self.n else 1.0
+
+
+def totals(ds: TraceDataset) -> Totals:
+    """:class:`Totals` of ``ds``."""
+    n = tin = tout = 0
+    for df in ds.batches(("input_tokens", "output_tokens")):
+        n += len(df)
+        tin += int(df["input_tokens"].to_numpy().sum())
+        tout += int(df["output_tokens"].to_numpy().sum())
+    return Totals(n=n, input_tokens=tin, output_tokens=tout, last_arrival_s=ds.last_arrival_s)
+
+
+def slots_for(service: ReplicaService, t: Totals, slots: int | None, notes: list[str]) -> int:
+    """Slots per replica as :func:`.dedicated.replica_slots` decides them."""
+    if slots is not None:
+        if slots < 1:
+            raise InputError(f"slots: expected at least 1 request per replica, found {slots}")
+        return int(slots)
+    found = service.slots_for(t.mean_in, t.mean_out)
+    if found < 1:
+        notes.append(
+            "no batch meets the SLO for the trace's mean request (0 slots): replayed at one request per replica"
+        )
+        return 1
+    return found
+
+
+# ---------------------------------------------------------------------------------------- the planned fleet
+
+
+def _interval_cum(
+    ds: TraceDataset, service: ReplicaService, *, slots: int, edges: FloatArray, first_edge: float, k: float = 1.0
+) -> tuple[FloatArray, float]:
+    """The cumulative work (sequential sum, carried across chunks) at the first request arriving at or after
+    each ``edges[j]``, and the work of the requests before ``first_edge`` (summed as ``ndarray.sum`` does);
+    arrivals divided by ``k``."""
+    values = np.empty(edges.size)
+    p = 0
+    carry = 0.0
+    first: list[FloatArray] = []
+    for req in chunks(ds, fleet._CHUNK, _COLUMNS):
+        a = req.arrival_s / k if k != 1.0 else req.arrival_s
+        work = service.service_s(req.input_tokens, req.output_tokens, slots)
+        cum = np.cumsum(np.concatenate([[carry], work]))
+        hi = int(np.searchsorted(edges, a[-1], side="right"))
+        if hi > p:
+            values[p:hi] = cum[np.searchsorted(a, edges[p:hi], side="left")]
+            p = hi
+        if a[0] < first_edge:
+            first.append(work[: int(np.searchsorted(a, first_edge, side="left"))])
+        carry = float(cum[-1])
+    values[p:] = carry
+    head = np.concatenate(first) if first else np.zeros(0)
+    return values, float(head.sum())
+
+
+def plan_fleet_streamed(
+    ds: TraceDataset,
+    service: ReplicaService,
+    policy: AutoscalePolicy,
+    *,
+    slots: int,
+    cold_start_s: float,
+    horizon_s: float,
+    initial: int | None = None,
+    k: float = 1.0,
+) -> tuple[Instances, int]:
+    """:func:`.autoscale.plan_fleet` over a dataset (arrivals divided by ``k``), without holding it."""
+    if policy.kind == "queue":
+        raise InputError("plan_fleet: a queue-triggered policy depends on the simulated queue; use replay_dedicated")
+    times = decision_times(policy, horizon_s)
+    step = policy.decision_interval_s
+    edges = np.arange(times.shape[0] + 1, dtype=np.float64) * step
+    cum, head = _interval_cum(ds, service, slots=slots, edges=edges, first_edge=step, k=k)
+    first = math.ceil(head / (slots * policy.target_utilization * step) - 1e-9)
+    start = initial_replicas(policy, first, initial) if horizon_s > 0 else 0
+    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
+    if times.size:
+        per_replica = slots * policy.target_utilization * step
+        desired = np.ceil(np.diff(cum) / per_replica - 1e-9).astype(np.int64)
+        scaler.run(times, desired, window_max(desired, policy))
+    return scaler.instances(), int(times.shape[0])
+
+
+# --------------------------------------------------------------------------------------------- the pool
+
+
+class _ChunkPool(_Pool):
+    """:class:`.fleet._Pool` fed one chunk at a time: the same solver calls, on chunk-local arrays."""
+
+    def __init__(
+        self,
+        service: ReplicaService,
+        slots: int,
+        discipline: Discipline,
+        *,
+        instances: Instances | None,
+        queue_policy: _QueuePolicy | None,
+    ) -> None:
+        # _Pool.__init__ builds arrays for the whole trace; here they are built per chunk in feed().
+        self.qp = queue_policy
+        self.static = instances or Instances(np.empty(0), np.empty(0), np.empty(0))
+        self.service = service
+        self.pool_slots = slots
+        self.loss = discipline == "loss"
+        self.b_guess, self.iterations, self.fluid, self.notes = 1.0, 0, 0, cast(list[str], [])
+        self.carry = np.empty(0)
+
+    def feed(self, req: RequestArrays, *, last: bool) -> tuple[FloatArray, IntArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Solve one chunk; returns its start times (NaN turned away), batches, service times and admission."""
+        m = len(req)
+        ctx = Context.build(
+            req.arrival_s,
+            req.input_tokens,
+            req.output_tokens,
+            self.service,
+            Capacity.of(self._instances(), self.pool_slots),
+            loss=self.loss,
+        )
+        ctx.b_guess, ctx.iterations, ctx.fluid_stretches, ctx.notes = (
+            self.b_guess,
+            self.iterations,
+            self.fluid,
+            self.notes,
+        )
+        self.ctx, self.n = ctx, (m if last else m + 1)  # _solve_with_policy: the trace's end is at the last chunk
+        parts, self.carry = self._solve_with_policy(0, m, self.carry)
+        start = np.full(m, np.nan)
+        batch = np.zeros(m, dtype=np.int64)
+        svc = np.zeros(m)
+        admitted = np.ones(m, dtype=bool)
+        for part in parts:
+            rows = slice(part.lo, part.lo + len(part))
+            start[rows], batch[rows], svc[rows], admitted[rows] = part.start, part.batch, part.svc, part.admitted
+        if parts and len(parts[-1]):
+            ctx.b_guess = float(np.mean(parts[-1].batch))
+        self.b_guess, self.iterations, self.fluid, self.notes = (
+            ctx.b_guess,
+            ctx.iterations,
+            ctx.fluid_stretches,
+            ctx.notes,
+        )
+        if last and self.qp is not None and self.qp.k < self.qp.times.shape[0]:  # decisions after the last arrival
+            t = self.qp.times[self.qp.k :]
+            in_system = (self.carry.size - np.searchsorted(self.carry, t, side="right")).astype(float)
+            self.qp.decide_block(self.qp.times.shape[0], in_system)
+        start[np.isnan(start) & admitted] = np.inf  # never served: no capacity ever came
+        return start, batch, svc, admitted
+
+
+# ------------------------------------------------------------------------------------- exact percentiles
+
+
+def _keys(values: FloatArray) -> npt.NDArray[np.uint64]:
+    """An order-preserving map of float64 to uint64 (for radix selection)."""
+    bits = values.view(np.uint64)
+    sign = bits >> np.uint64(63)
+    return np.where(sign == 1, ~bits, bits | np.uint64(1 << 63))
+
+
+@dataclass
+class Spill:
+    """Finite values written to disk chunk by chunk; exact order statistics and percentiles afterwards."""
+
+    folder: Path
+    name: str
+    files: list[Path] = field(default_factory=list)
+    count: int = 0
+    total: float = 0.0
+
+    def add(self, values: FloatArray) -> None:
+        """Append the finite ``values``."""
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return
+        path = self.folder / f"{self.name}-{len(self.files):06d}.npy"
+        np.save(path, finite)
+        self.files.append(path)
+        self.count += int(finite.size)
+        self.total += float(finite.sum())
+
+    def _blocks(self) -> Iterator[FloatArray]:
+        for path in self.files:
+            yield np.load(path, mmap_mode="r")
+
+    def order_statistics(self, ranks: list[int]) -> dict[int, float]:
+        """The ``r``-th smallest value (0-based) for each rank, by radix selection over the spilled files."""
+        out: dict[int, float] = {}
+        pending = {r: (0, 0, r) for r in sorted(set(ranks))}  # rank -> (prefix, bits fixed, rank in bucket)
+        while pending:
+            groups: dict[tuple[int, int], list[int]] = {}
+            for r, (prefix, fixed, _) in pending.items():
+                groups.setdefault((prefix, fixed), []).append(r)
+            for (prefix, fixed), members in groups.items():
+                gathered = self._select(prefix, fixed, {r: pending[r][2] for r in members})
+                for r, result in gathered.items():
+                    if isinstance(result, float):
+                        out[r] = result
+                        del pending[r]
+                    else:
+                        pending[r] = result
+        return out
+
+    def _select(self, prefix: int, fixed: int, local: dict[int, int]) -> dict[int, Any]:
+        """One radix level: the bucket of 16 more bits holding each rank, or the value once it is small."""
+        shift = np.uint64(64 - fixed)
+        count = 0
+        for block in self._blocks():
+            keys = _keys(np.asarray(block))
+            if fixed:
+                keys = keys[(keys >> shift) == np.uint64(prefix)]
+            count += keys.size
+        if count <= _GATHER or fixed >= 64:
+            values = np.concatenate(
+                [
+                    np.asarray(b)[(_keys(np.asarray(b)) >> shift) == np.uint64(prefix)] if fixed else np.asarray(b)
+                    for b in self._blocks()
+                ]
+            )
+            ordered = np.partition(values, sorted(set(local.values())))
+            return {r: float(ordered[i]) for r, i in local.items()}
+        nxt = fixed + 16
+        hist = np.zeros(1 << 16, dtype=np.int64)
+        for block in self._blocks():
+            keys = _keys(np.asarray(block))
+            if fixed:
+                keys = keys[(keys >> shift) == np.uint64(prefix)]
+            digit = ((keys >> np.uint64(64 - nxt)) & np.uint64(0xFFFF)).astype(np.int64)
+            hist += np.bincount(digit, minlength=1 << 16)
+        cum = np.cumsum(hist)
+        result: dict[int, Any] = {}
+        for r, i in local.items():
+            d = int(np.searchsorted(cum, i, side="right"))
+            below = int(cum[d - 1]) if d else 0
+            result[r] = ((prefix << 16) | d, nxt, i - below)
+        return result
+
+    def distribution(self) -> Distribution:
+        """Mean, p50, p90, p99 (``numpy.percentile``, linear) of everything added."""
+        n = self.count
+        if n == 0:
+            return Distribution()
+        qs = (50.0, 90.0, 99.0)
+        ranks = {q: int(np.floor((n - 1) * np.true_divide(q, 100))) for q in qs}
+        wanted = sorted(set(ranks.values()) | {min(r + 1, n - 1) for r in ranks.values()})
+        stats = self.order_statistics(wanted)
+        p = {q: lerp_percentile(stats[r], stats[min(r + 1, n - 1)], n, q) for q, r in ranks.items()}
+        return Distribution(mean=self.total / n, p50=p[50.0], p90=p[90.0], p99=p[99.0])
+
+
+# ------------------------------------------------------------------------------------------ random draws
+
+
+class _SplitDraws:
+    """Stands in for the generator ``request_latency`` draws from: its first draw of the replay's TTFT
+    spread comes from one generator, the TPOT spread from another — the two halves of the in-memory draws."""
+
+    def __init__(self, generators: list[np.random.Generator]) -> None:
+        self.generators = generators
+        self.calls = 0
+
+    def standard_normal(self, n: int) -> FloatArray:
+        gen = self.generators[self.calls % len(self.generators)]
+        self.calls += 1
+        return gen.standard_normal(n)
+
+
+def _split_rng(
+    rng: np.random.Generator | None, service: ReplicaService, slo: Slo, n: int
+) -> tuple[list[np.random.Generator], np.random.Generator | None]:
+    """The generators for the TTFT and TPOT draws (as many as ``request_latency`` will draw from), and the
+    state ``rng`` must end in (as after the in-memory replay)."""
+    if rng is None or n == 0:
+        return [], None
+    active = [lognormal_sigma(f, slo.percentile) != 0.0 for f in (service.ttft_p_factor, service.tpot_p_factor)]
+    gens: list[np.random.Generator] = []
+    state = _copy(rng)
+    for on in active:
+        if not on:
+            continue
+        gens.append(_copy(state))
+        left = n
+        while left:  # advance past this half's draws, in bounded memory
+            step = min(left, 1 << 22)
+            state.standard_normal(step)
+            left -= step
+    return gens, state
+
+
+def _copy(rng: np.random.Generator) -> np.random.Generator:
+    gen = np.random.Generator(type(rng.bit_generator)())
+    gen.bit_generator.state = rng.bit_generator.state
+    return gen
+
+
+# ------------------------------------------------------------------------------------------ the replay
+
+
+@dataclass(frozen=True)
+class StreamedReplay(DedicatedReplay):
+    """A :class:`DedicatedReplay` of a dataset: the summaries, and no per-request arrays."""
+
+    unserved_count: int = 0
+    admitted: int = 0
+    """Requests the fleet took (all of them, except those a ``loss`` pool turned away)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unserved(self) -> int:
+        """Requests the fleet never served."""
+        return self.unserved_count
+
+
+@dataclass
+class _Accumulator:
+    """Per-request results summed chunk by chunk."""
+
+    folder: Path
+    cells: int
+    width: float
+    bins: int
+    bin_width: float
+    served: FloatArray = field(init=False)
+    arrivals: IntArray = field(init=False)
+    met: int = 0
+    ttft_met: int = 0
+    tpot_met: int = 0
+    latency_n: int = 0
+    never: int = 0
+    admitted: int = 0
+    served_s: float = 0.0
+    ttft: Spill = field(init=False)
+    tpot: Spill = field(init=False)
+    queue: Spill = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.served = np.zeros(self.cells)
+        self.arrivals = np.zeros(self.bins, dtype=np.int64)
+        self.ttft = Spill(self.folder, "ttft")
+        self.tpot = Spill(self.folder, "tpot")
+        self.queue = Spill(self.folder, "queue")
+
+    def add_arrivals(self, a: FloatArray) -> None:
+        idx = np.minimum(np.floor(a / self.bin_width).astype(np.int64), self.bins - 1)
+        self.arrivals += np.bincount(idx, minlength=self.bins)[: self.bins]
+
+    def add_service(self, start: FloatArray, svc: FloatArray) -> None:
+        ok = np.isfinite(start)
+        s, d = start[ok], svc[ok]
+        idx = np.floor(s / self.width).astype(np.int64)
+        keep = idx < self.cells
+        np.add.at(self.served, idx[keep], d[keep])  # sequential, as the in-memory bincount sums them
+
+    def add_latency(self, lat: RequestLatency) -> None:
+        self.met += int(lat.met.sum())
+        self.ttft_met += int(lat.ttft_met.sum())
+        self.tpot_met += int(lat.tpot_met.sum())
+        self.latency_n += int(lat.met.shape[0])
+        served = np.isfinite(lat.wait_s)
+        self.ttft.add(lat.ttft_ms[served])
+        self.tpot.add(lat.tpot_ms[served])
+        self.queue.add(lat.wait_s[served] * 1000.0)
+
+    def latency(self, source: str = "replay") -> Latency:
+        n = self.latency_n
+        return Latency(
+            ttft_ms=self.ttft.distribution(),
+            tpot_ms=self.tpot.distribution(),
+            queue_ms=self.queue.distribution(),
+            slo_attainment=self.met / n if n else 1.0,
+            ttft_attainment=self.ttft_met / n if n else 1.0,
+            tpot_attainment=self.tpot_met / n if n else 1.0,
+            source=source,
+        )
+
+
+def replay_dedicated_streamed(
+    ds: TraceDataset,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    *,
+    policy: AutoscalePolicy | None = None,
+    slo: Slo | None = None,
+    cold_start_s: float = 0.0,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    initial_replicas: int | None = None,
+    rng: np.random.Generator | None = None,
+    timeline_points: int = 400,
+    discipline: Discipline = "queue",
+    on_chunk: Any = None,
+    on_latency: Any = None,
+) -> StreamedReplay:
+    """:func:`.dedicated.replay_dedicated` over a dataset, streamed (see the module docstring).
+
+    ``discipline='loss'`` turns away requests that find no free slot (the hybrid's overflow); ``on_chunk``,
+    if given, is called with each chunk's requests and admission mask (the overflow's serverless bill), and
+    ``on_latency`` with the accumulated latency (its spilled values) once the replay is summarised.
+    """
+    policy = policy or AutoscalePolicy()
+    slo = slo or Slo()
+    notes: list[str] = []
+    t = totals(ds)
+    last = t.last_arrival_s
+    horizon = last if horizon_s is None else float(horizon_s)
+    if not (math.isfinite(horizon) and horizon >= last):
+        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon_s!r}")
+    n_slots = slots_for(service, t, slots, notes)
+    sim_end = (max(horizon, last) + 2.0 * policy.decision_interval_s) if (t.n or horizon > 0) else 0.0
+    instances: Instances | None = None
+    decisions = 0
+    qp = None
+    if policy.kind != "queue":
+        instances, decisions = plan_fleet_streamed(
+            ds, service, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial_replicas
+        )
+    else:
+        qp = _queue_policy(
+            ds,
+            service,
+            policy=policy,
+            slots=n_slots,
+            cold_start_s=cold_start_s,
+            initial=initial_replicas,
+            sim_end=sim_end,
+        )
+        decisions = int(qp.times.shape[0])
+    pool = _ChunkPool(service, n_slots, discipline, instances=instances, queue_policy=qp)
+    folder = Path(tempfile.mkdtemp(prefix="breakeven-replay-"))
+    try:
+        width = cell_width(horizon, max(1.0, horizon / 200_000))
+        cells = max(1, math.ceil(horizon / width - 1e-9)) if horizon > 0 else 0
+        span = max(horizon, last)
+        bin_w, bins = _timeline_grid(span, timeline_points)
+        acc = _Accumulator(folder, cells, width, bins, bin_w)
+        size = fleet._QUEUE_POLICY_CHUNK if qp is not None else fleet._CHUNK  # the in-memory pool's chunks
+        pool_out = _run_pool(ds, pool, size, acc, on_chunk)
+        gens, final = _split_rng(rng, service, slo, acc.admitted)
+        draws = cast(np.random.Generator, _SplitDraws(gens)) if gens else None
+        for req, path in zip(chunks(ds, size, _COLUMNS), pool_out, strict=True):
+            with np.load(path) as data:
+                start, batch = data["start"], data["batch"]
+            adm = ~np.isnan(start)
+            served = req if adm.all() else req.subset(adm)
+            lat = request_latency(served, service, start[adm], batch[adm], slo=slo, rng=draws)
+            if draws is not None:
+                cast(_SplitDraws, draws).calls = 0
+            acc.add_latency(lat)
+        if rng is not None and final is not None:
+            rng.bit_generator.state = final.bit_generator.state
+        ran = pool._instances() if qp is not None else instances
+        assert ran is not None
+        notes += list(pool.notes)
+        result = _summarize(
+            acc,
+            ran,
+            gpu_price,
+            service=service,
+            policy=policy,
+            slots=n_slots,
+            cold_start_s=cold_start_s,
+            tier=tier,
+            horizon_s=horizon,
+            totals_=t,
+            decisions=decisions,
+            timeline_points=timeline_points,
+            notes=notes,
+        )
+        if on_latency is not None:
+            on_latency(acc)
+        return result
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _queue_policy(
+    ds: TraceDataset,
+    service: ReplicaService,
+    *,
+    policy: AutoscalePolicy,
+    slots: int,
+    cold_start_s: float,
+    initial: int | None,
+    sim_end: float,
+) -> _QueuePolicy:
+    """The queue-triggered autoscaler, started as :func:`.dedicated.queue_initial` starts it."""
+    start = 0
+    if sim_end > 0:
+        step = policy.decision_interval_s
+        cum, _ = _interval_cum(ds, service, slots=slots, edges=np.array([0.0, step]), first_edge=step)
+        wanted = math.ceil(float(cum[1] - cum[0]) / (slots * step) - 1e-9)
+        start = initial_replicas(policy, wanted, initial)
+    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
+    return _QueuePolicy(scaler, policy, decision_times(policy, sim_end), slots)
+
+
+def _run_pool(ds: TraceDataset, pool: _ChunkPool, size: int, acc: _Accumulator, on_chunk: Any) -> list[Path]:
+    """Pass one: the pool over every chunk; per chunk, the start times and batches (spilled to disk)."""
+    out: list[Path] = []
+    stream = chunks(ds, size, _COLUMNS if on_chunk is None else (*_COLUMNS, "cached_tokens", "deferrable"))
+    req = next(stream, None)
+    k = 0
+    while req is not None:
+        nxt = next(stream, None)
+        start, batch, svc, admitted = pool.feed(req, last=nxt is None)
+        acc.add_arrivals(req.arrival_s)
+        acc.add_service(start[admitted], svc[admitted])
+        acc.admitted += int(admitted.sum())
+        acc.never += int(np.isinf(start[admitted]).sum())
+        if on_chunk is not None:
+            on_chunk(req, admitted)
+        path = acc.folder / f"pool-{k:06d}.npz"
+        np.savez(path, start=start, batch=batch)
+        out.append(path)
+        req, k = nxt, k + 1
+    return out
+
+
+def _timeline_grid(span: float, points: int) -> tuple[float, int]:
+    from costmodel.replay.timeline import MIN_BIN_S, _nice  # noqa: PLC0415 - the chart grid's own rules
+
+    if span <= 0:
+        return 1.0, 1
+    width = _nice(max(span / max(points, 1), MIN_BIN_S))
+    return width, max(1, math.ceil(span / width - 1e-9))
+
+
+def _summarize(
+    acc: _Accumulator,
+    instances: Instances,
+    gpu_price: GpuPrice,
+    *,
+    service: ReplicaService,
+    policy: AutoscalePolicy,
+    slots: int,
+    cold_start_s: float,
+    tier: Tier,
+    horizon_s: float,
+    totals_: Totals,
+    decisions: int,
+    timeline_points: int,
+    notes: list[str],
+) -> StreamedReplay:
+    """Bill the fleet and summarise, as :func:`.dedicated.summarize_fleet` does from whole arrays."""
+    leased = lease(instances, horizon_s)
+    ready = occupancy_per_cell(leased.ready_s, np.minimum(leased.stop_s, horizon_s), acc.width, acc.cells)
+    busy_s = float(np.minimum(acc.served, ready).sum()) if acc.cells else 0.0
+    served_s = float(acc.served.sum()) if acc.cells else 0.0
+    costs = gpu_costs(leased, gpu_price, busy_s=busy_s, tier=tier)
+    run_t, run_c = instances.running_steps()
+    inside = run_t < horizon_s
+    cold_starts = leased.start_s[leased.start_s > 0]
+    per_replica = float(slots / service.service_s(totals_.mean_in, totals_.mean_out, slots))
+    replicas = Replicas(
+        policy=policy_label(policy),
+        fixed=policy.min_replicas if policy.kind == "fixed" else None,
+        mean=float(leased.raw_s.sum() / horizon_s) if horizon_s > 0 else 0.0,
+        peak=int(run_c[inside].max()) if inside.any() else 0,
+        cold_starts=int(cold_starts.size),
+        capacity_rps_per_replica=per_replica,
+        utilization=min(1.0, costs.hours.busy / costs.hours.total) if costs.hours.total > 0 else 0.0,
+    )
+    if acc.never:
+        notes.append(f"{acc.never:,} request(s) were never served: the fleet had no capacity after they arrived")
+    ready_time = leased.ready_time_s
+    line = timeline(
+        np.array([totals_.last_arrival_s]) if totals_.n else np.zeros(0),
+        leased.start_s,
+        leased.stop_s,
+        ready_from=leased.ready_s,
+        ready_until=leased.stop_s,
+        horizon_s=horizon_s,
+        points=timeline_points,
+        cold_start_times_s=cold_starts,
+        arrival_counts=acc.arrivals,
+    )
+    empty = np.zeros(0)
+    no_latency = RequestLatency(empty, empty, empty, empty.astype(bool), empty.astype(bool), empty.astype(bool))
+    return StreamedReplay(
+        costs=costs,
+        latency=acc.latency(),
+        replicas=replicas,
+        horizon_s=horizon_s,
+        requests=acc.admitted,
+        slots=slots,
+        cold_start_s=cold_start_s,
+        policy=policy,
+        start_s=empty,
+        batch=np.zeros(0, dtype=np.int32),
+        per_request=no_latency,
+        instances=instances,
+        lease=leased,
+        slot_utilization=served_s / (ready_time * slots) if ready_time > 0 else 0.0,
+        decisions=decisions,
+        timeline=line,
+        notes=notes,
+        unserved_count=acc.never,
+        admitted=acc.admitted,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- serverless
+
+
+def add_sums(parts: list[BillSums]) -> BillSums | None:
+    """The token counts of several disjoint sets of requests, added (None for none)."""
+    total: BillSums | None = None
+    for part in parts:
+        total = part if total is None else total + part
+    return total
+
+
+def priced(price: TokenPrice, parts: list[BillSums]) -> TokenCosts:
+    """The bill of the union of the requests behind ``parts``: their counts added, priced once."""
+    total = add_sums(parts)
+    if total is None:
+        return TokenCosts(input_usd=0.0, output_usd=0.0, total_usd=0.0, requests=0)
+    return price_bill(price, total)
+
+
+def _partition_sums(i: int, ds: TraceDataset, price: TokenPrice) -> BillSums:
+    return bill_sums(request_arrays(ds.read(i)), price)
+
+
+def serverless_bill_streamed(ds: TraceDataset, price: TokenPrice) -> TokenCosts:
+    """The per-token bill of a dataset: each partition's token counts (on the Dask client when one is open),
+    added, then priced once — the same bill as the whole trace's (the prompt cache, when the trace has
+    ``hash_ids``, restarts at each partition)."""
+    from breakeven.parallel import pmap  # noqa: PLC0415
+
+    return priced(price, pmap(_partition_sums, list(range(len(ds.partitions))), ds, price))
+
+
+def _rate_limits(ds: TraceDataset, limits: RateLimits | None) -> RateLimitReport:
+    """:func:`.serverless.rate_limit_violations` with the per-minute counts added up chunk by chunk."""
+    from costmodel.replay.serverless import minute_report  # noqa: PLC0415 - avoids an import cycle
+
+    last = ds.last_arrival_s
+    minutes = int(np.floor(last / 60.0)) + 1 if len(ds) else 0
+    rpm = np.zeros(minutes, dtype=np.int64)
+    tin = np.zeros(minutes)
+    tout = np.zeros(minutes)
+    for req in chunks(ds, fleet._CHUNK, _COLUMNS):
+        idx = np.floor(req.arrival_s / 60.0).astype(np.int64)
+        rpm += np.bincount(idx, minlength=minutes)
+        tin += np.bincount(idx, weights=req.input_tokens, minlength=minutes)
+        tout += np.bincount(idx, weights=req.output_tokens, minlength=minutes)
+    return minute_report(rpm, tin, tout, limits)
+
+
+def _serverless_latency(
+    profile: Profile, slo: Slo, n: int, rng: np.random.Generator | None
+) -> tuple[Latency, list[str]]:
+    """:func:`.serverless.serverless_latency` with ``n`` draws made chunk by chunk from the same random
+    stream (TTFT draws first, then TPOT, as in memory) and exact percentiles from spilled values."""
+    from costmodel.replay.serverless import StatCurve, serverless_latency  # noqa: PLC0415 - avoids a cycle
+
+    if rng is None or n == 0:
+        return serverless_latency(profile, slo, requests=n, rng=rng)
+    latency, notes = serverless_latency(profile, slo)  # checks the profile; the shares are replaced below
+    point = profile.warm[0]
+    ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
+    tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
+    if ttft is None:
+        return latency, notes
+    g_ttft = _copy(rng)
+    state = _copy(rng)
+    left = n
+    while left:
+        step = min(left, 1 << 22)
+        state.standard_normal(step)
+        left -= step
+    folder = Path(tempfile.mkdtemp(prefix="breakeven-serverless-"))
+    try:
+        s1, s2 = Spill(folder, "ttft"), Spill(folder, "tpot")
+        ok1 = ok2 = both = 0
+        left = n
+        while left:
+            step = min(left, 1 << 22)
+            t1 = ttft.value_at(g_ttft.standard_normal(step))
+            t2 = tpot.value_at(state.standard_normal(step)) if tpot else np.zeros(step)
+            a, b = t1 <= slo.ttft_ms, t2 <= slo.tpot_ms
+            ok1, ok2, both = ok1 + int(a.sum()), ok2 + int(b.sum()), both + int((a & b).sum())
+            s1.add(t1)
+            if tpot:
+                s2.add(t2)
+            left -= step
+        rng.bit_generator.state = (state if tpot else g_ttft).bit_generator.state
+        latency = Latency(
+            ttft_ms=s1.distribution(),
+            tpot_ms=s2.distribution() if tpot else Distribution(),
+            slo_attainment=both / n,
+            ttft_attainment=ok1 / n,
+            tpot_attainment=ok2 / n,
+            source=profile.id,
+        )
+        return latency, notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def replay_serverless_streamed(
+    ds: TraceDataset,
+    price: TokenPrice,
+    *,
+    profile: Profile | None = None,
+    slo: Slo | None = None,
+    horizon_s: float | None = None,
+    rng: np.random.Generator | None = None,
+) -> ServerlessReplay:
+    """:func:`.serverless.replay_serverless` over a dataset: the bill per partition (added), the rate-limit
+    minutes per chunk, the latency draws streamed."""
+    slo = slo or Slo()
+    notes: list[str] = []
+    last = ds.last_arrival_s
+    horizon = last if horizon_s is None else float(horizon_s)
+    if horizon < last:
+        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon}")
+    latency = None
+    if profile is not None:
+        latency, more = _serverless_latency(profile, slo, len(ds), rng)
+        notes += more
+    limits = _rate_limits(ds, price.rate_limits)
+    if limits.violations:
+        notes.append(
+            f"{limits.violations} minute(s) over the published rate limits (peak {limits.peak_rpm} req/min, "
+            f"{limits.peak_tpm:,} tok/min): requests would be throttled or need a higher tier"
+        )
+    costs = serverless_bill_streamed(ds, price)
+    if "deferrable" in ds.columns and not price.batch_discount:
+        notes.append(f"{price.id}: no batch tier; deferrable requests billed at full price")
+    return ServerlessReplay(costs, horizon, latency, limits, notes)

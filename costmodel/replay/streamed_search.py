@@ -1,0 +1,480 @@
+"""The searches over a trace dataset: their candidates replayed on the whole trace, in parallel.
+
+- :func:`best_hybrid_streamed`: the overflow splits N = 0, 1, ... always-on replicas, a few at a time on the
+  Dask workers (one streamed replay each), with :func:`.hybrid.best_hybrid`'s stopping rules and choice; the
+  best split is then replayed in full (latency included).
+- :func:`trace_breakeven_streamed`: the trace-shaped break-even rows, one per output length, in parallel;
+  within a row, every rate factor of the grid is evaluated in one pass over the dataset, then the brackets
+  are bisected, with :func:`.trace_breakeven.search_row`'s rules.
+
+Both give what the in-memory searches give on the same trace; the in-memory ones, on a long trace, search
+its first requests only (``analyze``'s ``search_requests``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from breakeven.parallel import current_client, pmap, worker_count
+from costmodel.profiles.schema import Profile
+from costmodel.replay._arrays import RequestArrays
+from costmodel.replay.autoscale import Instances
+from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
+from costmodel.replay.hybrid import (
+    MAX_HYBRID_REPLICAS,
+    HybridCandidate,
+    HybridReplay,
+    HybridSearch,
+    _fixed,
+    _pick,
+    _rising,
+    _serverless_share,
+)
+from costmodel.replay.serverless import BillSums, bill_sums
+from costmodel.replay.streamed import (
+    StreamedReplay,
+    _Accumulator,
+    _ChunkPool,
+    chunks,
+    plan_fleet_streamed,
+    priced,
+    replay_dedicated_streamed,
+    serverless_bill_streamed,
+    slots_for,
+    totals,
+)
+from costmodel.replay.trace_breakeven import ServiceFor, search_row
+from costmodel.results import AutoscalePolicy, BreakevenRow, Latency, Slo
+from costmodel.service import ReplicaService
+from pricing.models import GpuPrice, TokenPrice
+from traces.dataset import TraceDataset
+
+_BILLED = ("arrival_s", "input_tokens", "output_tokens", "cached_tokens", "deferrable")
+
+
+# ------------------------------------------------------------------------------------------------ hybrid
+
+
+@dataclass(frozen=True)
+class StreamedHybrid(HybridReplay):
+    """A :class:`HybridReplay` of a dataset (no per-request mask: the count of requests sent to serverless)."""
+
+    overflow_count: int = 0
+
+    @property
+    def overflow_share(self) -> float:
+        """Share of requests sent to serverless."""
+        return self.overflow_count / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class _HybridJob:
+    """What every overflow candidate needs (sent to the workers once)."""
+
+    ds: TraceDataset
+    service: ReplicaService
+    gpu_price: GpuPrice
+    token_price: TokenPrice
+    slo: Slo
+    slots: int
+    horizon: float
+    tier: Tier
+    serverless_both: float
+
+
+def _quick_streamed(replicas: int, job: _HybridJob) -> HybridCandidate:
+    """One overflow split's cost and attainment at mean latencies, streamed (a Dask task)."""
+    ds, service, gpu_price, token_price = job.ds, job.service, job.gpu_price, job.token_price
+    slo, slots, horizon, tier, serverless_both = job.slo, job.slots, job.horizon, job.tier, job.serverless_both
+    if replicas == 0:
+        bill = serverless_bill_streamed(ds, token_price)
+        ok = serverless_both >= slo.attainment_target
+        return HybridCandidate(0, None, bill.total_usd, serverless_both, 1.0, ok)
+    policy = _fixed(replicas)
+    instances, _ = plan_fleet_streamed(
+        ds,
+        service,
+        policy,
+        slots=slots,
+        cold_start_s=0.0,
+        horizon_s=max(horizon, 0.0) + 2.0 * policy.decision_interval_s,
+    )
+    pool = _ChunkPool(service, slots, "loss", instances=instances, queue_policy=None)
+    from costmodel.replay import fleet  # noqa: PLC0415 - the in-memory pool's chunk size, read at run time
+
+    stream = chunks(ds, fleet._CHUNK, _BILLED)
+    req = next(stream, None)
+    met = n = n_over = 0
+    bills: list[BillSums] = []
+    while req is not None:
+        nxt = next(stream, None)
+        start, batch, _, admitted = pool.feed(req, last=nxt is None)
+        met += _met(req, service, start=start, batch=batch, adm=admitted, slo=slo)
+        n += len(req)
+        n_over += int((~admitted).sum())
+        bills.append(bill_sums(req, token_price, ~admitted))
+        req = nxt
+    leased = lease(instances, horizon)
+    gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
+    cost = float(gpu.sum()) / 3600.0 * hourly_price(gpu_price, tier) + priced(token_price, bills).total_usd
+    attainment = (met + serverless_both * n_over) / n if n else 1.0
+    share = n_over / n if n else 0.0
+    return HybridCandidate(replicas, None, cost, attainment, share, attainment >= slo.attainment_target)
+
+
+def _met(req: RequestArrays, service: ReplicaService, *, start: Any, batch: Any, adm: Any, slo: Slo) -> int:
+    """Requests served that meet both targets at their mean latency (as the in-memory search counts them)."""
+    b = np.maximum(batch[adm].astype(np.float64), 1.0)
+    ttft = (start[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
+    tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
+    return int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
+
+
+def best_hybrid_streamed(
+    ds: TraceDataset,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    *,
+    slo: Slo | None = None,
+    serverless_profile: Profile | None = None,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    max_replicas: int = MAX_HYBRID_REPLICAS,
+    rng: np.random.Generator | None = None,
+) -> HybridSearch:
+    """:func:`.hybrid.best_hybrid` over a dataset: candidates in waves of one per Dask worker."""
+    slo = slo or Slo()
+    notes: list[str] = []
+    t = totals(ds)
+    horizon = t.last_arrival_s if horizon_s is None else float(horizon_s)
+    n_slots = slots_for(service, t, slots, notes)
+    both = _serverless_share(serverless_profile, slo, [])[0]
+    wave = max(2, worker_count(current_client()))
+    candidates: list[HybridCandidate] = []
+    n = 0
+    done = False
+    while n <= max_replicas and not done:
+        batch = list(range(n, min(n + wave, max_replicas + 1)))
+        job = _HybridJob(ds, service, gpu_price, token_price, slo, n_slots, horizon, tier, both)
+        found = pmap(_quick_streamed, batch, job)
+        for cand in found:  # the in-memory search's stopping rules, in order
+            candidates.append(cand)
+            if (cand.replicas or 0) > 0 and cand.serverless_share == 0.0:
+                done = True
+                break
+            if len(candidates) >= 3 and _rising(candidates):
+                done = True
+                break
+        n += len(batch)
+    best, ok = _pick(candidates)
+    replay = replay_hybrid_streamed(
+        ds,
+        service,
+        gpu_price,
+        token_price,
+        replicas=int(best.replicas or 0),
+        slo=slo,
+        serverless_profile=serverless_profile,
+        tier=tier,
+        horizon_s=horizon,
+        slots=n_slots,
+        rng=rng,
+    )
+    return HybridSearch(replay, candidates, ok)
+
+
+def replay_hybrid_streamed(
+    ds: TraceDataset,
+    service: ReplicaService,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    *,
+    replicas: int,
+    slo: Slo | None = None,
+    serverless_profile: Profile | None = None,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    rng: np.random.Generator | None = None,
+    timeline_points: int = 400,
+) -> StreamedHybrid:
+    """:func:`.hybrid.replay_hybrid` over a dataset: the loss pool streamed, the overflow billed per chunk,
+    and the latency of the whole trace (dedicated requests as replayed, overflow from the profile)."""
+    slo = slo or Slo()
+    notes: list[str] = []
+    n = len(ds)
+    horizon = ds.last_arrival_s if horizon_s is None else float(horizon_s)
+    both, ttft_share, tpot_share, ttft_curve, tpot_curve = _serverless_share(serverless_profile, slo, notes)
+    shares, curves = (both, ttft_share, tpot_share), (ttft_curve, tpot_curve)
+    if replicas == 0:
+        bill = serverless_bill_streamed(ds, token_price)
+        latency = _combined(
+            None, n=n, n_serverless=n, slo=slo, shares=shares, curves=curves, profile=serverless_profile
+        )
+        return StreamedHybrid(0, None, bill, np.zeros(0, dtype=bool), latency, horizon, n, None, notes, n)
+    bills: list[BillSums] = []
+    combined: list[Latency] = []
+
+    def bill_overflow(req: RequestArrays, admitted: Any) -> None:
+        bills.append(bill_sums(req, token_price, ~admitted))
+
+    def combine(acc: _Accumulator) -> None:
+        n_over = n - acc.admitted
+        combined.append(
+            _combined(acc, n=n, n_serverless=n_over, slo=slo, shares=shares, curves=curves, profile=serverless_profile)
+        )
+
+    ded = replay_dedicated_streamed(
+        ds,
+        service,
+        gpu_price,
+        policy=_fixed(replicas),
+        slo=slo,
+        cold_start_s=0.0,
+        tier=tier,
+        horizon_s=horizon,
+        slots=slots,
+        rng=rng,
+        timeline_points=timeline_points,
+        discipline="loss",
+        on_chunk=bill_overflow,
+        on_latency=combine,
+    )
+    notes += ded.notes
+    n_over = n - ded.admitted
+    return StreamedHybrid(
+        replicas, ded, priced(token_price, bills), np.zeros(0, dtype=bool), combined[0], horizon, n, None, notes, n_over
+    )
+
+
+def _combined(
+    acc: _Accumulator | None,
+    *,
+    n: int,
+    n_serverless: int,
+    slo: Slo,
+    shares: tuple[float, float, float],
+    curves: tuple[Any, Any],
+    profile: Profile | None,
+) -> Latency:
+    """:func:`.hybrid.combined_latency` from the spilled dedicated values plus the profile's quantiles."""
+    both, ttft_share, tpot_share = shares
+    if acc is None:
+        from costmodel.replay.hybrid import combined_latency  # noqa: PLC0415
+
+        return combined_latency(None, n_serverless, profile, slo, [])
+    for lo in range(0, n_serverless, 1 << 22):  # the profile's quantiles, in bounded memory
+        hi = min(n_serverless, lo + (1 << 22))
+        acc.ttft.add(_quantile_range(curves[0], lo, hi, n_serverless))
+        acc.tpot.add(_quantile_range(curves[1], lo, hi, n_serverless))
+        acc.queue.add(np.zeros(hi - lo))
+    return Latency(
+        ttft_ms=acc.ttft.distribution(),
+        tpot_ms=acc.tpot.distribution(),
+        queue_ms=acc.queue.distribution(),
+        slo_attainment=(acc.met + both * n_serverless) / n if n else 1.0,
+        ttft_attainment=(acc.ttft_met + ttft_share * n_serverless) / n if n else 1.0,
+        tpot_attainment=(acc.tpot_met + tpot_share * n_serverless) / n if n else 1.0,
+        source="hybrid" if profile is None else f"replay + {profile.id}",
+    )
+
+
+def _quantile_range(curve: Any, lo: int, hi: int, n: int) -> Any:
+    """Elements ``lo:hi`` of :func:`.hybrid._quantiles` (curve, n), computed alone."""
+    if curve is None or n == 0:
+        return np.empty(0)
+    return curve.value_at(ndtri((np.arange(lo, hi) + 0.5) / n))
+
+
+# --------------------------------------------------------------------------------------- trace break-even
+
+
+class _DatasetBills:
+    """The dedicated fleet's bill at rate factor k on a dataset (planned fleets: no queue simulation)."""
+
+    def __init__(
+        self,
+        ds: TraceDataset,
+        service: ReplicaService,
+        gpu_price: GpuPrice,
+        policy: AutoscalePolicy,
+        *,
+        slots: int,
+        cold_start_s: float,
+        horizon_s: float,
+        tier: Tier,
+        last_arrival_s: float,
+    ) -> None:
+        self.ds, self.service, self.gpu_price, self.policy = ds, service, gpu_price, policy
+        self.slots, self.cold_start_s, self.horizon_s = slots, cold_start_s, horizon_s
+        self.hourly = hourly_price(gpu_price, tier)
+        self.last = last_arrival_s
+
+    def cost(self, k: float) -> tuple[float, int]:
+        """Bill [USD] and peak replicas with arrivals compressed by ``k`` (one pass over the dataset)."""
+        horizon = self.horizon_s / k
+        if self.policy.kind == "queue":
+            instances = replay_dedicated_streamed(
+                self.ds.scaled(k),
+                self.service,
+                self.gpu_price,
+                policy=self.policy,
+                cold_start_s=self.cold_start_s,
+                horizon_s=horizon,
+                slots=self.slots,
+            ).instances
+        else:
+            end = max(horizon, self.last / k) + 2.0 * self.policy.decision_interval_s
+            instances, _ = plan_fleet_streamed(
+                self.ds, self.service, self.policy, slots=self.slots, cold_start_s=self.cold_start_s, horizon_s=end, k=k
+            )
+        return self._bill(instances, horizon)
+
+    def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
+        """:meth:`cost` at each rate factor."""
+        return [self.cost(k) for k in ks]
+
+    def _bill(self, instances: Instances, horizon: float) -> tuple[float, int]:
+        leased = lease(instances, horizon)
+        billed = billed_seconds(
+            leased.raw_s, increment_s=self.gpu_price.billing_increment_s, minimum_s=self.gpu_price.minimum_billed_s
+        )
+        times, counts = instances.running_steps()
+        inside = times < horizon
+        peak = int(counts[inside].max()) if inside.any() else 0
+        return float(billed.sum()) / 3600.0 * self.hourly, peak
+
+
+@dataclass(frozen=True)
+class _RowJob:
+    """What every break-even row needs (sent to the workers once)."""
+
+    ds: TraceDataset
+    service_for: ServiceFor
+    gpu_price: GpuPrice
+    token_price: TokenPrice
+    options: dict[str, Any]
+
+
+def _row_streamed(out: int | None, job: _RowJob) -> BreakevenRow:
+    """One trace-shaped break-even row of a dataset (a Dask task)."""
+    ds, service_for, gpu_price, token_price, options = (
+        job.ds,
+        job.service_for,
+        job.gpu_price,
+        job.token_price,
+        job.options,
+    )
+    view = ds if out is None else ds.with_output_tokens(int(out))
+    notes: list[str] = []
+    t = totals(view)
+    horizon = options["horizon"]
+    service = service_for if isinstance(service_for, ReplicaService) else service_for(t.mean_in, t.mean_out)
+    n_slots = slots_for(service, t, options["slots"], notes)
+    per_replica = float(n_slots / service.service_s(t.mean_in, t.mean_out, n_slots))
+    serverless = serverless_bill_streamed(view, token_price).total_usd
+    policy: AutoscalePolicy = options["policy"]
+    tier: Tier = options["tier"]
+    bills = _DatasetBills(
+        view,
+        service,
+        gpu_price,
+        policy,
+        slots=n_slots,
+        cold_start_s=options["cold_start_s"],
+        horizon_s=horizon,
+        tier=tier,
+        last_arrival_s=t.last_arrival_s,
+    )
+
+    def replay_at(k: float) -> float:
+        return replay_dedicated_streamed(
+            view.scaled(k),
+            service,
+            gpu_price,
+            policy=policy,
+            slo=options["slo"],
+            cold_start_s=options["cold_start_s"],
+            tier=tier,
+            horizon_s=horizon / k,
+        ).latency.slo_attainment
+
+    return search_row(
+        bills,
+        n=t.n,
+        mean_in=t.mean_in,
+        mean_out=t.mean_out,
+        per_replica=per_replica,
+        per_request=serverless / t.n,
+        serverless=serverless,
+        gpu_price=gpu_price,
+        token_price=token_price,
+        policy=policy,
+        slo=options["slo"],
+        hourly=hourly_price(gpu_price, tier),
+        horizon=horizon,
+        rps_range=options["rps_range"],
+        points=options["points"],
+        rtol=options["rtol"],
+        check=replay_at if options["check_slo"] else None,
+        notes=notes,
+    )
+
+
+def trace_breakeven_streamed(
+    ds: TraceDataset,
+    service: ServiceFor,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    *,
+    policy: AutoscalePolicy | None = None,
+    cold_start_s: float = 0.0,
+    output_tokens: Sequence[int] | None = None,
+    slo: Slo | None = None,
+    tier: Tier = "on_demand",
+    horizon_s: float | None = None,
+    slots: int | None = None,
+    rps_range: tuple[float, float] | None = None,
+    points: int = 16,
+    rtol: float = 1e-3,
+    check_slo: bool = True,
+) -> list[BreakevenRow]:
+    """:func:`.trace_breakeven.trace_breakeven` over a dataset, one row per output length in parallel."""
+    from breakeven.errors import InputError  # noqa: PLC0415
+
+    if len(ds) == 0:
+        raise InputError("trace-shaped break-even: the trace is empty; expected at least one request")
+    horizon = ds.last_arrival_s if horizon_s is None else float(horizon_s)
+    if horizon <= 0 or not math.isfinite(horizon):
+        raise InputError("trace-shaped break-even: the trace spans 0 s; expected requests spread over time")
+    options = {
+        "policy": policy or AutoscalePolicy(),
+        "slo": slo or Slo(),
+        "tier": tier,
+        "cold_start_s": cold_start_s,
+        "horizon": horizon,
+        "slots": slots,
+        "rps_range": rps_range,
+        "points": points,
+        "rtol": rtol,
+        "check_slo": check_slo,
+    }
+    outs: list[int | None] = list(output_tokens) if output_tokens is not None else [None]
+    return pmap(_row_streamed, outs, _RowJob(ds, service, gpu_price, token_price, options))
+
+
+__all__ = [
+    "StreamedHybrid",
+    "StreamedReplay",
+    "best_hybrid_streamed",
+    "replay_hybrid_streamed",
+    "trace_breakeven_streamed",
+]
