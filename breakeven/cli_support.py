@@ -104,8 +104,9 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def parse_number_list(text: str, *, option: str, integer: bool = False) -> list[float]:
-    """Parse ``"30,220,1200"`` into numbers; a bad or negative item raises :class:`InputError`."""
+def parse_number_list(text: str, *, option: str, integer: bool = False, maximum: float | None = None) -> list[float]:
+    """Parse ``"30,220,1200"`` into numbers; a bad, negative or (given ``maximum``) too large item raises
+    :class:`InputError`."""
     values: list[float] = []
     for raw in text.split(","):
         item = raw.strip().replace("_", "")
@@ -118,6 +119,8 @@ def parse_number_list(text: str, *, option: str, integer: bool = False) -> list[
             raise InputError(f"option {option}: expected {kind} list like 30,220,1200, found {raw!r}") from exc
         if not math.isfinite(value) or value < 0:
             raise InputError(f"option {option}: expected non-negative finite numbers, found {raw!r}")
+        if maximum is not None and value > maximum:
+            raise InputError(f"option {option}: expected numbers of at most {maximum:,.0f}, found {raw!r}")
         values.append(value)
     if not values:
         raise InputError(f"option {option}: expected at least one number, found {text!r}")

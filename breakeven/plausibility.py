@@ -42,6 +42,11 @@ WARNINGS: dict[str, str] = {
 }
 """Every warning code, with what it means (the docs page lists these)."""
 
+MAX_TOKENS_PER_REQUEST = 1_000_000_000
+"""Largest token count one request may have (input or output). Larger ones are a wrong column (bytes, a
+running total) and would overflow int64 sums over a long trace (a billion requests of a billion tokens
+each still fit below 2**63)."""
+
 _extra_accepted: set[str] = set()
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError, ModelError
+from breakeven.plausibility import require_memory
 from costmodel.capacity import FitDefaults, fit_replica_service
 from costmodel.profiles.schema import Profile
 from costmodel.results import Band, Sensitivity, Slo, TornadoBar
@@ -359,6 +360,18 @@ def _check_inputs(inputs: SensitivityInputs) -> None:
             raise InputError(f"{f.name}: expected a share between 0 and 1, found {getattr(inputs, f.name)!r}")
 
 
+#: Memory one Monte Carlo draw costs, estimated: every parameter's draw, the outcome, and the dedicated
+#: monthly-cost band over its 50-point rate grid (a float64 each, with temporaries).
+BYTES_PER_SAMPLE = 2048
+
+
+def check_samples(samples: int, *, where: str = "samples") -> None:
+    """Refuse a negative count, or more Monte Carlo draws than the memory budget holds (before any work)."""
+    if samples < 0:
+        raise InputError(f"{where}: expected a non-negative count, found {samples}")
+    require_memory(samples * BYTES_PER_SAMPLE, where=where, what=f"a Monte Carlo of {samples:,} draws")
+
+
 def sensitivity_analysis(
     inputs: SensitivityInputs,
     *,
@@ -383,8 +396,7 @@ def sensitivity_analysis(
     _check_inputs(inputs)
     if float(_arr(inputs.replica_capacity_rps)[0]) <= 0:
         raise ModelError("sensitivity: the replica capacity is 0 (SLO unreachable): no dedicated option to vary")
-    if samples < 0:
-        raise InputError(f"samples: expected a non-negative count, found {samples}")
+    check_samples(samples)
     names = {f.name for f in dataclasses.fields(inputs)}
     for spread in spreads:
         if spread.parameter not in names:

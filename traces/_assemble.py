@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from breakeven.errors import InputError
-from breakeven.plausibility import notice
+from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, notice
 from traces.formats import TIME_UNITS
 from traces.model import CANONICAL_COLUMNS, SkippedRows, Trace, TraceMeta
 from traces.prefix import PREFIX_INPUT_COLUMNS, finish_prefix_columns
@@ -25,9 +25,8 @@ from traces.prefix import PREFIX_INPUT_COLUMNS, finish_prefix_columns
 MAX_REPORTED = 10
 """How many skipped line numbers and reasons are kept in :class:`SkippedRows`."""
 
-MAX_TOKENS = 1_000_000_000
-"""Largest token count one request may have. Larger ones are a wrong column (bytes, a running total) and
-would overflow int64 sums over a long trace (a billion requests of a billion tokens is still < 2**63)."""
+MAX_TOKENS = MAX_TOKENS_PER_REQUEST
+"""Largest token count one request may have (see :data:`breakeven.plausibility.MAX_TOKENS_PER_REQUEST`)."""
 
 MAX_SPAN_S = 100 * 365.25 * 86400.0
 """Arrivals further than this from the trace's median arrival are bad rows (a timestamp of 1e300)."""

@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from breakeven.errors import InputError, UnknownNameError
+from traces._assemble import MAX_SPAN_S
 from traces.model import Trace, TraceMeta
 
 
@@ -30,6 +31,12 @@ def scale_rate(trace: Trace, k: float) -> Trace:
     """
     if not (_finite("scale_rate k", k) > 0):
         raise InputError(f"scale_rate: expected a positive factor k, found {k!r}")
+    last = float(trace.df["arrival_s"].max()) if len(trace) else 0.0
+    if last / float(k) > MAX_SPAN_S:
+        raise InputError(
+            f"scale_rate: k={k:g} stretches the trace's {last:,.0f} s to {last / float(k):.3g} s; expected a trace "
+            f"within {MAX_SPAN_S / (365.25 * 86400):.0f} years (k at least {last / MAX_SPAN_S:.3g})"
+        )
     df = trace.df.copy()
     df["arrival_s"] = df["arrival_s"].to_numpy() / float(k)
     return trace.with_df(df, f"scale_rate(k={k:g})")

@@ -17,13 +17,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
 from breakeven.parallel import connect
-from breakeven.plausibility import is_notice
+from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
 from costmodel.commands.sweep import SchedulerOption, WorkersOption
 from costmodel.policy import parse_policy
 from costmodel.profiles import profile_from_path_or_name
 from costmodel.results import Results, Slo
+from costmodel.sensitivity import check_samples
 from pricing.cli import PricesOption, StaleAfterOption, TodayOption, catalog_from_options, parse_date
 from reports import write_outputs
 from reports.render import check_output_paths
@@ -185,7 +186,8 @@ def analyze(
     if trace_file is not None and synthetic is not None:
         raise InputError("options --trace and --synthetic: expected one of them, found both")
     check_output_paths(out)
-    grid = parse_number_list(output_tokens, option="--output-tokens")
+    grid = parse_number_list(output_tokens, option="--output-tokens", maximum=MAX_TOKENS_PER_REQUEST)
+    check_samples(samples, where="option --samples")
     slo = Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value, attainment_target=slo_target)
     fleet = parse_policy(policy)
     as_of = parse_date(today, option="--today")

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
+from breakeven.plausibility import MAX_TOKENS_PER_REQUEST
 from costmodel.breakeven import breakeven_table
 from costmodel.capacity import CapacityFit, fit_replica_service
 from costmodel.matching import mismatches
@@ -268,9 +269,12 @@ def table(  # typer passes every option by keyword
     as_json: Annotated[bool, typer.Option("--json", help='Print {"rows": [...]} as JSON instead of a table.')] = False,
 ) -> None:
     """Print break-even request rates by output length: closed form, and capacity-aware with --profile."""
-    outputs = parse_number_list(output_tokens, option="--output-tokens")
-    if not math.isfinite(input_tokens) or input_tokens < 0:
-        raise InputError(f"option --input-tokens: expected a non-negative number, found {input_tokens!r}")
+    outputs = parse_number_list(output_tokens, option="--output-tokens", maximum=MAX_TOKENS_PER_REQUEST)
+    if not math.isfinite(input_tokens) or input_tokens < 0 or input_tokens > MAX_TOKENS_PER_REQUEST:
+        raise InputError(
+            f"option --input-tokens: expected a non-negative number up to {MAX_TOKENS_PER_REQUEST:,}, "
+            f"found {input_tokens!r}"
+        )
     for option, value in (("--slo-ttft-ms", slo_ttft_ms), ("--slo-tpot-ms", slo_tpot_ms)):
         if not math.isfinite(value) or value <= 0:
             raise InputError(f"option {option}: expected a positive number of milliseconds, found {value!r}")
