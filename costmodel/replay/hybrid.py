@@ -68,6 +68,12 @@ class HybridReplay:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def served_all(self) -> bool:
+        """False when the dedicated part never served some of its requests: they cost nothing, so the split
+        cannot pass its SLO (an unserved request counts against the option, never for it)."""
+        return self.dedicated is None or self.dedicated.unserved == 0
+
+    @property
     def overflow_share(self) -> float:
         """Share of requests sent to serverless."""
         return float(self.to_serverless.mean()) if self.requests else 0.0
@@ -111,7 +117,7 @@ class HybridReplay:
             replicas=ded.replicas if ded else None,
             latency=self.latency,
             slo_attainment=self.latency.slo_attainment,
-            meets_slo=self.latency.slo_attainment >= target,
+            meets_slo=self.latency.slo_attainment >= target and self.served_all,
             overflow_share=self.overflow_share,
             notes=list(self.notes),
         )
@@ -466,7 +472,7 @@ def route_by_output(
                 split.total_cost_usd,
                 split.latency.slo_attainment,
                 split.overflow_share,
-                split.latency.slo_attainment >= slo.attainment_target,
+                split.latency.slo_attainment >= slo.attainment_target and split.served_all,
             )
         )
     best, ok = _pick(candidates)
