@@ -3,8 +3,10 @@
 A preemption of an instance at time ``p`` with a notice of ``n`` seconds:
 
 - the instance stops at ``p`` and is billed up to ``p`` (its lease ends; increment and minimum apply);
-- a replacement is launched when the notice arrives, at ``max(start, p − n)``, and becomes ready a cold
-  start later; it is billed from its launch, and runs until the preempted instance would have stopped
+- a replacement is launched when the notice arrives, at ``p − n`` (not before the preempted instance's own
+  launch; for an instance running since before the window, its replacement's boot may begin before the
+  window, and is billed from the window's start), and becomes ready a cold start after the notice; it is
+  billed from its launch, and runs until the preempted instance would have stopped
   (it can itself be preempted: events may name replacements, numbered after the original instances in
   the order they are created);
 - capacity is missing from ``p`` until the replacement is ready: ``max(0, cold start − n)`` seconds;
@@ -53,9 +55,15 @@ def apply_preemptions(
                 f"spot: preemption of instance {i} at {p:g} s; expected an instance running at that moment "
                 f"(there are {len(start)}, including replacements so far)"
             )
-        launch = max(start[i], p - notice_s)
+        notice_at = p - notice_s
+        if start[i] > 0:  # launched in the window: the notice cannot come before the launch
+            launch = max(start[i], notice_at)
+            boot_from = launch
+        else:  # running since before the window: the replacement may have begun booting before it
+            launch = max(0.0, notice_at)
+            boot_from = notice_at
         start.append(launch)
-        ready.append(launch + cold_start_s)
+        ready.append(boot_from + cold_start_s)
         stop.append(stop[i])
         stop[i] = p
         ready[i] = min(ready[i], p)
