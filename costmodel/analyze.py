@@ -192,6 +192,12 @@ def analyze(
     catalog = catalog or load_catalog(list(price_files))
     assumptions: list[str] = []
     warnings: list[str] = check_trace(trace)  # refuses a trace with no duration; warns on a very short one
+    if isinstance(trace, Trace) and "think_time_s" in trace.df.columns:
+        warnings.append(
+            f"{trace.meta.source}: a closed-loop pool of conversations (think_time_s): analyze replays it at its "
+            "nominal arrivals, which assume instantaneous answers and so overstate the request rate; run it "
+            "through a simulator at a chosen concurrency, or generate open-loop conversations (rate=, duration=)"
+        )
 
     say("summarizing the trace")
     summary = summarize(trace)
