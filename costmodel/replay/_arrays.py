@@ -7,7 +7,7 @@ touches pandas and never re-validates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -59,34 +59,16 @@ class RequestArrays:
         """The same requests with time compressed by ``rate_factor`` (k > 1 = k times the request rate)."""
         if not (np.isfinite(rate_factor) and rate_factor > 0):
             raise InputError(f"rate factor: expected a positive finite number, found {rate_factor!r}")
-        return RequestArrays(
-            arrival_s=self.arrival_s / rate_factor,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cached_tokens=self.cached_tokens,
-            deferrable=self.deferrable,
-            source=f"{self.source} ×{rate_factor:g} rate",
-            hash_ids=self.hash_ids,
-            block_tokens=self.block_tokens,
-            rows=self.rows,
-            hash_inputs=self.hash_inputs,
-        )
+        return replace(self, arrival_s=self.arrival_s / rate_factor, source=f"{self.source} ×{rate_factor:g} rate")
 
     def with_output_tokens(self, output_tokens: int) -> RequestArrays:
         """The same arrivals and inputs with every request's output length set to ``output_tokens``."""
         if output_tokens < 0:
             raise InputError(f"output tokens: expected a non-negative count, found {output_tokens}")
-        return RequestArrays(
-            arrival_s=self.arrival_s,
-            input_tokens=self.input_tokens,
+        return replace(
+            self,
             output_tokens=np.full(len(self), int(output_tokens), dtype=np.int64),
-            cached_tokens=self.cached_tokens,
-            deferrable=self.deferrable,
             source=f"{self.source} (output={output_tokens})",
-            hash_ids=self.hash_ids,
-            block_tokens=self.block_tokens,
-            rows=self.rows,
-            hash_inputs=self.hash_inputs,
         )
 
     def subset(self, mask: BoolArray) -> RequestArrays:
