@@ -71,6 +71,14 @@ def test_a_warning_names_its_code_and_can_be_accepted(monkeypatch: pytest.Monkey
         notice("no-such-code", "x")
 
 
+def test_every_warning_code_is_documented() -> None:
+    docs = (Path(__file__).parents[1] / "docs" / "errors.md").read_text()
+    for code in WARNINGS:
+        assert f"| `{code}` |" in docs, code
+    assert "BREAKEVEN_ACCEPT" in docs and "BREAKEVEN_MEMORY_BUDGET" in docs
+    assert "(docs/errors.md)" in (Path(__file__).parents[1] / "README.md").read_text()
+
+
 def test_the_bundled_catalog_raises_no_price_warning() -> None:
     assert catalog_warnings(load_catalog()) == []
 
