@@ -25,15 +25,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 
 from breakeven import __version__
 from breakeven.errors import InputError, ModelError
 from costmodel.breakeven import breakeven_table, cost_curve
-from costmodel.capacity import CapacityFit, fit_replica_service
+from costmodel.capacity import ReplicaCapacity
 from costmodel.checks import check_prices, check_trace
+from costmodel.engine.capacity import SimulatedCapacity, replica_capacity
 from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
@@ -99,7 +100,7 @@ class _Pair:
 
     profile: Profile
     gpu: GpuPrice
-    fit: CapacityFit
+    fit: ReplicaCapacity
     cold_start_s: float
     cold_start_source: str
 
@@ -220,6 +221,7 @@ def analyze(
         cold_start_s=cold_start_s,
         assumptions=assumptions,
         warnings=warnings,
+        lengths=_length_sample(trace, seed),
     )
     warnings += check_prices(token_prices, [p.gpu for p in pairs])  # one currency; prices in a wrong unit
 
@@ -480,7 +482,10 @@ def _pairs(
     cold_start_s: float | None,
     assumptions: list[str],
     warnings: list[str],
+    lengths: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> list[_Pair]:
+    """Every profile paired with every GPU price, each with its replica model (simulated when it has one,
+    fed the trace's length mix in ``lengths``)."""
     pairs: list[_Pair] = []
     for profile in profiles:
         if profile.kind != "dedicated":
@@ -493,7 +498,12 @@ def _pairs(
             raise InputError(
                 f"profile {profile.id}: no GPU price to run it on; expected --gpu ID or a gpu_price_id in the profile"
             )
-        fit = fit_replica_service(profile, slo)
+        fit = replica_capacity(profile, slo, input_sample=lengths[0], output_sample=lengths[1])
+        if profile.replica_model is None:
+            warnings.append(
+                f"{profile.id}: no replica model; capacity comes from the linear fit of its measured points "
+                "(run breakeven profile calibrate to simulate it)"
+            )
         cold, source = _cold_start(profile, cold_start_s)
         if source == "assumed":
             assumptions.append(
@@ -507,6 +517,39 @@ def _pairs(
             warnings.extend(mismatches(profile, None, gpu))
             pairs.append(_Pair(profile=profile, gpu=gpu, fit=fit, cold_start_s=cold, cold_start_source=source))
     return pairs
+
+
+#: Requests of the trace whose lengths stand for its mix in the replica simulator's capacity search.
+LENGTH_SAMPLE: Final = 20_000
+
+
+def _length_sample(trace: Trace | TraceDataset, seed: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(input, output) token counts of up to :data:`LENGTH_SAMPLE` requests of the trace (its mix)."""
+    df = trace.head(LENGTH_SAMPLE * 5).df if isinstance(trace, TraceDataset) else trace.df
+    if not len(df):
+        return None, None
+    pick = np.random.default_rng(seed).permutation(len(df))[:LENGTH_SAMPLE]
+    return (
+        df["input_tokens"].to_numpy(dtype=np.float64)[pick],
+        df["output_tokens"].to_numpy(dtype=np.float64)[pick],
+    )
+
+
+def _capacity_spread(pair: _Pair, slo: Slo, mean_in: float, mean_out: float) -> Spread:
+    """The replica capacity's uncertainty: the simulator's stated error, or the linear fit's latency spread."""
+    if not isinstance(pair.fit, SimulatedCapacity):
+        return capacity_spread(pair.profile, slo, mean_in, mean_out)
+    low, mode, high = pair.fit.spread(mean_in, mean_out)
+    error = pair.fit.expected_error.get("e2e_mean_s", 0.0)
+    return Spread(
+        "replica_capacity_rps",
+        f"replica capacity: {low:.3g}–{high:.3g} req/s (simulated with steps ±{error:.0%}, the replica model's "
+        f"typical end-to-end error; {mode:.3g} as calibrated)",
+        "triangular",
+        low=low,
+        mode=mode,
+        high=high,
+    )
 
 
 def _last_arrival(trace: Trace | TraceDataset) -> float:
@@ -846,7 +889,7 @@ def _sensitivity(
         ),
         relative_spread("input_usd_per_mtok", token.input_usd_per_mtok, 0.1, "serverless input price"),
         relative_spread("output_usd_per_mtok", token.output_usd_per_mtok, 0.1, "serverless output price"),
-        capacity_spread(pair.profile, slo, mean_in, mean_out),
+        _capacity_spread(pair, slo, mean_in, mean_out),
     ]
     cold = cold_start_spread(pair.profile)
     if cold is not None:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.capacity import CapacityFit
+from costmodel.capacity import ReplicaCapacity
 from costmodel.results import BreakevenRow, CostCurve
 
 TOKENS_PER_M = 1_000_000.0
@@ -144,7 +144,7 @@ def breakeven_table(
     output_usd_per_mtok: float,
     input_tokens: float,
     output_tokens: Sequence[float],
-    fit: CapacityFit | None = None,
+    fit: ReplicaCapacity | None = None,
     serverless_price_id: str | None = None,
     gpu_price_id: str | None = None,
 ) -> list[BreakevenRow]:
@@ -184,7 +184,7 @@ def breakeven_table(
 
 
 def _capacity_row(
-    fit: CapacityFit, hourly: float, n_in: float, n_out: float, *, per_request: float, ids: dict[str, Any]
+    fit: ReplicaCapacity, hourly: float, n_in: float, n_out: float, *, per_request: float, ids: dict[str, Any]
 ) -> BreakevenRow:
     cap = fit.capacity(n_in, n_out)
     found = capacity_breakeven(hourly, per_request, cap.rps)

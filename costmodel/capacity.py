@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -174,6 +174,37 @@ class LatencyLines:
         b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
         n_in = np.asarray(input_tokens, dtype=np.float64)
         return self.ttft_base_ms + self.prefill_ms_per_token * n_in + self.ttft_per_seq_ms * b
+
+
+class ReplicaCapacity(Protocol):
+    """What the cost model asks of a replica model: its SLO capacity and service model for a request mix.
+
+    Two implement it: :class:`CapacityFit` (the linear fit of a profile's warm points) and
+    :class:`costmodel.engine.capacity.SimulatedCapacity` (the replica simulator).
+    """
+
+    @property
+    def profile_id(self) -> str:
+        """The profile it models."""
+        ...
+
+    @property
+    def slo(self) -> Slo:
+        """The SLO capacity is planned under."""
+        ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Caveats that apply to every mix."""
+        ...
+
+    def capacity(self, input_tokens: float, output_tokens: float) -> Capacity:
+        """Highest request rate one replica sustains for this mix while meeting the SLO."""
+        ...
+
+    def service_for(self, input_tokens: float, output_tokens: float) -> ReplicaService:
+        """The fleet replay's latency model for this mix."""
+        ...
 
 
 def _max_batch_under(base: float, slope: float, target: float) -> float:

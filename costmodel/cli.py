@@ -10,6 +10,8 @@ import typer
 from breakeven import __version__
 from breakeven.cli_support import new_app, stdout
 from costmodel.commands import analyze as analyze_cmd
+from costmodel.commands import replica as replica_cmd
+from costmodel.commands import simulate as simulate_cmd
 from costmodel.commands import sweep as sweep_cmd
 from costmodel.commands import table as table_cmd
 from costmodel.profiles import cli as profile_cli
@@ -46,6 +48,10 @@ app.command("analyze")(analyze_cmd.analyze)
 app.command("table")(table_cmd.table)
 app.command("sweep")(sweep_cmd.sweep)
 app.command("report")(reports_cli.report)
+app.command("simulate")(simulate_cmd.simulate_cmd)
+app.command("capacity")(simulate_cmd.capacity_cmd)
+profile_cli.app.command("calibrate")(replica_cmd.calibrate_cmd)
+profile_cli.app.command("estimate")(replica_cmd.estimate_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,8 @@ from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
 from breakeven.errors import InputError
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST
 from costmodel.breakeven import breakeven_table
-from costmodel.capacity import CapacityFit, fit_replica_service
+from costmodel.capacity import ReplicaCapacity
+from costmodel.engine.capacity import replica_capacity
 from costmodel.matching import mismatches
 from costmodel.profiles import Profile, profile_from_path_or_name
 from costmodel.results import BreakevenRow, Slo
@@ -164,7 +165,9 @@ def _fmt_usd(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.3g}"
 
 
-def _render(rows: list[BreakevenRow], prices: ResolvedPrices, input_tokens: float, fit: CapacityFit | None) -> Table:
+def _render(
+    rows: list[BreakevenRow], prices: ResolvedPrices, input_tokens: float, fit: ReplicaCapacity | None
+) -> Table:
     gpu = prices.gpu_price_id or "explicit"
     serverless = prices.serverless_price_id or "explicit"
     title = (
@@ -292,10 +295,10 @@ def table(  # typer passes every option by keyword
         tier=price_tier,
         profile=loaded,
     )
-    fit = None
+    fit: ReplicaCapacity | None = None
     warnings = list(resolved.warnings)
     if loaded is not None:
-        fit = fit_replica_service(loaded, Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value))
+        fit = replica_capacity(loaded, Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value))
         warnings += [f"{loaded.id}: {w}" for w in fit.warnings]
     rows = breakeven_table(
         gpu_hourly_usd=resolved.gpu_hourly_usd,

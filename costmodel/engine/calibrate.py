@@ -23,7 +23,6 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.engine.catalog import gpu_spec
 from costmodel.engine.results import SimResult
 from costmodel.engine.runs import MeasuredRun, Window, predict, replay
 from costmodel.engine.steptime import Coefficients, Deployment, StepCost
@@ -69,7 +68,7 @@ _BOUNDS: Final[dict[str, tuple[float, float]]] = {
 
 def cost_for(run: MeasuredRun, coefficients: Coefficients) -> StepCost:
     """The step-time model of the deployment ``run`` was measured on."""
-    return StepCost(Deployment(run.arch, gpu_spec(run.gpu), run.tp, run.weight_dtype), coefficients)
+    return StepCost(Deployment(run.arch, run.gpu, run.tp, run.weight_dtype), coefficients)
 
 
 @dataclass(frozen=True)

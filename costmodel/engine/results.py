@@ -107,8 +107,12 @@ class SimResult:
             last = len(self.step_end_s) - 1
         steps = np.arange(first + 1, last + 1)
         steps = steps[self.step_decode_rows[steps] > 0]  # V0's prefill-only steps decode nothing
+        resumes = []
         for paused, resumed in self.pauses.get(request, ()):
-            steps = steps[(steps < paused) | ((steps >= resumed) & (resumed >= 0))]
+            steps = steps[(steps < paused) | ((steps > resumed) & (resumed >= 0))]
+            if resumed >= 0:
+                resumes.append(resumed)  # the recompute's last chunk samples a token, decoding or not
+        steps = np.union1d(steps, np.array(resumes, dtype=np.int64))
         return np.concatenate([self.step_end_s[first : first + 1], self.step_end_s[steps]])
 
     def token_gaps(self, request: int) -> FloatArray:

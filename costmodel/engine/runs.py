@@ -38,7 +38,8 @@ import numpy.typing as npt
 
 from breakeven.errors import InputError
 from costmodel.engine.arch import ModelArch
-from costmodel.engine.catalog import model_arch
+from costmodel.engine.catalog import gpu_spec, model_arch
+from costmodel.engine.gpu import GpuSpec
 from costmodel.engine.results import SimResult
 from costmodel.engine.simulator import EngineLimits, Scheduler, simulate
 from costmodel.engine.steptime import StepCost
@@ -76,7 +77,7 @@ class MeasuredRun:
 
     id: str
     arch: ModelArch
-    gpu: str
+    gpu: GpuSpec
     tp: int
     weight_dtype: str
     limits: EngineLimits
@@ -163,18 +164,18 @@ def is_inference_sim_replay(obj: Any) -> bool:
 
 
 def _arch_from_replay(cfg: dict[str, Any], short: str, where: str) -> ModelArch:
-    values = {ours: cfg.get(theirs) for theirs, ours in _MODEL_CONFIG_KEYS.items()}
-    missing = [k for k, v in values.items() if v is None]
+    raw = {ours: cfg.get(theirs) for theirs, ours in _MODEL_CONFIG_KEYS.items()}
+    missing = [k for k, v in raw.items() if not isinstance(v, int)]
     if missing:
-        raise InputError(f"{where}: model_config lacks {', '.join(missing)}")
+        raise InputError(f"{where}: model_config lacks integer {', '.join(missing)}")
+    values = {k: int(v) for k, v in raw.items() if isinstance(v, int)}
     try:  # prefer the catalog entry (same shapes, and its id groups runs of one model)
         known = model_arch(short)
         if all(getattr(known, k) == v for k, v in values.items()):
             return known
     except InputError:
         pass
-    heads = int(values["heads"])
-    return ModelArch(id=short, head_dim=int(values["hidden"]) // heads, source=where, **values)
+    return ModelArch(id=short, head_dim=values["hidden"] // values["heads"], source=where, **values)
 
 
 def _profile_yaml(replay_path: Path, experiment: str) -> dict[str, Any]:
@@ -187,12 +188,13 @@ def _profile_yaml(replay_path: Path, experiment: str) -> dict[str, Any]:
     return {}
 
 
-def load_inference_sim(path: str | Path, *, gpu: str = "H100-SXM") -> MeasuredRun:
+def load_inference_sim(path: str | Path, *, gpu: str | GpuSpec = "H100-SXM") -> MeasuredRun:
     """A replay pair of the inference-sim calibration data (``<exp>.json`` and ``<exp>_ground_truth.json``).
 
     The GPU is not in the files: the data set's SOURCES says H100 SXM 80 GB, the default here.
     """
     p = Path(path)
+    spec = gpu if isinstance(gpu, GpuSpec) else gpu_spec(gpu)
     doc = _read_json(p)
     if not is_inference_sim_replay(doc):
         raise InputError(f"{p}: not an inference-sim replay file; expected keys requests, config, model_config")
@@ -262,7 +264,7 @@ def load_inference_sim(path: str | Path, *, gpu: str = "H100-SXM") -> MeasuredRu
     return MeasuredRun(
         id=experiment,
         arch=arch,
-        gpu=gpu,
+        gpu=spec,
         tp=tp,
         weight_dtype="bf16",
         limits=limits,
@@ -270,7 +272,7 @@ def load_inference_sim(path: str | Path, *, gpu: str = "H100-SXM") -> MeasuredRu
         windows=windows,
         kind="replay",
         source=str(p),
-        group=f"{arch.id}|{gpu}|tp{tp}|v1",
+        group=f"{arch.id}|{spec.name}|tp{tp}|v1",
         notes=tuple(notes),
         measured_ttft_s=ttft,
         measured_e2e_s=e2e,
@@ -337,7 +339,7 @@ class Deployed:
     """Where a benchmark file or profile ran (not in those files): model, GPU, TP, dtype, engine limits."""
 
     arch: ModelArch
-    gpu: str
+    gpu: GpuSpec
     tp: int = 1
     weight_dtype: str = "bf16"
     kv_cache_tokens: int | None = None
@@ -359,10 +361,10 @@ class Deployed:
     @property
     def group(self) -> str:
         """Model × GPU × TP × engine generation."""
-        return f"{self.arch.id}|{self.gpu}|tp{self.tp}|{self.scheduler}"
+        return f"{self.arch.id}|{self.gpu.name}|tp{self.tp}|{self.scheduler}"
 
 
-def _point_window(point: WarmPoint, n: int, end: float) -> Window:
+def _point_window(point: WarmPoint, n: int, end: float, *, lengths_known: bool) -> Window:
     def stat(s: Any, name: str) -> float | None:
         return None if s is None else getattr(s, name)
 
@@ -372,7 +374,8 @@ def _point_window(point: WarmPoint, n: int, end: float) -> Window:
         "ttft_p99_ms": stat(point.ttft_ms, "p99"),
         "tpot_mean_ms": stat(point.tpot_ms, "mean"),
         "e2e_mean_s": e2e / 1000 if e2e is not None else None,
-        "throughput_rps": point.request_s,
+        # A burst's throughput is set by its longest answers: without the request lengths it cannot be replayed.
+        "throughput_rps": point.request_s if lengths_known or point.request_rate is not None else None,
     }
     return Window("run", 0.0, end, point.request_rate, measured, overloaded=not point.valid, requests=n)
 
@@ -383,12 +386,18 @@ def run_from_point(
     kv_cache_tokens: int,
     *,
     lens: tuple[Sequence[int], Sequence[int]] | None = None,
+    length_pool: tuple[Sequence[int], Sequence[int]] | None = None,
     id: str,
     source: str,
     seed: int = 0,
 ) -> MeasuredRun:
-    """A measured run from one warm point: a burst of N (rate ``inf``) or Poisson arrivals at its rate."""
-    if lens is not None and len(lens[0]) and len(lens[0]) == len(lens[1]):
+    """A measured run from one warm point: a burst of N (rate ``inf``) or Poisson arrivals at its rate.
+
+    Request lengths: ``lens`` when the file listed them; else pairs drawn from ``length_pool`` (e.g. the
+    requests of another run of the same sweep) scaled to the point's mean lengths; else the mean lengths.
+    """
+    known = lens is not None and len(lens[0]) > 0 and len(lens[0]) == len(lens[1])
+    if lens is not None and known:
         n_in, n_out = np.asarray(lens[0]), np.asarray(lens[1])
     else:
         if point.input_tokens_mean is None or point.output_tokens_mean is None:
@@ -396,8 +405,15 @@ def run_from_point(
         n = int(point.requests or point.concurrency or 0)
         if n < 1:
             raise InputError(f"{source}: no request count (completed requests or concurrency) to replay")
-        n_in = np.full(n, point.input_tokens_mean)
-        n_out = np.full(n, point.output_tokens_mean)
+        if length_pool is not None and len(length_pool[0]) and len(length_pool[0]) == len(length_pool[1]):
+            pick = np.random.default_rng(seed).integers(0, len(length_pool[0]), size=n)
+            ins = np.asarray(length_pool[0], dtype=np.float64)[pick]
+            outs = np.asarray(length_pool[1], dtype=np.float64)[pick]
+            n_in = ins * point.input_tokens_mean / max(float(ins.mean()), 1e-9)
+            n_out = outs * point.output_tokens_mean / max(float(outs.mean()), 1e-9)
+        else:
+            n_in = np.full(n, point.input_tokens_mean)
+            n_out = np.full(n, point.output_tokens_mean)
     n = len(n_in)
     if point.request_rate is None:
         workload = burst(n, n_in, n_out, label=id)
@@ -417,7 +433,7 @@ def run_from_point(
         weight_dtype=deployed.weight_dtype,
         limits=deployed.limits(kv_cache_tokens),
         workload=workload,
-        windows=(_point_window(point, n, end),),
+        windows=(_point_window(point, n, end, lengths_known=known),),
         kind=kind,
         source=source,
         group=deployed.group,
@@ -425,8 +441,17 @@ def run_from_point(
     )
 
 
-def load_vllm_bench(path: str | Path, deployed: Deployed, kv_cache_tokens: int) -> list[MeasuredRun]:
-    """Every result in a vLLM serving-benchmark JSON file (one, a sweep array, or JSON lines)."""
+def load_vllm_bench(
+    path: str | Path,
+    deployed: Deployed,
+    kv_cache_tokens: int,
+    *,
+    length_pool: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> list[MeasuredRun]:
+    """Every result in a vLLM serving-benchmark JSON file (one, a sweep array, or JSON lines).
+
+    ``length_pool``: request lengths to draw from for results that list none (see :func:`run_from_point`).
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -449,14 +474,44 @@ def load_vllm_bench(path: str | Path, deployed: Deployed, kv_cache_tokens: int) 
                 [x for x, good in zip(record["input_lens"], ok, strict=False) if good],
                 [max(int(x), 1) for x, good in zip(record["output_lens"], ok, strict=False) if good],
             )
-        runs.append(run_from_point(point, deployed, kv_cache_tokens, lens=lens, id=f"{p.stem}", source=str(p)))
+        runs.append(
+            run_from_point(
+                point, deployed, kv_cache_tokens, lens=lens, length_pool=length_pool, id=f"{p.stem}", source=str(p)
+            )
+        )
     if not runs:
         raise InputError(f"{p}: no vLLM serving-benchmark result in it (expected keys completed, duration, ...)")
     return runs
 
 
-def runs_from_profile(profile: Profile, deployed: Deployed, kv_cache_tokens: int) -> list[MeasuredRun]:
-    """One run per valid warm point of a profile (mean lengths; bursts or Poisson at the point's rate)."""
+def request_lengths(path: str | Path) -> tuple[list[int], list[int]] | None:
+    """The (input, output) lengths a vLLM serving-benchmark file lists for its successful requests, if any."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    records = obj if isinstance(obj, list) else [obj]
+    ins: list[int] = []
+    outs: list[int] = []
+    for record in records:
+        if isinstance(record, dict) and isinstance(record.get("input_lens"), list):
+            errors = record.get("errors") or [""] * len(record["input_lens"])
+            for n_in, n_out, err in zip(record["input_lens"], record.get("output_lens", []), errors, strict=False):
+                if not err:
+                    ins.append(int(n_in))
+                    outs.append(max(int(n_out), 1))
+    return (ins, outs) if ins else None
+
+
+def runs_from_profile(
+    profile: Profile,
+    deployed: Deployed,
+    kv_cache_tokens: int,
+    *,
+    length_pool: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> list[MeasuredRun]:
+    """One run per valid warm point of a profile (bursts, or Poisson at the point's rate; lengths drawn
+    from ``length_pool`` scaled to each point's means when given, else the means)."""
     runs = []
     for k, point in enumerate(profile.warm):
         if not point.valid:
@@ -467,4 +522,40 @@ def runs_from_profile(profile: Profile, deployed: Deployed, kv_cache_tokens: int
                 point, deployed, kv_cache_tokens, id=f"{profile.id}:{level}", source=point.source or f"warm[{k}]"
             )
         )
+    return runs
+
+
+# -------------------------------------------------------------------------------------- any measured file
+
+
+def load_measured(
+    paths: Sequence[str | Path],
+    deployed: Deployed,
+    kv_cache_tokens: int,
+) -> list[MeasuredRun]:
+    """Every measured run in ``paths``, by content: an inference-sim replay pair, a vLLM serving-benchmark
+    result, or a profile JSON (its warm points). Benchmark results and profiles without request lengths
+    draw them from the other files' listed lengths (scaled to each point's means) when any has them."""
+    from costmodel.profiles.io import load_profile  # noqa: PLC0415 - io imports the schema, which imports us
+
+    docs: list[tuple[Path, Any]] = []
+    for path in paths:
+        p = Path(path)
+        docs.append((p, _read_json(p)))
+    pool_in: list[int] = []
+    pool_out: list[int] = []
+    for p, _ in docs:
+        found = request_lengths(p)
+        if found:
+            pool_in += found[0]
+            pool_out += found[1]
+    pool = (pool_in, pool_out) if pool_in else None
+    runs: list[MeasuredRun] = []
+    for p, doc in docs:
+        if is_inference_sim_replay(doc):
+            runs.append(load_inference_sim(p, gpu=deployed.gpu))
+        elif isinstance(doc, dict) and str(doc.get("schema", "")).startswith("llm-breakeven/profile/"):
+            runs += runs_from_profile(load_profile(p), deployed, kv_cache_tokens, length_pool=pool)
+        else:
+            runs += load_vllm_bench(p, deployed, kv_cache_tokens, length_pool=pool)
     return runs

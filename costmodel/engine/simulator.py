@@ -23,7 +23,8 @@ step adds one token. Time between steps is the step time — nothing else.
 **V0** (``scheduler="v0"``, vLLM ≤ 0.6 without chunked prefill): a step is either a prefill of whole
 waiting prompts (as many as the budget, seats and blocks allow; the block check keeps 1 % of the pool
 free) or, when none can be admitted, one decode step of everything running. Decodes stall while prompts
-are prefilled.
+are prefilled. A prompt longer than the budget is prefilled alone (V0 sets the budget to at least
+``max_model_len``, so any prompt it accepts fits one step).
 
 **Where we simplify.** No CUDA-graph padding of the batch; no speculative decoding, LoRA, multimodal or
 structured output; the budget always covers every decode row (vLLM requires ``max_num_batched_tokens ≥
@@ -109,14 +110,17 @@ def simulate(
     limits: EngineLimits,
     *,
     horizon_s: float | None = None,
+    give_up_wait_s: float | None = None,
     prefix_cache: PrefixCache | None = None,
 ) -> SimResult:
     """Run ``workload`` through one server and return every request's timing and the run's figures.
 
     ``horizon_s`` stops the clock (requests not finished by then are *unfinished*); by default the run
-    goes on until every request has finished. ``prefix_cache`` defaults to the workload's known hits.
+    goes on until every request has finished. ``give_up_wait_s`` stops it as soon as a request has waited
+    that long in the queue (a capacity search needs no more to call the rate too high). ``prefix_cache``
+    defaults to the workload's known hits.
     """
-    return _Sim(workload, cost, limits, prefix_cache).run(horizon_s)
+    return _Sim(workload, cost, limits, prefix_cache).run(horizon_s, give_up_wait_s)
 
 
 class _Sim:
@@ -243,9 +247,7 @@ class _Sim:
         arr, n, waiting, now = self.arr, self.n, self.waiting, self.now
         a = self._a
         while a < n and arr[a] <= now:
-            if self.nin[a] + self.nout[a] > self.lim.kv_cache_tokens or (
-                self.lim.scheduler == "v0" and self.nin[a] > self.lim.max_num_batched_tokens
-            ):
+            if self.nin[a] + self.nout[a] > self.lim.kv_cache_tokens:
                 self.rejected.append(a)  # vLLM refuses a request longer than the server can ever hold
             else:
                 waiting.append(a)
@@ -275,8 +277,9 @@ class _Sim:
 
     # ---------------------------------------------------------------------------------- main loop
 
-    def run(self, horizon_s: float | None) -> SimResult:
+    def run(self, horizon_s: float | None, give_up_wait_s: float | None = None) -> SimResult:
         horizon = math.inf if horizon_s is None else float(horizon_s)
+        patience = math.inf if give_up_wait_s is None else float(give_up_wait_s)
         v0 = self.lim.scheduler == "v0"
         while True:
             self._admit_arrivals()
@@ -289,7 +292,7 @@ class _Sim:
                 if not self._can_admit(v0):  # cannot happen after the length check; never spin
                     self.rejected.append(self.waiting.popleft())
                     continue
-            if self.now >= horizon:
+            if self.now >= horizon or (self.waiting and self.now - self.arr[self.waiting[0]] > patience):
                 break
             if self.base and not self.prefilling and not self._can_admit(v0):
                 self._decode_run(horizon)
@@ -312,7 +315,7 @@ class _Sim:
         i = self.waiting[0]
         hit = self._hit(i)
         todo = self.tokens[i] - hit
-        if budget <= 0 or (v0 and todo > budget):
+        if budget <= 0:  # (V0 admits a prompt longer than the budget alone)
             return False
         chunk = todo if v0 else min(todo, budget)
         need = self._blocks(hit + chunk) - self._blocks(hit)
@@ -438,7 +441,8 @@ class _Sim:
             hit = self._hit(i)
             todo = self.tokens[i] - hit
             need = self._blocks(self.tokens[i]) - self._blocks(hit)
-            if todo > budget or need > self.free - reserve:
+            too_long = todo > budget and (chunks or budget < lim.max_num_batched_tokens)
+            if too_long or need > self.free - reserve:  # a prompt longer than the budget goes alone
                 break
             self.waiting.popleft()
             self._start(i, hit, need)

@@ -128,9 +128,16 @@ class Deployment:
         return 2 * a.layers * self.kv_heads_per_gpu * a.head_dim * DTYPE_BYTES[self.kv_dtype]
 
     @property
+    def embedding_bytes(self) -> float:
+        """Bytes per element of the embedding table and LM head: quantized checkpoints keep them in bf16."""
+        return max(DTYPE_BYTES[self.weight_dtype], DTYPE_BYTES["bf16"])
+
+    @property
     def weight_bytes_per_gpu(self) -> float:
         """Bytes of weights each GPU holds (the embedding table included; everything sharded by TP)."""
-        return self.arch.total_params * DTYPE_BYTES[self.weight_dtype] / self.tp
+        a = self.arch
+        edges = a.hidden * a.vocab * (1 if a.tie_embeddings else 2)
+        return ((a.total_params - edges) * DTYPE_BYTES[self.weight_dtype] + edges * self.embedding_bytes) / self.tp
 
     def label(self) -> str:
         """E.g. 'llama-3.1-8b fp8 on 1× H100-SXM'."""

@@ -88,7 +88,7 @@ def from_trace(trace: Trace) -> Workload:
         df["input_tokens"].to_numpy(),
         df["output_tokens"].to_numpy(),
         cached_tokens=cached,
-        label=trace.meta.source,
+        label=trace.meta.source or "",
     )
 
 

@@ -18,6 +18,10 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from costmodel.engine.arch import ModelArch
+from costmodel.engine.gpu import GpuSpec
+from costmodel.engine.steptime import Coefficients
+
 PROFILE_SCHEMA: Final = "llm-breakeven/profile/v1"
 
 
@@ -145,6 +149,57 @@ class Provenance(_Strict):
     notes: list[str] = Field(default_factory=list, description="Assumptions and caveats.")
 
 
+class EngineSettings(_Strict):
+    """The vLLM settings the replica simulator schedules with (vLLM's names)."""
+
+    scheduler: Literal["v1", "v0"] = Field(
+        default="v1", description="vLLM V1 (chunked prefill, decodes first) or V0 (prefill-first, vLLM ≤ 0.6)."
+    )
+    max_num_seqs: int = Field(default=256, ge=1, description="Most requests running at once.")
+    max_num_batched_tokens: int = Field(default=8192, ge=1, description="Token budget of one step.")
+    block_size: int = Field(default=16, ge=1, description="Tokens per KV-cache block.")
+    kv_cache_tokens: int = Field(gt=0, description="KV-cache capacity [tokens].")
+    kv_cache_source: Literal["log", "estimated", "given"] = Field(
+        description="Where kv_cache_tokens comes from: a startup log, the memory estimate, or the user."
+    )
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1, description="vLLM's --gpu-memory-utilization.")
+
+
+class FitRow(_Strict):
+    """Predicted against measured for one figure of one measured run."""
+
+    run: str = Field(description="Measured run (file and load level).")
+    window: str = Field(description="Span of arrivals scored (a stage, or the whole run).")
+    metric: str = Field(description="ttft_mean_ms, ttft_p99_ms, tpot_mean_ms, e2e_mean_s or throughput_rps.")
+    measured: float = Field(description="Measured value.")
+    predicted: float | None = Field(description="Simulated value; None when the simulation had none.")
+    error: float | None = Field(description="(predicted − measured) ÷ measured.")
+
+
+class ReplicaModel(_Strict):
+    """How the replica simulator models this deployment: architecture, GPU, engine settings, coefficients,
+    and the error it carries."""
+
+    arch: ModelArch = Field(description="The model's architecture.")
+    gpu: GpuSpec = Field(description="The GPU's specification (copied from the catalog).")
+    tp: int = Field(default=1, ge=1, description="Tensor-parallel degree (GPUs per replica).")
+    weight_dtype: str = Field(default="bf16", description="Dtype of the served weights (bf16, fp8, fp4, ...).")
+    kv_dtype: str = Field(default="bf16", description="Dtype of the KV cache.")
+    engine: EngineSettings = Field(description="Scheduler and limits.")
+    coefficients: Coefficients = Field(description="Step-time coefficients.")
+    estimated: bool = Field(
+        description="True when the coefficients are the defaults, not fitted to runs of this deployment."
+    )
+    calibrated_on: list[str] = Field(default_factory=list, description="Measured runs the coefficients were fitted to.")
+    fit: list[FitRow] = Field(default_factory=list, description="Error of the model on those runs (in-sample).")
+    expected_error: dict[str, float] = Field(
+        default_factory=dict,
+        description="Typical relative error to expect, by metric (median |error| on runs not fitted to: "
+        "leave-one-run-out when calibrated, leave-one-model-out when estimated).",
+    )
+    notes: list[str] = Field(default_factory=list, description="Assumptions and caveats.")
+
+
 class Profile(_Strict):
     """A measured deployment profile. See the module docstring for units."""
 
@@ -168,6 +223,11 @@ class Profile(_Strict):
     kv_cache_tokens: int | None = Field(default=None, gt=0, description="KV-cache capacity [tokens].")
     max_concurrency: MaxConcurrency | None = Field(default=None, description="vLLM's max-concurrency figure.")
     warm: list[WarmPoint] = Field(default_factory=list, description="Measured load levels, by concurrency/rate.")
+    replica_model: ReplicaModel | None = Field(
+        default=None,
+        description="The replica simulator's model of this deployment (breakeven profile calibrate/estimate); "
+        "None in profiles made before it: their capacity then comes from the linear fit of the warm points.",
+    )
     provenance: Provenance = Field(default_factory=Provenance, description="Where the numbers came from.")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
