@@ -35,6 +35,7 @@ from costmodel.breakeven import breakeven_table, cost_curve
 from costmodel.capacity import ReplicaCapacity
 from costmodel.checks import check_prices, check_trace
 from costmodel.engine.capacity import SimulatedCapacity, replica_capacity
+from costmodel.finance import Deployment, FinanceRequest, apply_unit_economics, finance_options, priced_catalog
 from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
@@ -158,6 +159,7 @@ def analyze(
     sensitivity_samples: int = 2000,
     search_requests: int = SEARCH_REQUESTS,
     progress: Progress | None = None,
+    finance: FinanceRequest | None = None,
 ) -> Results:
     """Analyse ``trace`` (default: the bundled scenario) and return the results.
 
@@ -173,6 +175,9 @@ def analyze(
     - ``search_requests``: the hybrid search and the trace-shaped break-even, which replay the trace many
       times, use its first ``search_requests`` requests (all of it when shorter); every option's bill
       always covers the whole trace, and the hybrid split found is replayed on the whole trace.
+    - ``finance``: commitments (planned, or a given count), spot with preemptions, owned servers, exchange
+      rates (:class:`~costmodel.finance.FinanceRequest`; default: plan commitments where the catalog has a
+      committed price, price spot where it has a spot price, one currency).
     """
     say = progress or _noop
     slo = slo or Slo()
@@ -209,6 +214,14 @@ def analyze(
     mean_out = summary.output_tokens_mean
 
     serverless_ids = list(serverless) if serverless else _default_serverless(profiles)
+    fin = finance or FinanceRequest()
+    if price_tier == "reserved":
+        raise InputError(
+            "option --price-tier reserved: a reserved price is a commitment, paid every hour of its term, not "
+            "only the hours an autoscaled fleet runs; expected --commitment auto (or a replica count) instead"
+        )
+    gpu_ids = list(gpus) if gpus else [p.gpu_price_id for p in profiles if p.gpu_price_id]
+    catalog, currency = priced_catalog(catalog, [*serverless_ids, *gpu_ids, *fin.owned], fin)  # one currency
     token_prices = [catalog.token(i) for i in serverless_ids]
     for profile in profiles:
         for price in token_prices:
@@ -394,8 +407,32 @@ def analyze(
     for pair in pairs:
         warnings.extend(f"{pair.profile.id}: {w}" for w in pair.fit.capacity(mean_in, mean_out).warnings)
 
+    say("commitments, spot and owned capacity")
+    extra = finance_options(
+        trace,
+        [Deployment(p.profile, p.gpu, p.fit.service_for(mean_in, mean_out), p.cold_start_s) for p in pairs],
+        token=cheapest_token,
+        serverless_profile=(
+            serverless_profile
+            if cheapest_token is not None and _profile_matches(serverless_profile, cheapest_token)
+            else None
+        ),
+        policy=policy,
+        slo=slo,
+        request=fin,
+        catalog=catalog,
+        seed=seed,
+        search_trace=_head(trace, search_requests, "the commitment planner", warnings),
+        base_options=options,
+    )
+    options += extra.options
+    assumptions += extra.assumptions
+    warnings += extra.warnings
+    options = apply_unit_economics(options, summary, horizon_s, token_prices, cheapest_token)
+
     say("writing the verdict")
-    prices_used = _prices_used(catalog, serverless_ids, [p.gpu.id for p in pairs], today, stale_after_days)
+    used_ids = [*(p.gpu.id for p in pairs), *fin.owned]
+    prices_used = _prices_used(catalog, serverless_ids, used_ids, today, stale_after_days)
     rec = recommend(
         options,
         rows,
@@ -404,6 +441,7 @@ def analyze(
         output_tokens_mean=mean_out,
         trace_hours=horizon_s / 3600.0,
         warnings=[],
+        trace=summary,
     )
     if primary is not None:
         hybrid_shown = rec.option_id is not None and rec.option_id.startswith("hybrid:")
@@ -451,6 +489,9 @@ def analyze(
             as_of=today.isoformat(),
             assumptions=assumptions,
             seed=seed,
+            currency=currency,
+            exchange_rates=dict(fin.exchange_rates),
+            finance=fin.inputs(),
         ),
         trace=summary,
         prices=prices_used,
@@ -462,6 +503,7 @@ def analyze(
         sensitivity=sensitivity,
         recommendation=rec,
         warnings=_dedupe(warnings),
+        commitment_plans=extra.plans,
     )
 
 
@@ -691,13 +733,12 @@ def _tier_notes(replay: DedicatedReplay, gpu: GpuPrice, tier: Tier) -> list[str]
     parts = [
         f"{name.replace('_', '-')} ${costs.total_usd * months:,.0f}"
         for name, costs in price_tiers(replay, gpu).items()
-        if name != tier
+        if name not in (tier, "reserved")  # a reserved price is a commitment: the committed option bills it
     ]
     if not parts:
         return []
-    return [
-        "what-if, same fleet at other price tiers, per month: " + ", ".join(parts) + " (spot preemptions not modelled)"
-    ]
+    what = "what-if, same fleet at other price tiers, per month: "
+    return [what + ", ".join(parts) + " (spot before preemptions: the spot option prices them)"]
 
 
 def _routed_option(

@@ -345,6 +345,8 @@ class CommitmentPlan:
     evaluated: list[Mix]
     """Every mix replayed exactly (the chart's points)."""
     best: Mix
+    best_committed: Mix | None
+    """The cheapest mix with at least one base unit (the best commitment, even when none pays off)."""
     reference: Mix
     """No base, on demand: the fleet the duration curve comes from."""
     modes: tuple[Mode, ...]
@@ -493,13 +495,18 @@ def plan_commitment(
         if fixed_replicas is not None:
             run(fixed_replicas, mode)
             continue
-        costs = estimate.monthly_usd[mode]
-        start = k_values[min(range(len(k_values)), key=lambda i: (costs[i], i))]
-        _local_search(run, mode, start, k_values)
+        _local_search(run, mode, _estimated_best(estimate, mode, k_values), k_values)
     candidates = [m for m in seen.values() if m.mode in chosen_modes]
     if fixed_replicas is not None:
         candidates = [m for m in candidates if m.replicas == fixed_replicas]
     best = best_of(candidates)
+    with_base = [k for k in k_values if k > 0]
+    if best.replicas == 0 and with_base and fixed_replicas is None:
+        # Nothing committed pays off: still find the best commitment, for the reader who asks "and with one?"
+        for mode in chosen_modes:
+            _local_search(run, mode, _estimated_best(estimate, mode, with_base), with_base)
+    committed = [m for m in seen.values() if m.mode in chosen_modes and m.replicas > 0]
+    best_committed = best if best.replicas > 0 else (best_of(committed) if committed else None)
     return CommitmentPlan(
         base=base,
         gpu=gpu,
@@ -507,10 +514,17 @@ def plan_commitment(
         estimate=estimate,
         evaluated=sorted(seen.values(), key=lambda m: (MODES.index(m.mode), m.replicas)),
         best=best,
+        best_committed=best_committed,
         reference=reference,
         modes=chosen_modes,
         growth=growth,
     )
+
+
+def _estimated_best(estimate: Estimate, mode: Mode, k_values: list[int]) -> int:
+    """The base size the estimate finds cheapest for ``mode`` among ``k_values``."""
+    costs = dict(zip(estimate.replicas, estimate.monthly_usd[mode], strict=True))
+    return min(k_values, key=lambda k: (costs[k], k))
 
 
 def _local_search(run: Callable[[int, Mode], Mix], mode: Mode, start: int, k_values: list[int]) -> None:

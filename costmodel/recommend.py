@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from costmodel.headline import breakeven_lines
 from costmodel.results import BreakevenRow, Option, PriceUsed, Recommendation, Risk
+from traces.summary_model import TraceSummary
 
 _SIMPLICITY = {"serverless": 0, "dedicated": 1, "hybrid": 2}
 TIE_TOLERANCE = 0.01
@@ -33,6 +35,15 @@ def rate(value: float) -> str:
     if value >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
+
+
+def _rate_or_never(rps: float | None) -> str:
+    return "never" if rps is None else f"{rate(rps)} req/s"
+
+
+def run_words(option: Option) -> str:
+    """``'Run <label>'``; committed and owned labels already start with their verb (Commit, Own)."""
+    return option.label if option.pricing in ("committed", "owned") else f"Run {option.label}"
 
 
 def eligible(option: Option) -> bool:
@@ -126,10 +137,13 @@ def recommend(
     output_tokens_mean: float,
     trace_hours: float,
     warnings: Sequence[str] = (),
+    trace: TraceSummary | None = None,
 ) -> Recommendation:
-    """Build the structured verdict (see the module docstring for the rule)."""
+    """Build the structured verdict (see the module docstring for the rule). ``trace`` words why the
+    headline break-even fits this traffic (:mod:`costmodel.headline`)."""
     best, runner_up = choose(options)
     line = breakeven_at_mix(breakeven_rows, output_tokens_mean)
+    lines = breakeven_lines(breakeven_rows, output_tokens_mean, trace)
     monthly = {o.id: o.monthly_cost_usd for o in options}
     risks = _risks(best, options, prices, warnings, trace_hours)
 
@@ -142,10 +156,16 @@ def recommend(
             )
         else:
             side = "cheaper" if user_rps < line.breakeven_rps else "more expensive"
+            name = lines[0].name if lines else line.method.replace("_", " ")
             details.append(
                 f"Serverless is cheaper below {rate(line.breakeven_rps)} req/s at ~{output_tokens_mean:,.0f} output "
-                f"tokens ({line.method.replace('_', ' ')} method); at your {rate(user_rps)} req/s it is {side}."
+                f"tokens ({name} break-even, the one to sign); at your {rate(user_rps)} req/s it is {side}."
             )
+        details.extend(
+            f"The {other.name} break-even, {_rate_or_never(other.breakeven_rps)}, answers another question: "
+            f"{other.meaning}."
+            for other in lines[1:]
+        )
     for o in sorted(options, key=lambda o: o.monthly_cost_usd):
         slo = f", {o.slo_attainment:.1%} of requests meet the SLO" if o.slo_attainment is not None else ""
         details.append(f"{o.label}: {money(o.monthly_cost_usd)} a month{slo}.")
@@ -167,10 +187,11 @@ def recommend(
             breakeven_rps=line.breakeven_rps if line else None,
             breakeven_method=line.method if line else None,
             risks=risks,
+            breakeven_lines=lines,
         )
 
     saving = (runner_up.monthly_cost_usd - best.monthly_cost_usd) if runner_up else 0.0
-    headline = f"Run {best.label}: {money(best.monthly_cost_usd)} a month"
+    headline = f"{run_words(best)}: {money(best.monthly_cost_usd)} a month"
     if runner_up is not None and saving <= best.monthly_cost_usd * TIE_TOLERANCE:
         headline += (
             f", about the same as {runner_up.label} ({money(runner_up.monthly_cost_usd)}); "
@@ -193,4 +214,5 @@ def recommend(
         breakeven_rps=line.breakeven_rps if line else None,
         breakeven_method=line.method if line else None,
         risks=risks,
+        breakeven_lines=lines,
     )

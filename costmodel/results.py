@@ -14,7 +14,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from costmodel.profiles.schema import Profile
-from pricing.models import GpuPrice, TokenPrice
+from pricing.models import GpuPrice, OwnedServer, TokenPrice
 from traces.summary_model import TraceSummary
 
 RESULTS_SCHEMA: Final = "llm-breakeven/results/v1"
@@ -58,6 +58,20 @@ class AutoscalePolicy(_Strict):
     decision_interval_s: float = Field(default=10.0, gt=0, description="How often the autoscaler decides [s].")
 
 
+class FinanceInputs(_Strict):
+    """How commitments, spot and owned capacity were asked to be priced."""
+
+    commitment: str = Field(default="auto", description="'auto' (planner), 'none', or a committed replica count.")
+    growth: float = Field(default=1.0, gt=0, description="Traffic growth the commitment is planned for (x rate).")
+    spot: bool = Field(default=True, description="Whether spot options were priced (where a spot price exists).")
+    spot_mtbp_hours: float | None = Field(default=None, description="Mean hours between preemptions, if given.")
+    lost_requests: Literal["retry", "fail"] = Field(
+        default="retry", description="What happens to requests on a preempted replica."
+    )
+    owned: list[str] = Field(default_factory=list, description="Owned-server ids priced.")
+    owned_servers: int | None = Field(default=None, description="Owned fleet size given (None = planned).")
+
+
 class Inputs(_Strict):
     """What the analysis was asked, so a reviewer can reproduce it."""
 
@@ -78,12 +92,21 @@ class Inputs(_Strict):
     as_of: str = Field(description="Date the analysis treats as today (YYYY-MM-DD), for staleness.")
     assumptions: list[str] = Field(default_factory=list, description="Stated assumptions, in plain words.")
     seed: int = Field(default=0, description="Seed of every random draw (Monte Carlo, synthetic traces).")
+    currency: str = Field(
+        default="USD", description="ISO 4217 currency of every amount (the prices' own; *_usd names the slot)."
+    )
+    exchange_rates: dict[str, float] = Field(
+        default_factory=dict, description="Rates given to compare prices in other currencies (1 CODE = rate)."
+    )
+    finance: FinanceInputs | None = Field(
+        default=None, description="What was asked of commitments, spot and owned capacity."
+    )
 
 
 class PriceUsed(_Strict):
     """A catalog entry the analysis used, with its origin and staleness."""
 
-    price: Annotated[TokenPrice | GpuPrice, Field(discriminator="kind")] = Field(description="The entry.")
+    price: Annotated[TokenPrice | GpuPrice | OwnedServer, Field(discriminator="kind")] = Field(description="The entry.")
     origin: str = Field(description="Catalog file the entry came from (bundled or a --prices file).")
     age_days: int = Field(description="Days between as_of of the price and the analysis date.")
     stale: bool = Field(description="True when older than the staleness limit.")
@@ -174,6 +197,66 @@ class Replicas(_Strict):
     utilization: float = Field(ge=0, le=1, description="Busy share of billed replica time.")
 
 
+class UnitCosts(_Strict):
+    """What an option costs per unit of the trace's traffic (at its mix of requests and tokens)."""
+
+    usd_per_1k_requests: float = Field(ge=0, description="Monthly cost ÷ requests a month × 1,000.")
+    usd_per_mtok_input: float = Field(ge=0, description="The input tokens' share of the cost per 1M input tokens.")
+    usd_per_mtok_output: float = Field(ge=0, description="The output tokens' share per 1M output tokens.")
+    usd_per_mtok_blended: float = Field(ge=0, description="The whole cost per 1M tokens (input + output).")
+    split: str = Field(description="How the cost was split between input and output tokens, in words.")
+
+
+class CommitmentUsed(_Strict):
+    """Base replicas paid for whether used or not (committed for a term, or owned), and what runs above."""
+
+    base: Literal["committed", "owned"] = Field(description="Committed instances, or owned servers.")
+    replicas: int = Field(ge=0, description="Base replicas.")
+    servers: int | None = Field(default=None, description="Owned: servers (replicas ÷ replicas per server).")
+    term_months: int | None = Field(default=None, description="Committed: the term [months].")
+    hourly_usd: float | None = Field(default=None, description="Committed: price per instance-hour of the term.")
+    upfront_usd: float | None = Field(default=None, description="Committed: upfront payment per instance.")
+    mode: Literal["on_demand", "serverless", "on_demand+serverless"] = Field(description="What runs above the base.")
+    monthly_base_usd: float = Field(ge=0, description="The base's cost per month, busy or idle.")
+    monthly_on_demand_usd: float = Field(ge=0, description="On-demand instances above the base, per month.")
+    monthly_serverless_usd: float = Field(ge=0, description="Overflow to serverless, per month.")
+    obligation_usd: float | None = Field(
+        default=None, description="Committed: what the commitment obliges over its whole term."
+    )
+    breakeven_utilization: float = Field(
+        description="A base replica pays off when it would otherwise run at least this share of the hours."
+    )
+    growth: float = Field(default=1.0, description="Traffic growth the mix was planned for (x rate).")
+
+
+class SpotWhatIf(_Strict):
+    """The spot option at another preemption rate."""
+
+    mean_hours_between_preemptions: float
+    monthly_cost_usd: float
+    slo_attainment: float
+
+
+class SpotUsed(_Strict):
+    """How the spot option's preemptions were modelled, and their effect."""
+
+    mean_hours_between_preemptions: float = Field(description="Mean running hours of a replica between preemptions.")
+    rate_source: Literal["catalog", "given", "assumed"] = Field(description="Where that rate came from.")
+    rate_detail: str = Field(description="The rate's source or the assumption, in words.")
+    notice_s: float = Field(description="Warning before a preempted replica stops [s].")
+    cold_start_s: float = Field(description="Cold start the replacement pays [s].")
+    capacity_gap_s: float = Field(description="Seconds a preempted replica's capacity is missing.")
+    expected_preemptions_per_month: float = Field(ge=0, description="Replica-hours a month ÷ the mean hours between.")
+    lost_requests: Literal["retry", "fail"] = Field(description="What happens to a preempted replica's requests.")
+    lost_requests_per_preemption: float = Field(ge=0, description="Mean requests in flight on a preempted replica.")
+    slo_misses_per_preemption: float = Field(ge=0, description="Mean extra SLO misses one preemption causes.")
+    usd_per_preemption: float = Field(ge=0, description="Mean extra cost of one preemption (replacement overlap).")
+    events_measured: int = Field(ge=0, description="Preemptions injected into the replay to measure the above.")
+    slo_attainment_without_preemptions: float = Field(ge=0, le=1, description="The same fleet if never preempted.")
+    on_demand_option_id: str | None = Field(default=None, description="The same fleet on demand, for comparison.")
+    what_if: list[SpotWhatIf] = Field(default_factory=list, description="Cost and SLO at the range's ends.")
+
+
 class Option(_Strict):
     """One way to serve the traffic and what it costs."""
 
@@ -198,6 +281,15 @@ class Option(_Strict):
     )
     rate_limit_violations: int | None = Field(default=None, ge=0, description="Minutes over the API's rate limits.")
     notes: list[str] = Field(default_factory=list, description="Caveats specific to this option.")
+    pricing: Literal["per_token", "on_demand", "committed", "spot", "owned"] | None = Field(
+        default=None, description="How the capacity is paid for (committed and owned mixes may add on demand above)."
+    )
+    annual_cost_usd: float | None = Field(default=None, ge=0, description="Twelve 730-hour months of this option.")
+    unit_costs: UnitCosts | None = Field(default=None, description="What the option costs per request and per token.")
+    commitment: CommitmentUsed | None = Field(
+        default=None, description="Committed or owned base replicas and what runs above them."
+    )
+    spot: SpotUsed | None = Field(default=None, description="Spot: the preemption model and its effect.")
 
 
 # ------------------------------------------------------------------------------------------ break-even
@@ -257,6 +349,46 @@ class Timeline(_Strict):
     option_id: str | None = Field(default=None, description="The dedicated or hybrid option shown.")
 
 
+class MixPoint(_Strict):
+    """One mix of base replicas and what runs above them, replayed exactly."""
+
+    replicas: int = Field(ge=0, description="Base replicas (committed or owned).")
+    mode: Literal["on_demand", "serverless", "on_demand+serverless"] = Field(description="What runs above them.")
+    monthly_cost_usd: float = Field(ge=0, description="The mix's cost per month.")
+    slo_attainment: float = Field(ge=0, le=1, description="Share of requests meeting the SLO.")
+    meets_slo: bool = Field(description="slo_attainment ≥ the target.")
+
+
+class CommitmentPlanResult(_Strict):
+    """The commitment planner's search for one GPU price (chart: monthly cost against base replicas)."""
+
+    base: Literal["committed", "owned"] = Field(description="Committed instances, or owned servers.")
+    base_id: str = Field(description="The GPU price (committed) or the owned server id.")
+    gpu_price_id: str = Field(description="GPU price of the on-demand replicas above the base.")
+    serverless_price_id: str | None = Field(default=None, description="Price the overflow goes to.")
+    profile_id: str = Field(description="The deployment profile.")
+    term_months: int | None = Field(default=None, description="Committed: the term [months].")
+    replicas_per_unit: int = Field(default=1, ge=1, description="Replicas per committed instance or owned server.")
+    base_hourly_usd: float = Field(description="One base replica's cost per hour (upfront spread over the term).")
+    on_demand_hourly_usd: float = Field(description="One on-demand replica's price per hour.")
+    breakeven_utilization: float = Field(
+        description="Share of the hours a base replica must be needed to cost less than on demand."
+    )
+    hours_share: list[float] = Field(
+        description="Share of the hours with at least k replicas running on demand, k = 1, 2, ... (no base)."
+    )
+    replicas: list[int] = Field(description="Base replicas of the estimate curves.")
+    estimate_monthly_usd: dict[str, list[float]] = Field(
+        description="Estimated monthly cost by mode at each base size (from the on-demand duration curve)."
+    )
+    evaluated: list[MixPoint] = Field(default_factory=list, description="Mixes replayed exactly.")
+    best_replicas: int = Field(ge=0, description="The chosen base size.")
+    best_mode: Literal["on_demand", "serverless", "on_demand+serverless"] = Field(description="The chosen mode.")
+    option_id: str | None = Field(default=None, description="The option built from the choice (None: no base).")
+    growth: float = Field(default=1.0, description="Traffic growth planned for (x rate).")
+    notes: list[str] = Field(default_factory=list, description="Caveats: the price's confidence, the window...")
+
+
 class TornadoBar(_Strict):
     """How the answer moves when one input moves by ±delta."""
 
@@ -310,6 +442,18 @@ class Risk(_Strict):
     message: str = Field(description="Plain-words explanation with the numbers.")
 
 
+class BreakevenLine(_Strict):
+    """One of the break-even numbers, what it means and whether it is the one to sign."""
+
+    method: Literal["closed_form", "capacity", "trace"] = Field(description="How it was computed.")
+    role: Literal["headline", "context"] = Field(description="headline: the one the verdict uses.")
+    name: str = Field(description="Its name in the report, e.g. 'trace-shaped'.")
+    breakeven_rps: float | None = Field(description="Mean rate above which dedicated is cheaper; None = never.")
+    output_tokens: float = Field(ge=0, description="Output tokens per request it was computed at.")
+    meaning: str = Field(description="What it assumes, in words a finance reader follows.")
+    why: str = Field(default="", description="Headline only: why this is the one that fits this traffic.")
+
+
 class Recommendation(_Strict):
     """The verdict, with the numbers behind it."""
 
@@ -328,6 +472,10 @@ class Recommendation(_Strict):
     )
     breakeven_method: Literal["closed_form", "capacity", "trace"] | None = Field(default=None)
     risks: list[Risk] = Field(default_factory=list, description="What could make this wrong.")
+    breakeven_lines: list[BreakevenLine] = Field(
+        default_factory=list,
+        description="The headline break-even first (the one the verdict uses), then the others, each in words.",
+    )
 
 
 # ----------------------------------------------------------------------------------------- the whole
@@ -350,6 +498,9 @@ class Results(_Strict):
     sensitivity: Sensitivity | None = None
     recommendation: Recommendation
     warnings: list[str] = Field(default_factory=list)
+    commitment_plans: list[CommitmentPlanResult] = Field(
+        default_factory=list, description="The commitment (and owned-fleet) planner's search, per GPU price."
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

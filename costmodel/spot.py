@@ -107,6 +107,8 @@ class EventEffect:
     """Requests that miss the SLO with the preemption and did not without it."""
     extra_usd: Decimal
     """The fleet's bill with the preemption minus without it."""
+    extra_billed_s: int = 0
+    """Seconds billed with the preemption minus without it (the replacement's overlap and rounding)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ class SpotEstimate:
     def misses_per_preemption(self) -> float:
         """Mean extra SLO misses per preemption."""
         return self._mean([e.extra_misses for e in self.effects])
+
+    @property
+    def billed_s_per_preemption(self) -> float:
+        """Mean extra billed seconds of one preemption."""
+        return self._mean([e.extra_billed_s for e in self.effects])
 
     @property
     def usd_per_preemption(self) -> Decimal:
@@ -254,7 +261,7 @@ def _one_event(
     mask = _window(req, event.at_s - _BEFORE_S, event.at_s + gap + _AFTER_S)
     sub = req.subset(mask)
     if len(sub) == 0:
-        return EventEffect(event.at_s, 0, 0, extra)
+        return EventEffect(event.at_s, 0, 0, extra, extra_s)
     before = simulate_pool(sub, service, slots=slots, instances=base.instances)
     ok_before = _met(sub, service, before.start_s, before.batch, slo)
     # The requests in service at the moment, on the preempted replica: its share of them (seeded choice).
@@ -274,7 +281,8 @@ def _one_event(
         start_before=before.start_s,
         lost_policy=lost_policy,
     )
-    return EventEffect(event.at_s, int(lost.size), int(max(0, int(ok_before.sum()) - int(ok_after.sum()))), extra)
+    misses = max(0, int(ok_before.sum()) - int(ok_after.sum()))
+    return EventEffect(event.at_s, int(lost.size), misses, extra, extra_s)
 
 
 def _met(

@@ -1,0 +1,687 @@
+"""Finance-grade options for :func:`costmodel.analyze`: commitments billed as commitments, spot with its
+preemptions, owned servers, volume-priced tokens, and unit economics on every option.
+
+:func:`finance_options` adds to the comparison, for the dedicated deployments already replayed:
+
+- **the best committed mix** (:mod:`costmodel.commitment`): K replicas committed for a term, on demand
+  and/or serverless above, planned on the trace (optionally grown) and billed as a commitment — every hour
+  of the term. The planner's search for each GPU price with a committed price becomes a chart;
+- **the best spot option** (:mod:`costmodel.spot`): the same fleet at the spot price with the expected
+  preemptions' cost and SLO misses, side by side with the fleet on demand;
+- **owned fleets** (``--owned ID``): servers you own as the base, sized by the same planner (or given).
+
+:func:`apply_unit_economics` gives every option its annual cost, its cost per 1,000 requests and per 1 M
+input / output tokens, and bills per-token options with volume tiers or committed spend by the month's
+volume (:mod:`costmodel.billing.volume`). :func:`priced_catalog` keeps one currency per comparison
+(:mod:`pricing.currency`): prices in another currency are used only with a rate the user gives.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+import numpy as np
+
+from breakeven.errors import InputError
+from costmodel.billing.committed import obligation, uncovered
+from costmodel.billing.owned import replicas_per_server
+from costmodel.billing.spot import capacity_gap_s
+from costmodel.billing.volume import has_volume_pricing, volume_factor
+from costmodel.commitment import Base, CommitmentPlan, Mix, Mode, plan_commitment
+from costmodel.profiles.schema import Profile
+from costmodel.replay._arrays import TraceLike, request_arrays
+from costmodel.replay.billing import billed_seconds
+from costmodel.replay.dedicated import billing_horizon, replica_slots, run_fleet, summarize_fleet
+from costmodel.replay.fleet import Discipline
+from costmodel.replay.hybrid import combined_latency
+from costmodel.replay.serverless import serverless_bill
+from costmodel.results import (
+    AutoscalePolicy,
+    CommitmentPlanResult,
+    CommitmentUsed,
+    FinanceInputs,
+    GpuCosts,
+    GpuHours,
+    MixPoint,
+    Option,
+    Slo,
+    SpotUsed,
+    SpotWhatIf,
+    TokenCosts,
+    UnitCosts,
+)
+from costmodel.service import ReplicaService
+from costmodel.spot import MTBP_RANGE_HOURS, estimate_spot, preemption_rate
+from pricing.catalog import Catalog
+from pricing.currency import comparison_currency, convert_prices
+from pricing.models import CommitmentTerm, GpuPrice, OwnedServer, TokenPrice
+from pricing.money import MONTHS_PER_YEAR, dec, per_month, to_float
+from traces.summary_model import TraceSummary
+
+Commitment = Literal["auto", "none"] | int
+
+
+@dataclass(frozen=True)
+class FinanceRequest:
+    """What to price beyond on-demand fleets and serverless (``breakeven analyze`` options)."""
+
+    commitment: Commitment = "auto"
+    """'auto': plan the committed replicas; 'none': no committed option; an int: commit exactly that many."""
+    growth: float = 1.0
+    """Plan the commitment for the trace's request rate × growth (the traffic expected over the term)."""
+    spot: bool = True
+    """Price a spot option for every GPU price that has a spot price."""
+    spot_mtbp_hours: float | None = None
+    lost_requests: Literal["retry", "fail"] = "retry"
+    owned: tuple[str, ...] = ()
+    owned_servers: int | None = None
+    exchange_rates: Mapping[str, float] = field(default_factory=dict)
+    currency: str | None = None
+
+    def inputs(self) -> FinanceInputs:
+        """The request as recorded in results.json."""
+        return FinanceInputs(
+            commitment=str(self.commitment),
+            growth=self.growth,
+            spot=self.spot,
+            spot_mtbp_hours=self.spot_mtbp_hours,
+            lost_requests=self.lost_requests,
+            owned=list(self.owned),
+            owned_servers=self.owned_servers,
+        )
+
+
+def parse_commitment(text: str) -> Commitment:
+    """``--commitment auto|none|K``."""
+    value = text.strip().lower()
+    if value in ("auto", "none"):
+        return value  # type: ignore[return-value]
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise InputError(f"option --commitment: expected auto, none or a replica count ≥ 0, found {text!r}")
+    return count
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One dedicated deployment the analysis replayed: a profile on a GPU price, with its replica model."""
+
+    profile: Profile
+    gpu: GpuPrice
+    service: ReplicaService
+    cold_start_s: float
+
+    @property
+    def on_demand_id(self) -> str:
+        """The id of its on-demand option in the comparison."""
+        return f"dedicated:{self.gpu.id}:{self.profile.id}"
+
+
+@dataclass
+class FinanceResult:
+    """What :func:`finance_options` adds to the analysis."""
+
+    options: list[Option] = field(default_factory=list)
+    plans: list[CommitmentPlanResult] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    owned: list[OwnedServer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """What every finance option is priced against (the analysis' inputs)."""
+
+    trace: TraceLike
+    window: TraceLike
+    token: TokenPrice | None
+    serverless_profile: Profile | None
+    policy: AutoscalePolicy
+    slo: Slo
+    request: FinanceRequest
+    seed: int
+    base_options: Sequence[Option]
+
+
+# ------------------------------------------------------------------------------------------------ currency
+
+
+def priced_catalog(catalog: Catalog, ids: Sequence[str], request: FinanceRequest) -> tuple[Catalog, str]:
+    """The catalog with the compared entries in one currency, and that currency.
+
+    All in one currency: unchanged. Otherwise every other currency needs a rate (else
+    :class:`~breakeven.errors.InputError`), and the converted entries are laid over the catalog with a note.
+    """
+    entries = [catalog.get(i) for i in dict.fromkeys(ids) if i in catalog]
+    target = comparison_currency(entries, exchange_rates=request.exchange_rates, target=request.currency)
+    moved = [e for e in entries if e.currency != target]
+    if not moved:
+        return catalog, target
+    converted = convert_prices(moved, exchange_rates=request.exchange_rates, target=target)
+    return catalog.layered(converted, f"converted to {target} at the given exchange rates"), target
+
+
+# ------------------------------------------------------------------------------------------------- options
+
+
+def fleet_words(policy: AutoscalePolicy) -> str:
+    """``'autoscaled 1–8'`` / ``'2 always on'``."""
+    if policy.kind == "fixed":
+        return f"{policy.min_replicas} always on"
+    return f"autoscaled {policy.min_replicas}–{policy.max_replicas}"
+
+
+def above_words(mode: Mode, token: TokenPrice | None) -> str:
+    """What runs above the base, in the label's words."""
+    overflow = f"overflow to {token.model} ({token.provider})" if token is not None else "overflow to serverless"
+    return {
+        "on_demand": "autoscale on demand above",
+        "serverless": overflow,
+        "on_demand+serverless": f"autoscale on demand above, {overflow}",
+    }[mode]
+
+
+def _gpu_words(gpu: GpuPrice) -> str:
+    count = f"{gpu.gpu_count}× " if gpu.gpu_count > 1 else ""
+    return f"{count}{gpu.gpu} ({gpu.provider})"
+
+
+def finance_options(
+    trace: TraceLike,
+    deployments: Sequence[Deployment],
+    *,
+    token: TokenPrice | None,
+    serverless_profile: Profile | None,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    request: FinanceRequest,
+    catalog: Catalog,
+    seed: int = 0,
+    search_trace: TraceLike | None = None,
+    base_options: Sequence[Option] = (),
+) -> FinanceResult:
+    """The best committed mix, the best spot option and the owned fleets for these deployments.
+
+    ``search_trace`` (default: ``trace``) is what the planner searches on — the head of a long trace; the
+    chosen mix is then replayed on the whole ``trace`` (at today's rate when planned for growth).
+    """
+    out = FinanceResult()
+    ask = _Ask(
+        trace=trace,
+        window=search_trace if search_trace is not None else trace,
+        token=token,
+        serverless_profile=serverless_profile,
+        policy=policy,
+        slo=slo,
+        request=request,
+        seed=seed,
+        base_options=base_options,
+    )
+    committed = _committed(ask, deployments, out)
+    if committed is not None:
+        out.options.append(committed)
+    if request.spot:
+        spot = _best_spot(ask, deployments, out)
+        if spot is not None:
+            out.options.append(spot)
+    for owned_id in request.owned:
+        server = catalog.owned(owned_id)
+        out.owned.append(server)
+        option = _owned(ask, deployments, server, out)
+        if option is not None:
+            out.options.append(option)
+    return out
+
+
+def _terms(gpu: GpuPrice) -> tuple[CommitmentTerm, ...]:
+    return gpu.commitment_terms()
+
+
+def _committed(ask: _Ask, deployments: Sequence[Deployment], out: FinanceResult) -> Option | None:
+    request = ask.request
+    if request.commitment == "none":
+        return None
+    fixed = request.commitment if isinstance(request.commitment, int) else None
+    candidates = [(d, t) for d in deployments for t in _terms(d.gpu)]
+    if not candidates:
+        if fixed is not None:
+            ids = ", ".join(sorted({d.gpu.id for d in deployments})) or "none"
+            raise InputError(
+                f"option --commitment {fixed}: none of the GPU prices compared ({ids}) has a committed price; "
+                "expected a [[gpu.commitments]] term in the catalog (or --prices with your contract)"
+            )
+        return None
+    best: tuple[Decimal, Deployment, CommitmentPlan, Mix] | None = None
+    for deployment, term in candidates:  # not empty: checked above
+        plan = _plan(ask, deployment, Base.committed(term), fixed)
+        out.plans.append(_plan_result(plan, deployment, term=term))
+        mix = plan.best_committed
+        if mix is None:
+            continue
+        cost = mix.monthly_usd if mix.meets_slo else Decimal("Infinity")
+        if best is None or cost < best[0]:
+            best = (cost, deployment, plan, mix)
+    if best is None:
+        return None
+    _, deployment, plan, mix = best
+    chosen_months = plan.base.term.term_months if plan.base.term else None
+    option = _mix_option(ask, deployment, plan, mix)
+    if plan.best.replicas == 0:
+        note = (
+            "no commitment pays off on this traffic: the planner's cheapest mix commits nothing (a committed "
+            f"replica pays off when it would run {plan.estimate.breakeven_utilization:.0%} of the hours); this "
+            "is the best mix with a commitment, for comparison"
+        )
+        option = option.model_copy(update={"notes": [*option.notes, note]})
+    for result in out.plans:
+        if result.gpu_price_id == deployment.gpu.id and result.term_months == chosen_months:
+            result.option_id = option.id
+    return option
+
+
+def _plan(ask: _Ask, deployment: Deployment, base: Base, fixed: int | None) -> CommitmentPlan:
+    return plan_commitment(
+        ask.window,
+        deployment.service,
+        deployment.gpu,
+        base,
+        token=ask.token,
+        policy=ask.policy,
+        slo=ask.slo,
+        cold_start_s=deployment.cold_start_s,
+        serverless_profile=ask.serverless_profile,
+        growth=ask.request.growth,
+        fixed_replicas=fixed,
+    )
+
+
+def _plan_result(
+    plan: CommitmentPlan,
+    deployment: Deployment,
+    *,
+    term: CommitmentTerm | None = None,
+    owned: OwnedServer | None = None,
+) -> CommitmentPlanResult:
+    est = plan.estimate
+    notes: list[str] = []
+    if term is not None and term.notes:
+        notes.append(f"committed price: {term.notes}")
+    if owned is not None and owned.notes:
+        notes.append(f"owned server: {owned.notes}")
+    if plan.growth != 1.0:
+        notes.append(f"planned for the trace's request rate × {plan.growth:g}")
+    return CommitmentPlanResult(
+        base=plan.base.kind,
+        base_id=owned.id if owned is not None else deployment.gpu.id,
+        gpu_price_id=deployment.gpu.id,
+        serverless_price_id=plan.token.id if plan.token else None,
+        profile_id=deployment.profile.id,
+        term_months=term.term_months if term else None,
+        replicas_per_unit=plan.base.per_unit,
+        base_hourly_usd=to_float(plan.base.replica_hourly()),
+        on_demand_hourly_usd=deployment.gpu.hourly_usd,
+        breakeven_utilization=est.breakeven_utilization,
+        hours_share=est.hours_share,
+        replicas=est.replicas,
+        estimate_monthly_usd={mode: [to_float(x) for x in values] for mode, values in est.monthly_usd.items()},
+        evaluated=[
+            MixPoint(
+                replicas=m.replicas,
+                mode=m.mode,
+                monthly_cost_usd=to_float(m.monthly_usd),
+                slo_attainment=m.slo_attainment,
+                meets_slo=m.meets_slo,
+            )
+            for m in plan.evaluated
+        ],
+        best_replicas=plan.best.replicas,
+        best_mode=plan.best.mode,
+        growth=plan.growth,
+        notes=notes,
+    )
+
+
+def _mix_policy(policy: AutoscalePolicy, replicas: int, mode: Mode) -> AutoscalePolicy:
+    if mode == "serverless":
+        return AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
+    floor = max(policy.min_replicas, replicas)
+    return policy.model_copy(update={"min_replicas": floor, "max_replicas": max(policy.max_replicas, floor)})
+
+
+def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mix) -> Option:
+    """A mix the planner chose replayed on the whole trace (today's rate) and billed as its base says."""
+    token, slo, request = ask.token, ask.slo, ask.request
+    req = request_arrays(ask.trace)
+    horizon = billing_horizon(req, None)
+    notes: list[str] = []
+    slots = replica_slots(deployment.service, req, None, notes)
+    mode_policy = _mix_policy(ask.policy, mix.replicas, mix.mode)
+    cold = 0.0 if mix.mode == "serverless" else deployment.cold_start_s
+    discipline: Discipline = "queue" if mix.mode == "on_demand" else "loss"
+    sim = run_fleet(
+        req, deployment.service, mode_policy, slots=slots, cold_start_s=cold, horizon_s=horizon, discipline=discipline
+    )
+    ded = summarize_fleet(
+        req,
+        deployment.service,
+        sim,
+        deployment.gpu,
+        policy=mode_policy,
+        slo=slo,
+        slots=slots,
+        cold_start_s=cold,
+        tier="on_demand",
+        horizon_s=horizon,
+        rng=None,
+        timeline_points=200,
+        notes=notes,
+    )
+    over = ~sim.admitted
+    n_over = int(over.sum())
+    tokens: TokenCosts | None = None
+    if n_over and token is not None:
+        tokens = serverless_bill(req, token, mask=over)
+    latency = ded.latency
+    if mix.mode != "on_demand":
+        latency = combined_latency(ded, n_over, ask.serverless_profile, slo, notes)
+    # The bill: the base every hour, on demand above it, serverless overflow.
+    od = uncovered(sim.instances, mix.replicas, horizon)
+    od_s = round(
+        float(
+            billed_seconds(
+                od.raw_s, increment_s=deployment.gpu.billing_increment_s, minimum_s=deployment.gpu.minimum_billed_s
+            ).sum()
+        )
+    )
+    od_usd = dec(od_s) * dec(deployment.gpu.hourly_usd) / 3600
+    base_usd = plan.base.cost(mix.replicas, horizon, min(ded.costs.hours.busy * 3600.0, mix.replicas * horizon))
+    sls_usd = dec(tokens.total_usd) if tokens is not None else Decimal(0)
+    total = base_usd + od_usd + sls_usd
+    base_hours = mix.replicas * horizon / 3600.0
+    hours_total = base_hours + od_s / 3600.0
+    busy = min(ded.costs.hours.busy, hours_total)
+    cold_h = min(ded.costs.hours.cold_start, max(hours_total - busy, 0.0))
+    gpu_costs = GpuCosts(
+        hours=GpuHours(busy=busy, idle=max(hours_total - busy - cold_h, 0.0), cold_start=cold_h, total=hours_total),
+        hourly_usd=to_float(plan.base.replica_hourly()),
+        tier="reserved" if plan.base.kind == "committed" else "on_demand",
+        total_usd=to_float(base_usd + od_usd),
+    )
+    months = per_month(Decimal(1), horizon)
+    term = plan.base.term
+    server = plan.base.server
+    used = CommitmentUsed(
+        base=plan.base.kind,
+        replicas=mix.replicas,
+        servers=mix.replicas // plan.base.per_unit if server is not None else None,
+        term_months=term.term_months if term else None,
+        hourly_usd=term.hourly_usd if term else None,
+        upfront_usd=term.upfront_usd if term else None,
+        mode=mix.mode,
+        monthly_base_usd=to_float(base_usd * months),
+        monthly_on_demand_usd=to_float(od_usd * months),
+        monthly_serverless_usd=to_float(sls_usd * months),
+        obligation_usd=to_float(obligation(term, mix.replicas)) if term else None,
+        breakeven_utilization=plan.estimate.breakeven_utilization,
+        growth=request.growth,
+    )
+    kind: Literal["dedicated", "hybrid"] = "dedicated" if mix.mode == "on_demand" else "hybrid"
+    if server is not None:
+        head = f"Own {mix.replicas // plan.base.per_unit}× {server.offering} ({mix.replicas} replicas)"
+        option_id = f"owned:{server.id}:{deployment.profile.id}"
+        pricing: Literal["committed", "owned"] = "owned"
+    else:
+        months_text = f"{term.term_months} months" if term else "the term"
+        head = f"Commit {mix.replicas}× {_gpu_words(deployment.gpu)} for {months_text}"
+        option_id = f"committed:{deployment.gpu.id}:{deployment.profile.id}"
+        pricing = "committed"
+    label = f"{head}, {above_words(mix.mode, token)}"
+    if plan.growth != 1.0:
+        notes.append(
+            f"the base was sized for the trace's rate × {plan.growth:g}; this bill is at today's rate "
+            f"({mix.replicas} base replicas)"
+        )
+    if term is not None:
+        notes.append(
+            f"commitment: {mix.replicas} × ${term.hourly_usd:g}/h for {term.term_months} months, paid every hour "
+            f"busy or idle; obligation ${to_float(obligation(term, mix.replicas)):,.2f} over the term"
+        )
+    target = slo.attainment_target
+    return Option(
+        id=option_id,
+        kind=kind,
+        label=label,
+        serverless_price_id=token.id if tokens is not None and token is not None else None,
+        gpu_price_id=deployment.gpu.id,
+        profile_id=deployment.profile.id,
+        total_cost_usd=to_float(total),
+        monthly_cost_usd=to_float(total * months),
+        cost_per_request_usd=to_float(total / len(req)) if len(req) else 0.0,
+        token_costs=tokens,
+        gpu_costs=gpu_costs,
+        gpu_hours_billed=hours_total,
+        replicas=ded.replicas,
+        latency=latency,
+        slo_attainment=latency.slo_attainment,
+        meets_slo=latency.slo_attainment >= target,
+        overflow_share=n_over / len(req) if len(req) and mix.mode != "on_demand" else None,
+        notes=[*dict.fromkeys(notes)],
+        pricing=pricing,
+        commitment=used,
+    )
+
+
+def _owned(ask: _Ask, deployments: Sequence[Deployment], server: OwnedServer, out: FinanceResult) -> Option | None:
+    request = ask.request
+    same = [d for d in deployments if d.gpu.gpu.lower() == server.gpu.lower()] or list(deployments)
+    if not same:
+        return None
+    deployment = min(same, key=lambda d: d.gpu.hourly_usd / d.gpu.gpu_count)
+    if deployment.gpu.gpu.lower() != server.gpu.lower():
+        out.warnings.append(
+            f"owned server {server.id} has {server.gpu} GPUs but no profile runs on them; priced with "
+            f"{deployment.profile.id} ({deployment.gpu.gpu}) as if it did"
+        )
+    per = replicas_per_server(server, deployment.profile.gpu_count or 1)
+    fixed = request.owned_servers * per if request.owned_servers is not None else None
+    plan = _plan(ask, deployment, Base.owned(server, per), fixed)
+    result = _plan_result(plan, deployment, owned=server)
+    out.plans.append(result)
+    out.assumptions.append(
+        f"Owned server {server.id}: {server.offering}, ${server.purchase_usd:,.0f} depreciated over "
+        f"{server.depreciation_years:g} years, {server.power_w:,.0f} W × PUE {server.pue:g} × "
+        f"${server.electricity_usd_per_kwh:g}/kWh, hosting ${server.hosting_usd_per_month:,.2f} and other "
+        f"${server.other_usd_per_month:,.2f} a month ({server.source})."
+    )
+    mix = plan.best_committed
+    if mix is None:
+        return None
+    option = _mix_option(ask, deployment, plan, mix)
+    if plan.best.replicas == 0:
+        option = option.model_copy(
+            update={"notes": [*option.notes, "owning does not pay off on this traffic: the cheapest mix owns none"]}
+        )
+    result.option_id = option.id
+    return option
+
+
+# ------------------------------------------------------------------------------------------------ spot
+
+
+def _best_spot(ask: _Ask, deployments: Sequence[Deployment], out: FinanceResult) -> Option | None:
+    options = [_spot_option(ask, d, out) for d in deployments if d.gpu.spot_hourly_usd is not None]
+    if not options:
+        return None
+    passing = [o for o in options if o.meets_slo is not False]
+    return min(passing or options, key=lambda o: o.monthly_cost_usd)
+
+
+def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Option:
+    gpu, policy, slo, request = deployment.gpu, ask.policy, ask.slo, ask.request
+    rate = preemption_rate(gpu, request.spot_mtbp_hours)
+    est = estimate_spot(
+        ask.trace,
+        deployment.service,
+        gpu,
+        policy=policy,
+        slo=slo,
+        cold_start_s=deployment.cold_start_s,
+        rate=rate,
+        rng=np.random.default_rng([ask.seed, zlib.crc32(gpu.id.encode())]),  # independent of other draws
+        lost_policy=request.lost_requests,
+    )
+    if rate.source == "assumed":
+        out.assumptions.append(f"Spot {gpu.id}: mean time between preemptions {rate.detail}.")
+    attainment = est.slo_attainment()
+    horizon = est.replay.horizon_s
+    # The window's share of the expected preemptions: their billed seconds join the bill as cold start.
+    window_share = horizon / (730 * 3600.0)
+    extra_h = est.expected_per_month * window_share * est.billed_s_per_preemption / 3600.0
+    costs = est.replay.costs
+    hours = costs.hours.model_copy(
+        update={"cold_start": costs.hours.cold_start + extra_h, "total": costs.hours.total + extra_h}
+    )
+    total = dec(costs.total_usd) + dec(extra_h) * dec(costs.hourly_usd)
+    monthly = per_month(total, horizon)
+    ids = {o.id for o in ask.base_options}
+    what_if = [
+        SpotWhatIf(
+            mean_hours_between_preemptions=h,
+            monthly_cost_usd=to_float(est.monthly_usd(h)),
+            slo_attainment=est.slo_attainment(h),
+        )
+        for h in MTBP_RANGE_HOURS
+    ]
+    used = SpotUsed(
+        mean_hours_between_preemptions=rate.mean_hours,
+        rate_source=rate.source,
+        rate_detail=rate.detail,
+        notice_s=rate.notice_s,
+        cold_start_s=deployment.cold_start_s,
+        capacity_gap_s=capacity_gap_s(deployment.cold_start_s, rate.notice_s),
+        expected_preemptions_per_month=est.expected_per_month,
+        lost_requests=request.lost_requests,
+        lost_requests_per_preemption=est.lost_per_preemption,
+        slo_misses_per_preemption=est.misses_per_preemption,
+        usd_per_preemption=to_float(est.usd_per_preemption),
+        events_measured=len(est.effects),
+        slo_attainment_without_preemptions=est.replay.latency.slo_attainment,
+        on_demand_option_id=deployment.on_demand_id if deployment.on_demand_id in ids else None,
+        what_if=what_if,
+    )
+    base = est.replay.option(
+        id=f"spot:{gpu.id}:{deployment.profile.id}",
+        label=f"Dedicated {_gpu_words(gpu)} on spot, {fleet_words(policy)}",
+        gpu_price_id=gpu.id,
+        profile_id=deployment.profile.id,
+        slo=slo,
+    )
+    note = (
+        f"spot: {est.expected_per_month:.1f} preemptions expected a month ({rate.mean_hours:g} h between them, "
+        f"{rate.source}); each loses ~{est.lost_per_preemption:.1f} in-flight request(s) "
+        f"({request.lost_requests}) and leaves {capacity_gap_s(deployment.cold_start_s, rate.notice_s):g} s "
+        f"without the replica while its replacement boots ({rate.notice_s:g} s notice)"
+    )
+    latency = base.latency.model_copy(update={"slo_attainment": attainment}) if base.latency else None
+    return base.model_copy(
+        update={
+            "total_cost_usd": to_float(total),
+            "monthly_cost_usd": to_float(monthly),
+            "gpu_costs": costs.model_copy(update={"hours": hours, "total_usd": to_float(total)}),
+            "gpu_hours_billed": hours.total,
+            "cost_per_request_usd": to_float(total / est.replay.requests) if est.replay.requests else 0.0,
+            "latency": latency,
+            "slo_attainment": attainment,
+            "meets_slo": attainment >= slo.attainment_target,
+            "notes": [*base.notes, note],
+            "pricing": "spot",
+            "spot": used,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------- unit economics
+
+
+def _split_share(reference: TokenPrice | None, input_tokens: float, output_tokens: float) -> tuple[float, str]:
+    """The input tokens' share of a cost that has no per-token lines, and how it was chosen."""
+    if reference is not None and reference.input_usd_per_mtok + reference.output_usd_per_mtok > 0:
+        w_in = input_tokens * reference.input_usd_per_mtok
+        w_out = output_tokens * reference.output_usd_per_mtok
+        if w_in + w_out > 0:
+            return w_in / (w_in + w_out), (
+                f"split like {reference.id}'s prices (input ${reference.input_usd_per_mtok:g}, output "
+                f"${reference.output_usd_per_mtok:g} per 1M)"
+            )
+    total = input_tokens + output_tokens
+    return (input_tokens / total if total else 0.5), "split by token count (no per-token price to follow)"
+
+
+def apply_unit_economics(
+    options: Sequence[Option],
+    summary: TraceSummary,
+    horizon_s: float,
+    token_prices: Sequence[TokenPrice],
+    reference: TokenPrice | None,
+) -> list[Option]:
+    """Every option with its annual cost and unit costs; per-token options with volume pricing billed by the
+    month's volume first."""
+    months = float(per_month(Decimal(1), horizon_s))
+    req_month = summary.requests * months
+    in_month = summary.input_tokens_total * months
+    out_month = summary.output_tokens_total * months
+    prices = {p.id: p for p in token_prices}
+    done: list[Option] = []
+    for option in options:
+        opt = option
+        price = prices.get(opt.serverless_price_id or "") if opt.kind == "serverless" else None
+        if price is not None and has_volume_pricing(price):
+            opt = _volume_priced(opt, price, round(in_month), round(out_month))
+        monthly = opt.monthly_cost_usd
+        if opt.token_costs is not None and opt.kind == "serverless" and opt.token_costs.total_usd > 0:
+            tc = opt.token_costs
+            share = (tc.input_usd + tc.cached_input_usd) / tc.total_usd if tc.total_usd else 0.5
+            split = "the bill's own input and output lines (cached input counted as input)"
+        else:
+            share, split = _split_share(reference, in_month, out_month)
+        units = UnitCosts(
+            usd_per_1k_requests=monthly / req_month * 1000 if req_month else 0.0,
+            usd_per_mtok_input=monthly * share / in_month * 1e6 if in_month else 0.0,
+            usd_per_mtok_output=monthly * (1 - share) / out_month * 1e6 if out_month else 0.0,
+            usd_per_mtok_blended=monthly / (in_month + out_month) * 1e6 if in_month + out_month else 0.0,
+            split=split,
+        )
+        annual = to_float(dec(monthly) * MONTHS_PER_YEAR)
+        update: dict[str, object] = {"annual_cost_usd": annual, "unit_costs": units}
+        if opt.pricing is None:
+            update["pricing"] = "per_token" if opt.kind == "serverless" else "on_demand"
+        done.append(opt.model_copy(update=update))
+    return done
+
+
+def _volume_priced(option: Option, price: TokenPrice, in_month: int, out_month: int) -> Option:
+    factor = volume_factor(price, in_month, out_month)
+    if factor == 1:
+        return option
+    monthly = dec(option.monthly_cost_usd) * factor
+    total = dec(option.total_cost_usd) * factor
+    note = (
+        f"volume pricing: the month's {in_month + out_month:,} tokens are billed at "
+        f"{to_float(factor):.1%} of the base prices ({price.volume_tier_mode.replace('_', '-')} tiers"
+        f"{', committed spend' if price.committed_spend else ''}); the trace's share of that month is shown"
+    )
+    return option.model_copy(
+        update={
+            "monthly_cost_usd": to_float(monthly),
+            "total_cost_usd": to_float(total),
+            "cost_per_request_usd": option.cost_per_request_usd * to_float(factor),
+            "notes": [*option.notes, note],
+        }
+    )
