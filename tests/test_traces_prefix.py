@@ -213,3 +213,14 @@ def test_conversation_prefixes_transform() -> None:
     assert trace.meta.transforms[-1] == "conversation_prefixes(block_tokens=16)"
     with pytest.raises(InputError, match="session_id"):
         with_conversation_prefixes(Trace(df=df.drop(columns=["session_id"]), meta=TraceMeta(source="log")))
+
+
+def test_concat_and_merge_keep_the_block_size() -> None:
+    from traces import concat, merge, window  # noqa: PLC0415 - only here
+
+    trace = load_trace(MOONCAKE)
+    joined = concat([window(trace, 0, 100), window(trace, 100, 400)])
+    assert joined.meta.block_tokens == 512 and summarize(joined).prefix_blocks == summarize(trace).prefix_blocks
+    other = Trace(df=trace.df, meta=TraceMeta(source="x", block_tokens=16))
+    with pytest.raises(InputError, match="different block sizes"):
+        merge([trace, other])

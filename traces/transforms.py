@@ -151,6 +151,8 @@ def concat(traces: Sequence[Trace], *, gap_s: float = 0.0) -> Trace:
     """Play traces back to back: each starts ``gap_s`` seconds after the previous one's last request.
 
     Columns missing from some traces become missing values (token columns must be present in all).
+    ``hash_ids`` and ``session_id`` are kept as they are (parts of one trace share them on purpose; give
+    traces from different sources distinct ids first); their hash_ids must have one block size.
     """
     if not traces:
         raise InputError("concat: expected at least one trace")
@@ -182,11 +184,18 @@ def merge(traces: Sequence[Trace]) -> Trace:
 def _combined(traces: Sequence[Trace], df: pd.DataFrame, label: str) -> Trace:
     first = traces[0].meta
     sources = [t.meta.source or "?" for t in traces]
+    sizes = {t.meta.block_tokens for t in traces if "hash_ids" in t.df.columns}
+    if len(sizes) > 1:
+        raise InputError(
+            f"{label}: the traces' hash_ids use different block sizes ({', '.join(str(s) for s in sizes)} tokens); "
+            "expected one size (hash ids of different sizes never name the same prefix)"
+        )
     meta = TraceMeta(
         source=" + ".join(sources),
         format=first.format if all(t.meta.format == first.format for t in traces) else "mixed",
         start_time=first.start_time,
         warnings=tuple(w for t in traces for w in t.meta.warnings),
         transforms=(),
+        block_tokens=sizes.pop() if sizes else None,
     )
     return Trace(df=df, meta=meta).with_df(df, label)
