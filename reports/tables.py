@@ -39,6 +39,12 @@ def _tok(attr: str) -> Callable[[Option], object]:
     return lambda o: getattr(o.token_costs, attr) if o.token_costs else None
 
 
+def _reuse(tokens: float | None, blocks: float | None) -> str:
+    if tokens is None and blocks is None:
+        return MISSING
+    return f"{fmt(tokens, 'pct')} / {fmt(blocks, 'pct')}"
+
+
 def _cached_share(o: Option) -> float | None:
     t = o.token_costs
     if t is None or not t.input_tokens or t.cached_input_tokens is None:
@@ -260,6 +266,10 @@ def trace_table(results: Results) -> DataTable:
         ["Input tokens, total", fmt(t.input_tokens_total, "count")],
         ["Output tokens, total", fmt(t.output_tokens_total, "count")],
         ["Cached input tokens, total", fmt(t.cached_tokens_total, "count")],
+        [
+            "Prefix reuse, infinite cache (tokens / blocks)",
+            _reuse(t.prefix_reuse_token_share, t.prefix_reuse_block_share),
+        ],
         ["Failed requests", fmt(t.failed_requests, "count")],
         ["Rows skipped while loading", fmt(t.skipped_rows, "count")],
     ]
