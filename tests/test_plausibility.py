@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +34,11 @@ from costmodel.results import AutoscalePolicy, CostCurve, Slo
 from costmodel.sensitivity import check_samples
 from costmodel.service import ReplicaService
 from pricing import load_catalog
-from pricing.models import GpuPrice, TokenPrice
+from pricing.models import TokenPrice
 from pricing.plausibility import catalog_warnings, gpu_price_warning, token_price_warning
 from reports.consistency import check_consistency
 from reports.render import load_results, render_report
+from tests.test_replay_dedicated import gpu as _gpu  # the hand-written H100 test price
 from traces import Trace, generators, load_trace, scale_rate
 from traces.lengths import Fixed, Lengths
 from traces.model import TraceMeta
@@ -268,17 +268,3 @@ def test_a_saved_results_file_is_consistent_or_refused() -> None:
     assert "<html" in render_report(results)
     with pytest.raises(InputError, match=r"key 'recommendation\.option_id'"):
         load_results(io.BytesIO((BAD / "results" / "recommends_missing_option.json").read_bytes()))
-
-
-def _gpu(**kw: object) -> GpuPrice:
-    base: dict[str, object] = {
-        "id": "test/gpu-h100-1x",
-        "provider": "test",
-        "offering": "h100",
-        "gpu": "H100",
-        "gpu_count": 1,
-        "hourly_usd": 3.39,
-        "as_of": date(2026, 5, 28),
-        "source": "hand-written test price",
-    }
-    return GpuPrice.model_validate(base | kw)
