@@ -79,6 +79,8 @@ def test_bad_input(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Mon
     if "warning" in case:
         warned = [line for line in lines if line.startswith("warning: ")]
         assert any(case["warning"] in line for line in warned), result.stderr
+    if "stderr" in case:
+        assert case["stderr"] in result.stderr, result.stderr
     if "no_warning" in case:
         assert case["no_warning"] not in result.stderr, result.stderr
     created = _files(work) - before

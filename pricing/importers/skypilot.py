@@ -228,13 +228,13 @@ def _row(record: Mapping[str, Any], *, line: int, instance: str, provider: str) 
     accelerator = (record.get("AcceleratorName") or "").strip()
     count_value = _number(record, "AcceleratorCount")
     if not accelerator or not count_value:
-        raise _RowSkip(NOT_GPU)
+        raise _RowSkip(NOT_GPU, f"AcceleratorName = {accelerator!r}, AcceleratorCount = {count_value}")
     if not float(count_value).is_integer():
         raise _RowSkip(BAD_NUMBER, f"AcceleratorCount = {count_value}; expected a whole number")
     count = int(count_value)
     price = _number(record, "Price")
     if price is None:
-        raise _RowSkip(NO_PRICE)
+        raise _RowSkip(NO_PRICE, "Price = ''")
     notes: list[str] = []
     correction = KNOWN_CORRECTIONS.get((provider, instance, count))
     if correction is not None:
