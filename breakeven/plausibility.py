@@ -150,10 +150,11 @@ def require_memory(need_bytes: float, *, where: str, what: str) -> None:
     budget = memory_budget()
     if budget is None or need_bytes <= budget:
         return
+    origin = f"set by {BUDGET_ENV}" if os.environ.get(BUDGET_ENV, "").strip() else "80% of what this machine has free"
     raise InputError(
         f"{where}: {what} would need about {human_bytes(need_bytes)} of memory; expected at most "
-        f"{human_bytes(budget)} (the memory budget: 80% of what this machine has free, or {BUDGET_ENV}); "
-        f"make it smaller, or set {BUDGET_ENV}=none (or a size like 64G) to go ahead"
+        f"{human_bytes(budget)} (the memory budget: {origin}); make it smaller, or set {BUDGET_ENV}=none "
+        "(or a size like 64G) to go ahead"
     )
 
 
