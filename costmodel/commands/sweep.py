@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from breakeven.cli_support import stderr, stdout
 from breakeven.errors import InputError
+from breakeven.io import check_output_folder
 from costmodel.sweep import read_sweep_meta, sweep_outcome
 from reports.sweep import write_sweep_report
 
@@ -70,6 +71,7 @@ def sweep(
     heatmap_axes = [a.strip() for a in axes.split(",")] if axes else None
     if heatmap_axes is not None and len(heatmap_axes) != 2:
         raise InputError(f"option --axes: expected two axis names like growth,gpu, found {axes!r}")
+    check_output_folder(out, option="--out")  # before the first cell runs, not after
     with Progress(
         TextColumn("cells"),
         BarColumn(),
