@@ -343,6 +343,8 @@ def _plan_result(
         ],
         best_replicas=plan.best.replicas,
         best_mode=plan.best.mode,
+        best_committed_replicas=plan.best_committed.replicas if plan.best_committed else None,
+        best_committed_mode=plan.best_committed.mode if plan.best_committed else None,
         growth=plan.growth,
         notes=notes,
     )

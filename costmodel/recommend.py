@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from costmodel.headline import breakeven_lines
 from costmodel.results import BreakevenRow, Option, PriceUsed, Recommendation, Risk
+from pricing.money import format_usd
 from traces.summary_model import TraceSummary
 
 _SIMPLICITY = {"serverless": 0, "dedicated": 1, "hybrid": 2}
@@ -22,10 +23,8 @@ TIE_TOLERANCE = 0.01
 
 
 def money(value: float) -> str:
-    """Format dollars for sentences: ``$1,234`` for large amounts, ``$12.34`` below $100."""
-    if abs(value) >= 100:
-        return f"${value:,.0f}"
-    return f"${value:,.2f}"
+    """Money in sentences, by the one display rule (:func:`pricing.money.format_usd`): ``$1,234.56``."""
+    return format_usd(value, minus="-")
 
 
 def rate(value: float) -> str:

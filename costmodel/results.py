@@ -384,6 +384,12 @@ class CommitmentPlanResult(_Strict):
     evaluated: list[MixPoint] = Field(default_factory=list, description="Mixes replayed exactly.")
     best_replicas: int = Field(ge=0, description="The chosen base size.")
     best_mode: Literal["on_demand", "serverless", "on_demand+serverless"] = Field(description="The chosen mode.")
+    best_committed_replicas: int | None = Field(
+        default=None, description="The cheapest mix with a base (shown as an option even when none pays off)."
+    )
+    best_committed_mode: Literal["on_demand", "serverless", "on_demand+serverless"] | None = Field(
+        default=None, description="Its mode."
+    )
     option_id: str | None = Field(default=None, description="The option built from the choice (None: no base).")
     growth: float = Field(default=1.0, description="Traffic growth planned for (x rate).")
     notes: list[str] = Field(default_factory=list, description="Caveats: the price's confidence, the window...")

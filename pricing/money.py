@@ -87,6 +87,18 @@ def to_cents(value: Number) -> Decimal:
     return dec(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def format_usd(value: Number, *, minus: str = "\u2212", symbol: str = "$") -> str:
+    """The one display rule for money: cents, half away from zero (``$1,234.56``); ``$0.00`` only for an
+    amount that is exactly zero; a non-zero amount below half a cent shows as ``<$0.01`` (``>−$0.01`` when
+    negative), never as zeros or dust. The report, the console and the verdict all print money with it."""
+    amount = dec(value)
+    cents = to_cents(amount)
+    if amount != 0 and cents == 0:
+        return f">{minus}{symbol}0.01" if amount < 0 else f"<{symbol}0.01"
+    sign = minus if cents < 0 else ""
+    return f"{sign}{symbol}{abs(cents):,.2f}"
+
+
 def tokens_cost(tokens: int | float, usd_per_mtok: Number) -> Decimal:
     """Exact cost of ``tokens`` tokens at a price per 1,000,000 tokens. ``tokens`` must be a whole number
     (a float holding an integer, as numpy sums of token counts do, is accepted)."""

@@ -5,9 +5,15 @@ and a test can check each rendered number against results.json within the roundi
 
 Rules (the rounding is part of the contract; ``tests/test_reports_verdict.py`` re-parses the output):
 
-- ``usd``: ``$1,234`` at or above $100, ``$12.34`` from $0.01, three significant figures below
-  (``$0.000161``); a minus sign (U+2212) before the dollar sign for negative values.
+- ``usd`` (bills, money): always cents, ``$1,234.56`` / ``$12.34``, half away from zero as on an invoice;
+  ``$0.00`` only for an amount that is exactly zero — a non-zero amount below half a cent is ``<$0.01``,
+  never a string of zeros and dust; a minus sign (U+2212) before the dollar sign for negative values.
 - ``usd_abs``: like ``usd`` on the absolute value (a saving or a gap whose sign the sentence states).
+- ``usd_unit`` (computed unit costs, often below a cent): cents from $1 up (``$12.35``), three significant
+  figures below (``$0.415``, ``$0.0628``), always next to the unit they are stated in (per 1,000 requests,
+  per 1 M tokens) by the caller.
+- ``usd_price`` (a catalog price per unit): the number as the catalog writes it, at least to the cent
+  (``$0.20``, ``$0.025``, ``$23.92``, ``$0.1199``): a price is never rounded.
 - ``rps``: ``1,234`` at or above 100, ``18.0`` at or above 10, ``3.21`` at or above 1, three significant
   figures below (``0.620``, ``0.0123``).
 - ``pct``: a share 0..1 as a percentage with one decimal (``99.2%``); never rounds a share below 1 up to
@@ -22,9 +28,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Final, Literal
 
-Kind = Literal["usd", "usd_abs", "rps", "pct", "tokens", "count", "ms", "hours", "num", "text"]
+from pricing.money import format_usd
+
+Kind = Literal[
+    "usd", "usd_abs", "usd_unit", "usd_price", "rps", "pct", "tokens", "count", "ms", "hours", "num", "text"
+]
 
 MINUS: Final = "\u2212"
 MISSING: Final = "–"
@@ -44,16 +55,26 @@ def _sig(value: float, digits: int = 3) -> str:
 
 
 def usd(value: float) -> str:
-    """Dollars: ``$1,234`` / ``$12.34`` / ``$0.000161``; negatives as ``−$12.34``."""
+    """Money in cents (:func:`pricing.money.format_usd`, the one rule): ``$1,234.56`` / ``$0.00`` (exactly
+    zero) / ``<$0.01`` (not zero, below half a cent); negatives as ``−$12.34``."""
+    return format_usd(value, minus=MINUS)
+
+
+def usd_unit(value: float) -> str:
+    """A unit cost (per 1,000 requests, per 1 M tokens): ``$12.35`` from $1, ``$0.0628`` below."""
     a = abs(value)
-    if a >= 99.995:
-        text = f"{a:,.0f}"
-    elif a >= 0.01 or a == 0:
-        text = f"{a:,.2f}" if a else "0"
-    else:
-        text = _sig(a)
+    text = f"{a:,.2f}" if a >= 0.9995 else (_sig(a) if a else "0.00")
     sign = MINUS if value < 0 and any(c in "123456789" for c in text) else ""
     return f"{sign}${text}"
+
+
+def usd_price(value: float) -> str:
+    """A catalog price exactly as written, at least to the cent: ``$0.20``, ``$0.025``, ``$23.92``."""
+    exact = Decimal(repr(abs(value)))
+    if exact.as_tuple().exponent > -2:  # type: ignore[operator]
+        exact = exact.quantize(Decimal("0.01"))
+    sign = MINUS if value < 0 else ""
+    return f"{sign}${exact:,f}"
 
 
 def usd_abs(value: float) -> str:
@@ -116,6 +137,8 @@ def num(value: float) -> str:
 _FORMATTERS: Final[dict[str, Callable[[float], str]]] = {
     "usd": usd,
     "usd_abs": usd_abs,
+    "usd_unit": usd_unit,
+    "usd_price": usd_price,
     "rps": rps,
     "pct": pct,
     "tokens": whole,

@@ -9,8 +9,9 @@ from markupsafe import Markup
 
 from costmodel.profiles.schema import Profile
 from costmodel.results import Option, PriceUsed, Results
-from pricing.models import GpuPrice, TokenPrice
+from pricing.models import GpuPrice, OwnedServer, TokenPrice
 from reports.blocks import Cell, DataTable
+from reports.finance_tables import capacity_price_text, finance_rows
 from reports.fmt import MISSING, Kind, fmt
 
 _URL = re.compile(r"^https?://[^\s\"'<>]+$")
@@ -69,7 +70,7 @@ def cost_breakdown(results: Results) -> DataTable:
         ["Kind", *(o.kind for o in opts)],
         _row("Monthly cost (730 h)", opts, lambda o: o.monthly_cost_usd, "usd"),
         _row("Cost over the trace", opts, lambda o: o.total_cost_usd, "usd"),
-        _row("Cost per request", opts, lambda o: o.cost_per_request_usd, "usd"),
+        *finance_rows(opts),
         _row("Token bill: input", opts, _tok("input_usd"), "usd"),
         _row("Token bill: cached input", opts, _tok("cached_input_usd"), "usd"),
         _row("Token bill: prompt-cache writes", opts, _tok("cache_write_usd"), "usd"),
@@ -95,7 +96,7 @@ def cost_breakdown(results: Results) -> DataTable:
         _row("Minutes over rate limits", opts, lambda o: o.rate_limit_violations, "count"),
         ["Price ids", *(", ".join(i for i in (o.serverless_price_id, o.gpu_price_id) if i) or MISSING for o in opts)],
         ["Profile", *((o.profile_id or MISSING) for o in opts)],
-        ["Notes", *("; ".join(o.notes) or MISSING for o in opts)],
+        ["Notes", *((listing(o.notes, "note") if o.notes else MISSING) for o in opts)],
     ]
     numeric = [False] + [True] * len(opts)
     return DataTable("Cost breakdown by option", headers, rows, numeric, id="table-costs")
@@ -143,11 +144,38 @@ def inputs_table(results: Results) -> DataTable:
         ["Autoscaling policy", policy],
         ["Analysis date (as of)", i.as_of],
         ["Prices flagged stale after", f"{i.stale_after_days} days"],
+        ["Currency", _currency(results)],
+        *_finance_inputs(results),
         ["Random seed", str(i.seed)],
         ["Generated", results.generated_at.isoformat(timespec="seconds")],
         ["Tool version", f"llm-breakeven {results.tool_version}"],
     ]
     return DataTable("Inputs", ["Input", "Value"], rows, id="table-inputs")
+
+
+def _currency(results: Results) -> str:
+    i = results.inputs
+    if not i.exchange_rates:
+        return f"{i.currency} (the prices' own; nothing converted)"
+    rates = ", ".join(f"1 {code} = {rate:g} {i.currency}" for code, rate in sorted(i.exchange_rates.items()))
+    return f"{i.currency}; converted at the rates given: {rates}"
+
+
+def _finance_inputs(results: Results) -> list[list[Cell]]:
+    f = results.inputs.finance
+    if f is None:
+        return []
+    spot = "priced where a spot price exists" if f.spot else "not priced (--no-spot)"
+    if f.spot and f.spot_mtbp_hours is not None:
+        spot += f", {fmt(f.spot_mtbp_hours, 'num')} h between preemptions (given)"
+    rows: list[list[Cell]] = [
+        ["Commitment", f"{f.commitment}; planned for the trace's rate × {fmt(f.growth, 'num')}"],
+        ["Spot", f"{spot}; requests on a preempted replica: {f.lost_requests}"],
+    ]
+    if f.owned:
+        servers = "planned" if f.owned_servers is None else f"{f.owned_servers} server(s)"
+        rows.append(["Owned servers", f"{', '.join(f.owned)} ({servers})"])
+    return rows
 
 
 def prices_table(results: Results) -> DataTable:
@@ -174,24 +202,28 @@ def _price_row(p: PriceUsed) -> list[Cell]:
     ]
 
 
-def _price_text(price: TokenPrice | GpuPrice) -> str:
+def _price_text(price: TokenPrice | GpuPrice | OwnedServer) -> str:
     cur = "" if price.currency == "USD" else f" {price.currency}"
+    if isinstance(price, OwnedServer):
+        return capacity_price_text(price)
     if isinstance(price, TokenPrice):
         text = (
-            f"{fmt(price.input_usd_per_mtok, 'usd')} input / {fmt(price.output_usd_per_mtok, 'usd')} output "
-            f"per 1M tokens{cur}"
+            f"{fmt(price.input_usd_per_mtok, 'usd_price')} input / {fmt(price.output_usd_per_mtok, 'usd_price')} "
+            f"output per 1M tokens{cur}"
         )
         if price.cached_input_usd_per_mtok is not None:
-            text += f"; cached input {fmt(price.cached_input_usd_per_mtok, 'usd')}"
+            text += f"; cached input {fmt(price.cached_input_usd_per_mtok, 'usd_price')}"
         if price.batch_discount:
             text += f"; batch {fmt(price.batch_discount, 'pct')} off"
         return text
-    text = f"{fmt(price.hourly_usd, 'usd')}/h{cur} for {price.gpu_count}× {price.gpu} ({price.offering})"
+    text = f"{fmt(price.hourly_usd, 'usd_price')}/h{cur} for {price.gpu_count}× {price.gpu} ({price.offering})"
     if price.reserved_hourly_usd is not None:
-        text += f"; reserved {fmt(price.reserved_hourly_usd, 'usd')}/h"
+        text += f"; reserved {fmt(price.reserved_hourly_usd, 'usd_price')}/h"
     if price.spot_hourly_usd is not None:
-        text += f"; spot {fmt(price.spot_hourly_usd, 'usd')}/h"
-    return text + f"; billed per {price.billing_increment_s} s, minimum {price.minimum_billed_s} s"
+        text += f"; spot {fmt(price.spot_hourly_usd, 'usd_price')}/h"
+    extra = capacity_price_text(price)
+    text += f"; billed per {price.billing_increment_s} s, minimum {price.minimum_billed_s} s"
+    return f"{text}; {extra}" if extra else text
 
 
 def profiles_table(results: Results) -> DataTable:
@@ -218,7 +250,7 @@ def _profile_row(p: Profile) -> list[Cell]:
     warm = f"{len(valid)} valid of {len(p.warm)}"
     if conc:
         warm += f"; concurrency {fmt(min(conc), 'num')}–{fmt(max(conc), 'num')}"
-    sources = "; ".join(
+    sources = [
         " ".join(
             x
             for x in (
@@ -232,8 +264,32 @@ def _profile_row(p: Profile) -> list[Cell]:
             if x
         )
         for s in p.provenance.sources
+    ]
+    return [
+        p.id,
+        p.model,
+        hw,
+        engine,
+        cold,
+        warm,
+        listing(sources, "source") if sources else MISSING,
+        listing(p.provenance.notes, "note") if p.provenance.notes else MISSING,
+    ]
+
+
+#: Lists longer than this collapse into a <details> element that shows their count.
+LIST_OPEN_ITEMS = 3
+
+
+def listing(items: list[str], noun: str) -> Markup:
+    """Items as a readable list (escaped); more than :data:`LIST_OPEN_ITEMS` collapse into a detail that
+    says how many there are (``<details><summary>8 sources</summary>...``)."""
+    body = Markup('<ul class="cell-list">{}</ul>').format(
+        Markup("").join(Markup("<li>{}</li>").format(item) for item in items)
     )
-    return [p.id, p.model, hw, engine, cold, warm, sources or MISSING, "; ".join(p.provenance.notes) or MISSING]
+    if len(items) <= LIST_OPEN_ITEMS:
+        return body
+    return Markup('<details class="cell-details"><summary>{} {}s</summary>{}</details>').format(len(items), noun, body)
 
 
 def trace_table(results: Results) -> DataTable:

@@ -59,6 +59,8 @@ class OptionLine:
     label: Markup
     kind: str
     monthly: Markup
+    annual: Markup
+    per_1k: Markup
     slo: Markup
     recommended: bool
     meets_slo: bool | None
@@ -86,7 +88,9 @@ def build_verdict(results: Results, doc: dict[str, Any]) -> Verdict:
     best_i = index.get(rec.option_id) if rec.option_id else None
 
     if best_i is not None:
-        run = Markup("Run {}: {} a month.").format(
+        verb = "" if results.options[best_i].pricing in ("committed", "owned") else "Run "  # label has its verb
+        run = Markup("{}{}: {} a month.").format(
+            verb,
             refs.text(pointer("options", best_i, "label")),
             refs.num(pointer("options", best_i, "monthly_cost_usd"), "usd"),
         )
@@ -97,6 +101,7 @@ def build_verdict(results: Results, doc: dict[str, Any]) -> Verdict:
     verdict.facts += _saving(results, refs, index)
     verdict.facts += _slo(results, refs, best_i)
     verdict.facts += _breakeven(results, refs)
+    verdict.facts += _finance(results, refs)
     verdict.options = [
         _option_line(o, i, refs, o.id == rec.option_id)
         for i, o in sorted(enumerate(results.options), key=lambda p: p[1].monthly_cost_usd)
@@ -165,13 +170,19 @@ def _breakeven(results: Results, refs: Refs) -> list[Markup]:
     method = escape(METHOD_LABELS.get(rec.breakeven_method or "", ""))
     tokens = refs.num("/recommendation/output_tokens_mean", "tokens")
     user = refs.num("/recommendation/user_rps", "rps")
+    lines = rec.breakeven_lines
+    why = (
+        Markup(", the one to sign: {}").format(refs.text("/recommendation/breakeven_lines/0/why"))
+        if lines and lines[0].role == "headline" and lines[0].why
+        else Markup("")
+    )
     if rec.breakeven_method is not None and rec.breakeven_rps is not None:
         side = "below" if rec.user_rps < rec.breakeven_rps else "above"
         facts.append(
             Markup(
-                "Serverless is cheaper below {} req/s at ~{} output tokens ({} break-even); "
+                "Serverless is cheaper below {} req/s at ~{} output tokens ({} break-even{}); "
                 "your traffic, {} req/s on average, is {} that line."
-            ).format(refs.num("/recommendation/breakeven_rps", "rps"), tokens, method, user, side)
+            ).format(refs.num("/recommendation/breakeven_rps", "rps"), tokens, method, why, user, side)
         )
     elif rec.breakeven_method is not None:
         facts.append(
@@ -179,6 +190,23 @@ def _breakeven(results: Results, refs: Refs) -> list[Markup]:
                 "Dedicated is never cheaper than serverless at ~{} output tokens ({} break-even); "
                 "your traffic averages {} req/s."
             ).format(tokens, method, user)
+        )
+    others = [
+        Markup("the {} break-even, {} ({})").format(
+            refs.text(pointer("recommendation", "breakeven_lines", i, "name")),
+            refs.num(pointer("recommendation", "breakeven_lines", i, "breakeven_rps"), "rps") + Markup(" req/s")
+            if line.breakeven_rps is not None
+            else Markup("never"),
+            refs.text(pointer("recommendation", "breakeven_lines", i, "meaning")),
+        )
+        for i, line in enumerate(lines)
+        if line.role == "context"
+    ]
+    if others:
+        facts.append(
+            Markup("The report's other break-even numbers answer other questions: {}.").format(
+                Markup("; ").join(others)
+            )
         )
     s_i, d_i = _cheapest_index(results, "serverless"), _cheapest_index(results, "dedicated")
     if s_i is not None and d_i is not None:
@@ -194,6 +222,44 @@ def _breakeven(results: Results, refs: Refs) -> list[Markup]:
     return facts
 
 
+def _finance(results: Results, refs: Refs) -> list[Markup]:
+    """What a commitment and spot would change, when the comparison has them."""
+    facts: list[Markup] = []
+    for i, o in enumerate(results.options):
+        if o.commitment is not None and o.commitment.base == "committed":
+            facts.append(
+                Markup(
+                    "With a commitment: {} costs {} a month, busy or idle, and obliges {} over its {} months; "
+                    "a committed replica pays off when it would otherwise run {} of the hours."
+                ).format(
+                    refs.text(pointer("options", i, "label")),
+                    refs.num(pointer("options", i, "monthly_cost_usd"), "usd"),
+                    refs.num(pointer("options", i, "commitment", "obligation_usd"), "usd"),
+                    refs.num(pointer("options", i, "commitment", "term_months"), "count"),
+                    refs.num(pointer("options", i, "commitment", "breakeven_utilization"), "pct"),
+                )
+            )
+        if o.spot is not None:
+            facts.append(
+                Markup(
+                    "On spot: {} costs {} a month with {} preemptions expected ({} h between them, {}); {} of its "
+                    "requests meet the SLO, {} if it were never preempted."
+                ).format(
+                    refs.text(pointer("options", i, "label")),
+                    refs.num(pointer("options", i, "monthly_cost_usd"), "usd"),
+                    refs.num(pointer("options", i, "spot", "expected_preemptions_per_month"), "num"),
+                    refs.num(pointer("options", i, "spot", "mean_hours_between_preemptions"), "num"),
+                    refs.text(pointer("options", i, "spot", "rate_source")),
+                    refs.num(pointer("options", i, "slo_attainment"), "pct"),
+                    refs.num(pointer("options", i, "spot", "slo_attainment_without_preemptions"), "pct"),
+                )
+            )
+    return facts
+
+
+MISS = Markup("–")
+
+
 def _option_line(o: Option, i: int, refs: Refs, recommended: bool) -> OptionLine:
     if o.slo_attainment is not None:
         slo = refs.num(pointer("options", i, "slo_attainment"), "pct")
@@ -203,6 +269,12 @@ def _option_line(o: Option, i: int, refs: Refs, recommended: bool) -> OptionLine
         label=refs.text(pointer("options", i, "label")),
         kind=o.kind,
         monthly=refs.num(pointer("options", i, "monthly_cost_usd"), "usd"),
+        annual=refs.num(pointer("options", i, "annual_cost_usd"), "usd") if o.annual_cost_usd is not None else MISS,
+        per_1k=(
+            refs.num(pointer("options", i, "unit_costs", "usd_per_1k_requests"), "usd_unit")
+            if o.unit_costs is not None
+            else MISS
+        ),
         slo=slo,
         recommended=recommended,
         meets_slo=o.meets_slo,

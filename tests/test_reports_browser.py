@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ ARGS = [
 CHART_IDS = [
     "chart-cost",
     "chart-breakeven",
+    "chart-commitment-cost",
+    "chart-commitment-share",
     "chart-timeline",
     "chart-latency-ttft",
     "chart-latency-tpot",
@@ -240,3 +243,29 @@ def test_prints_to_paper_without_clipping(visit, paper, width_px):
     assert overflow == []
     pdf = v.page.pdf(format=paper, margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 4
+
+
+def test_bundled_analysis_shows_the_committed_and_spot_options_and_the_commitment_chart(browser, visit):
+    # The README's main job, as analyze runs it on the bundled scenario (fewer Monte Carlo draws): the
+    # comparison holds a committed mix (DigitalOcean's committed H100 price) and a spot fleet (Nebius' spot
+    # price), and the commitment chart draws the planner's search in a real browser.
+    import costmodel  # noqa: PLC0415 - the browser tests build their results on the fly
+
+    results = costmodel.analyze(sensitivity_samples=50, today=date(2026, 11, 22))
+    kinds = {o.pricing for o in results.options}
+    assert {"committed", "spot", "per_token", "on_demand"} <= kinds
+    v = visit(results)
+    assert v.errors == [] and v.requests == []
+    for chart_id in ("chart-commitment-cost", "chart-commitment-share"):
+        assert _drawn_marks(v.page, chart_id) > 0, chart_id
+    colours, ink = _not_blank(browser, v.page.locator("#chart-commitment-figure").screenshot())
+    assert colours > 8 and ink > 0.02
+    table = v.page.inner_text("#verdict table.options")
+    assert "Commit 1× H100 (digitalocean) for 12 months" in table
+    assert "on spot" in table
+    # The break-even bars and the break-even utilization line are hoverable: each bar says whether it pays.
+    tips = v.page.eval_on_selector_all("#chart-commitment-share .layers title", "els => els.map(e => e.textContent)")
+    assert any("committing it pays off" in t for t in tips)
+    assert any("break-even" in t or "÷" in t for t in tips)
+    facts = v.page.inner_text("#verdict ul.facts")
+    assert "With a commitment:" in facts and "On spot:" in facts and "the one to sign" in facts

@@ -25,13 +25,23 @@ from tests.support.reports_html import check_number
 @pytest.mark.parametrize(
     ("value", "kind", "shown"),
     [
-        (1372.4, "usd", "$1,372"),  # the seed case: $1.88/h x 730 h
-        (468.3078, "usd", "$468"),
+        (1372.4, "usd", "$1,372.40"),  # the seed case: $1.88/h x 730 h; money is always shown in cents
+        (468.3078, "usd", "$468.31"),
         (15.4, "usd", "$15.40"),
-        (0.000162, "usd", "$0.000162"),  # (80 x 0.10 + 220 x 0.70) / 1e6
-        (0, "usd", "$0"),
-        (-904.09, "usd", "−$904"),
-        (-904.09, "usd_abs", "$904"),
+        (0.125, "usd", "$0.13"),  # half away from zero, as on an invoice
+        (0.000162, "usd", "<$0.01"),  # not zero, below half a cent: never a string of zeros
+        (1.1102230246251565e-16, "usd", "<$0.01"),  # the float residue the report used to print in full
+        (0, "usd", "$0.00"),
+        (-904.09, "usd", "−$904.09"),
+        (-0.001, "usd", ">−$0.01"),
+        (-904.09, "usd_abs", "$904.09"),
+        (0.000162, "usd_unit", "$0.000162"),  # a unit cost keeps three significant figures
+        (0.0628296, "usd_unit", "$0.0628"),
+        (12.3456, "usd_unit", "$12.35"),
+        (0.2, "usd_price", "$0.20"),  # a catalog price is shown as written, never rounded
+        (0.025, "usd_price", "$0.025"),
+        (23.92, "usd_price", "$23.92"),
+        (0.1199, "usd_price", "$0.1199"),
         (3.2222, "rps", "3.22"),
         (18.04, "rps", "18.0"),
         (0.6199, "rps", "0.620"),
@@ -60,7 +70,7 @@ def test_fmt(value, kind, shown):
 
 @given(
     value=st.floats(min_value=0, max_value=1e8, allow_nan=False) | st.floats(min_value=-1e6, max_value=0),
-    kind=st.sampled_from(["usd", "usd_abs", "rps", "tokens", "ms", "hours"]),
+    kind=st.sampled_from(["usd", "usd_abs", "usd_unit", "rps", "tokens", "ms", "hours"]),
 )
 def test_fmt_displays_the_value_within_its_rounding(value, kind):
     check_number(fmt(value, kind), value, kind)
@@ -165,7 +175,7 @@ def test_cost_chart_marks_break_even_and_the_users_traffic():
     results = make_results()
     svg = str(build_charts(results)["cost"].svgs[0])
     assert "your traffic 1.10 req/s" in svg
-    assert "Break-even: 3.22 req/s" in svg  # $1.88/h / $0.000162 per request / 3600 = 3.22 req/s
+    assert "Lines cross: 3.22 req/s" in svg  # $1.88/h / $0.000162 per request / 3600 = 3.22 req/s
     # Hover strips: one per sampled rate, each with the three costs.
     assert svg.count("req/s: serverless $") == len(results.cost_curve.rps)
 

@@ -71,8 +71,8 @@ def test_seed_verdict_reads_like_the_issue_example(tmp_path):
     assert refs["/recommendation/breakeven_rps"] == fmt(doc["recommendation"]["breakeven_rps"], "rps")
     assert refs["/recommendation/output_tokens_mean"] == "220"
     assert refs["/recommendation/user_rps"] == "1.10"
-    # The saving is the runner-up's monthly cost minus the recommended one's: $1,372.40 - $468.31.
-    assert refs["/recommendation/monthly_saving_usd"] == "$904"
+    # The saving is the runner-up's monthly cost minus the recommended one's: $1,372.40 - $468.31, in cents.
+    assert refs["/recommendation/monthly_saving_usd"] == "$904.09"
     text = " ".join(parse_verdict(html).loose_text)
     assert "Serverless is cheaper below" in text and "below that line" in text
 

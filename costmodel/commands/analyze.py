@@ -21,11 +21,13 @@ from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
 from costmodel.commands.sweep import SchedulerOption, WorkersOption
+from costmodel.finance import FinanceRequest, parse_commitment
 from costmodel.policy import parse_policy
 from costmodel.profiles import profile_from_path_or_name
 from costmodel.results import Results, Slo
 from costmodel.sensitivity import check_samples
 from pricing.cli import PricesOption, StaleAfterOption, TodayOption, catalog_from_options, parse_date
+from pricing.currency import parse_exchange_rate
 from reports import write_outputs
 from reports.render import check_output_paths
 from traces import Trace, parse_synthetic_spec
@@ -47,6 +49,13 @@ class Percentile(StrEnum):
     p50 = "p50"
     p90 = "p90"
     p99 = "p99"
+
+
+class LostRequests(StrEnum):
+    """What happens to the requests in flight on a preempted spot replica."""
+
+    retry = "retry"
+    fail = "fail"
 
 
 class PriceTier(StrEnum):
@@ -140,7 +149,75 @@ def analyze(
             "(min=0 scales to zero).",
         ),
     ] = "utilization:min=1,max=8",
-    price_tier: Annotated[PriceTier, typer.Option("--price-tier", help="GPU price tier.")] = PriceTier.on_demand,
+    price_tier: Annotated[
+        PriceTier,
+        typer.Option(
+            "--price-tier",
+            help="GPU price tier of the fleet (spot and committed prices are priced as their own options: "
+            "see --spot and --commitment; 'reserved' is refused).",
+        ),
+    ] = PriceTier.on_demand,
+    commitment: Annotated[
+        str,
+        typer.Option(
+            "--commitment",
+            metavar="auto|none|K",
+            help="Committed replicas, billed every hour of the term: 'auto' plans the cheapest K (with on demand "
+            "and serverless overflow above) where a GPU price has a committed price; K commits exactly K.",
+        ),
+    ] = "auto",
+    growth: Annotated[
+        float,
+        typer.Option("--growth", min=0.001, help="Plan the commitment for the trace's request rate × this factor."),
+    ] = 1.0,
+    spot: Annotated[
+        bool, typer.Option("--spot/--no-spot", help="Price the fleet on spot, preemptions included, where it can be.")
+    ] = True,
+    spot_mtbp_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--spot-mtbp-hours",
+            metavar="H",
+            help="Mean running hours of a spot replica between preemptions (default: the catalog's, else a stated "
+            "assumption of 300 h with the range 24–3,800 h shown).",
+            show_default=False,
+        ),
+    ] = None,
+    lost_requests: Annotated[
+        LostRequests,
+        typer.Option("--lost-requests", help="What happens to the requests on a preempted replica."),
+    ] = LostRequests.retry,
+    owned: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--owned",
+            metavar="ID",
+            help="Owned-server price id to price as a fleet you own (repeatable; e.g. example/dgx-h100-colo).",
+            show_default=False,
+        ),
+    ] = None,
+    owned_servers: Annotated[
+        int | None,
+        typer.Option("--owned-servers", min=0, help="Owned servers (default: planned).", show_default=False),
+    ] = None,
+    exchange_rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exchange-rate",
+            metavar="CODE=RATE",
+            help="Compare prices in another currency: 1 CODE = RATE of the report currency (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            metavar="CODE",
+            help="Report currency when prices are in several (default USD; with one, that one).",
+            show_default=False,
+        ),
+    ] = None,
     cold_start_s: Annotated[
         float | None,
         typer.Option(
@@ -190,6 +267,17 @@ def analyze(
     check_samples(samples, where="option --samples")
     slo = Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value, attainment_target=slo_target)
     fleet = parse_policy(policy)
+    finance = FinanceRequest(
+        commitment=parse_commitment(commitment),
+        growth=growth,
+        spot=spot,
+        spot_mtbp_hours=spot_mtbp_hours,
+        lost_requests=lost_requests.value,
+        owned=tuple(owned or ()),
+        owned_servers=owned_servers,
+        exchange_rates=dict(parse_exchange_rate(r) for r in exchange_rate or []),
+        currency=currency,
+    )
     as_of = parse_date(today, option="--today")
     catalog = catalog_from_options(prices, warn=False)  # the analysis warns about the prices it compares
     profiles = [profile_from_path_or_name(p) for p in profile_files] if profile_files else None
@@ -238,6 +326,7 @@ def analyze(
             trace_shaped=not no_trace_breakeven,
             sensitivity_samples=samples,
             progress=lambda step: bar.update(task, description=step),
+            finance=finance,
         )
     results_path, report_path = write_outputs(results, out)
     if as_json:

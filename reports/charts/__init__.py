@@ -10,6 +10,7 @@ from __future__ import annotations
 from costmodel.results import Results
 from reports.blocks import Chart
 from reports.charts.breakeven import breakeven_chart
+from reports.charts.commitment import commitment_chart
 from reports.charts.cost import band_chart, cost_chart
 from reports.charts.latency import latency_chart
 from reports.charts.timeline import timeline_chart
@@ -19,10 +20,11 @@ __all__ = ["build_charts"]
 
 
 def build_charts(results: Results) -> dict[str, Chart]:
-    """Every chart of the report, by role: cost, breakeven, timeline, latency, tornado, band."""
+    """Every chart of the report, by role: cost, breakeven, commitment, timeline, latency, tornado, band."""
     return {
         "cost": cost_chart(results),
         "breakeven": breakeven_chart(results),
+        "commitment": commitment_chart(results),
         "timeline": timeline_chart(results),
         "latency": latency_chart(results),
         "tornado": tornado_chart(results),

@@ -148,6 +148,13 @@ def _summary(results: Results, groups: dict[tuple[str, str | None, str | None], 
             f"At your mean of ~{fmt(rec.output_tokens_mean, 'tokens')} output tokens the line is at "
             f"{fmt(rec.breakeven_rps, 'rps')} req/s; your traffic averages {fmt(rec.user_rps, 'rps')} req/s."
         )
+    lines = rec.breakeven_lines
+    if lines and lines[0].role == "headline":
+        others = "; ".join(f"{line.name}: {line.meaning}" for line in lines[1:])
+        parts.append(
+            f"The one to sign is the {lines[0].name} line (the diamond)"
+            + (f"; the others answer other questions ({others})." if others else ".")
+        )
     return " ".join(parts)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from costmodel.results import CostCurve, Results
+from costmodel.results import BreakevenLine, CostCurve, Results
 from reports.blocks import Chart, DataTable
 from reports.charts.common import arr, cheapest, edges_between, rate_axis_is_log, thin_indices
 from reports.fmt import fmt
@@ -35,7 +35,10 @@ def cost_chart(results: Results) -> Chart:
     if hyb is not None:
         legend.append(LegendItem("Hybrid (best split)", "s-hybrid"))
     if curve.breakeven_rps:
-        legend.append(LegendItem("Break-even", "m-breakeven", "diamond"))
+        legend.append(LegendItem("Lines cross (steady traffic)", "m-breakeven", "diamond"))
+    headline = _headline(results)
+    if headline is not None:
+        legend.append(LegendItem(f"Break-even to sign ({headline.name})", "ref-headline"))
     legend.append(LegendItem("Your traffic", "ref-user"))
 
     scale_note = "log–log axes" if y_log else ("log rate axis" if x_log else "linear axes")
@@ -47,7 +50,8 @@ def cost_chart(results: Results) -> Chart:
         "chart-cost", title=title, desc=desc, x_label="Mean request rate [req/s]", y_label="Monthly cost [USD]"
     )
     plot.reserve_legend(legend)
-    marks = [m for m in [*curve.breakeven_rps, curve.user_rps] if m > 0 or not x_log]
+    extra = [headline.breakeven_rps] if headline is not None and headline.breakeven_rps is not None else []
+    marks = [m for m in [*curve.breakeven_rps, curve.user_rps, *extra] if m > 0 or not x_log]
     plot.scales(np.concatenate([rps, marks]), all_costs, x_log=x_log, y_log=y_log, y_fmt=compact_usd)
     if hyb is not None:
         plot.line(rps, hyb, cls="s-hybrid")
@@ -73,16 +77,26 @@ def cost_chart(results: Results) -> Chart:
             cost_at,
             cls="m-breakeven",
             shape="diamond",
-            tooltip=f"Break-even: {fmt(be, 'rps')} req/s, {fmt(cost_at, 'usd')} a month either way",
+            tooltip=f"Lines cross: {fmt(be, 'rps')} req/s, {fmt(cost_at, 'usd')} a month either way (steady traffic)",
         )
         if j == 0:
             plot.vline(
                 be,
                 cls="ref-breakeven",
-                label=f"lines cross at {fmt(be, 'rps')} req/s",
-                tooltip=f"Serverless and dedicated cost the same at {fmt(be, 'rps')} req/s",
+                label=f"lines cross at {fmt(be, 'rps')} req/s (steady traffic)",
+                tooltip=f"Serverless and dedicated cost the same at {fmt(be, 'rps')} req/s if traffic were perfectly "
+                "steady (capacity-aware break-even: no bursts, autoscaling or cold starts)",
                 level=1,
             )
+    if headline is not None and headline.breakeven_rps is not None and headline.method != "capacity":
+        plot.vline(
+            headline.breakeven_rps,
+            cls="ref-headline",
+            label=f"break-even to sign {fmt(headline.breakeven_rps, 'rps')} req/s ({headline.name})",
+            tooltip=f"The {headline.name} break-even: {headline.meaning}",
+            anchor="end",
+            level=2,
+        )
     user = curve.user_rps
     user_x = user if (user > 0 or not x_log) else float(rps[rps > 0].min()) if rps[rps > 0].size else user
     at_edge = " (zero traffic: drawn at the left edge)" if user_x != user else ""
@@ -138,9 +152,17 @@ def _cost_summary(results: Results, curve: CostCurve, rps: np.ndarray, sls: np.n
     if not fin.all():
         parts.append(f"Dedicated cannot meet the SLO at {int((~fin).sum())} of the {rps.size} rates shown.")
     if curve.breakeven_rps:
-        parts.append("They cross at " + ", ".join(f"{fmt(b, 'rps')}" for b in curve.breakeven_rps) + " req/s.")
+        parts.append(
+            "The lines cross at "
+            + ", ".join(f"{fmt(b, 'rps')}" for b in curve.breakeven_rps)
+            + " req/s: where the costs meet if traffic were perfectly steady (the capacity-aware break-even)."
+        )
     else:
         parts.append("They do not cross in the range shown.")
+    headline = _headline(results)
+    if headline is not None and headline.method != "capacity":
+        where = f"{fmt(headline.breakeven_rps, 'rps')} req/s" if headline.breakeven_rps is not None else "never"
+        parts.append(f"The break-even to sign is the {headline.name} one, {where}: {headline.why or headline.meaning}.")
     parts.append(f"Your traffic averages {fmt(curve.user_rps, 'rps')} req/s.")
     best_s, best_d = cheapest(results, "serverless"), cheapest(results, "dedicated")
     if best_s and best_d:
@@ -149,6 +171,11 @@ def _cost_summary(results: Results, curve: CostCurve, rps: np.ndarray, sls: np.n
             f"{fmt(best_d.monthly_cost_usd, 'usd')} dedicated."
         )
     return " ".join(parts)
+
+
+def _headline(results: Results) -> BreakevenLine | None:
+    lines = results.recommendation.breakeven_lines
+    return lines[0] if lines and lines[0].role == "headline" else None
 
 
 def band_chart(results: Results) -> Chart:

@@ -29,12 +29,14 @@ from costmodel.results import (
     AutoscalePolicy,
     Band,
     BreakevenRow,
+    CommitmentPlanResult,
     CostCurve,
     Distribution,
     GpuCosts,
     GpuHours,
     Inputs,
     Latency,
+    MixPoint,
     Option,
     PriceUsed,
     Replicas,
@@ -77,6 +79,7 @@ class Case:
     sensitivity: bool = True
     timeline: bool = True
     cost_curve: bool = True
+    commitment: bool = True
     stale_price: bool = True
     trace_source: str = "AzureLLMInferenceTrace_code.csv"
     price_as_of: date = date(2026, 6, 23)
@@ -452,6 +455,10 @@ def make_results(case: Case = SEED, **overrides: object) -> Results:
         )
 
     sens = _sensitivity(case, user_rps, rng) if case.sensitivity else None
+    timeline = _timeline(case, rng, user_rps, requests) if case.timeline else None
+    plans = (
+        [_commitment_plan(case, timeline, sls_total * scale, gpu.id, tok.id)] if timeline and case.commitment else []
+    )
     rec = recommend(
         options,
         rows,
@@ -482,9 +489,50 @@ def make_results(case: Case = SEED, **overrides: object) -> Results:
         options=options,
         breakeven=rows,
         cost_curve=curve,
-        timeline=_timeline(case, rng, user_rps, requests) if case.timeline else None,
+        timeline=timeline,
         sensitivity=sens,
         recommendation=rec,
+        commitment_plans=plans,
+    )
+
+
+def _commitment_plan(
+    case: Case, timeline: Timeline, serverless_monthly: float, gpu_id: str, tok_id: str
+) -> CommitmentPlanResult:
+    """A commitment planner's search, estimated from the timeline's running replicas the way the planner
+    estimates it (duration curve; committed at 60 % of the on-demand price for 12 months)."""
+    running = np.asarray(timeline.replicas_running, dtype=np.float64)
+    top = int(running.max()) + 1 if running.size else 1
+    share = [float((running >= k).mean()) for k in range(1, top + 1)]
+    base, od = 0.6 * case.gpu_hourly_usd, case.gpu_hourly_usd
+    ks = list(range(top + 1))
+    tail = [sum(share[k:]) for k in ks]
+    on_demand = [(k * base + od * tail[k]) * HOURS_PER_MONTH for k in ks]
+    per_replica = serverless_monthly / max(float(running.mean()) if running.size else 1.0, 1.0)
+    serverless = [k * base * HOURS_PER_MONTH + max(serverless_monthly - k * per_replica, 0.0) for k in ks]
+    points = [
+        MixPoint(replicas=k, mode=mode, monthly_cost_usd=values[k] * 1.02, slo_attainment=0.995, meets_slo=True)
+        for mode, values in (("on_demand", on_demand), ("serverless", serverless))
+        for k in ks[:3]
+    ]
+    best = min(points, key=lambda p: (p.monthly_cost_usd, p.replicas))
+    return CommitmentPlanResult(
+        base="committed",
+        base_id=gpu_id,
+        gpu_price_id=gpu_id,
+        serverless_price_id=tok_id,
+        profile_id=f"{case.model}@1x{case.gpu}",
+        term_months=12,
+        base_hourly_usd=base,
+        on_demand_hourly_usd=od,
+        breakeven_utilization=base / od,
+        hours_share=share,
+        replicas=ks,
+        estimate_monthly_usd={"on_demand": on_demand, "serverless": serverless, "on_demand+serverless": on_demand},
+        evaluated=points,
+        best_replicas=best.replicas,
+        best_mode=best.mode,
+        notes=["committed price: a test price"],
     )
 
 
