@@ -215,3 +215,21 @@ def test_bundled_commitment_spot_and_owned_entries_are_dated_sourced_and_marked(
     assert catalog.origin(owned.id) == "bundled:example.toml"
     with pytest.raises(UnknownNameError, match="'nebius/gpu-h100-1x' is a gpu price"):
         catalog.owned("nebius/gpu-h100-1x")
+
+
+def test_skypilot_spot_prices_come_with_the_providers_spot_notice() -> None:
+    # The real Nebius catalog copy (tests/data/pricing): its H100 and H200 rows have a SpotPrice; the importer
+    # attaches Nebius' documented 60 s notice, and no preemption rate (none is published).
+    from pathlib import Path  # noqa: PLC0415 - this test alone reads a fixture
+
+    from pricing.importers import read_skypilot  # noqa: PLC0415
+
+    result = read_skypilot(Path(__file__).parent / "data" / "pricing" / "skypilot_nebius_vms.csv")
+    spot = [e for e in result.entries if isinstance(e, GpuPrice) and e.spot_hourly_usd is not None]
+    assert spot
+    for entry in spot:
+        assert entry.spot_preemption is not None
+        assert entry.spot_preemption.notice_s == 60.0
+        assert entry.spot_preemption.mean_hours_between_preemptions is None
+        assert entry.spot_preemption.source.startswith("https://docs.nebius.com/")
+    assert all(e.spot_preemption is None for e in result.entries if isinstance(e, GpuPrice) and not e.spot_hourly_usd)

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from breakeven.errors import InputError
 from breakeven.io import PathOrBuffer, read_bytes, source_name
 from pricing.importers.common import ImportResult, Skipped, resolve_as_of, source_text
-from pricing.models import _ID_RE, GpuPrice
+from pricing.models import _ID_RE, GpuPrice, SpotTerms
 
 #: SkyPilot cloud folder / file-name token → our provider name.
 CLOUD_NAMES: Final[dict[str, str]] = {
@@ -83,6 +83,32 @@ BILLING_RULES: Final[dict[str, tuple[int, int, str]]] = {
             "billing per second with a 5-minute minimum, as in the bundled DigitalOcean entries "
             "(from the DO booth guide; not seen in DO's own text) [unverified]"
         ),
+    ),
+}
+
+#: Spot terms the catalog does not carry, per provider: (notice [s], source, read on, note). Entries with a
+#: spot price get them (the preemption rate is published by none of these, so it stays unset).
+SPOT_NOTICE: Final[dict[str, tuple[float, str, date, str]]] = {
+    "nebius": (
+        60.0,
+        "https://docs.nebius.com/compute/virtual-machines/preemptible",
+        date(2026, 12, 4),
+        "[doc] SIGTERM 60 seconds before a preemptible VM is stopped; no preemption rate published",
+    ),
+    "aws": (
+        120.0,
+        "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html",
+        date(2026, 12, 4),
+        (
+            "[doc] a Spot Instance interruption notice is issued two minutes before the instance is stopped; the "
+            "interruption frequency is published per instance type by the Spot Instance Advisor, not here"
+        ),
+    ),
+    "gcp": (
+        30.0,
+        "https://www.thundercompute.com/blog/cloud-gpu-spot-instance-availability",
+        date(2026, 12, 4),
+        "[3p] Google Cloud Spot VMs get a best-effort preemption notice of up to 30 seconds",
     ),
 }
 
@@ -294,6 +320,14 @@ def _group(rows: Sequence[_Row]) -> list[list[_Row]]:
     return list(groups.values())
 
 
+def _spot_terms(provider: str) -> SpotTerms | None:
+    known = SPOT_NOTICE.get(provider)
+    if known is None:
+        return None
+    notice, source, read, note = known
+    return SpotTerms(notice_s=notice, as_of=read, source=source, notes=note)
+
+
 def _entry(group: Sequence[_Row], *, provider: str, as_of: date, source: str, multi: bool) -> GpuPrice | None:
     first = group[0]
     regions = tuple(sorted({r.region for r in group if r.region}))
@@ -316,6 +350,7 @@ def _entry(group: Sequence[_Row], *, provider: str, as_of: date, source: str, mu
         gpu_memory_gib=first.memory_gib,
         hourly_usd=first.price,
         spot_hourly_usd=first.spot,
+        spot_preemption=_spot_terms(provider) if first.spot is not None else None,
         billing_increment_s=increment_s,
         minimum_billed_s=minimum_s,
         regions=regions,
