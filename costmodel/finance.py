@@ -612,18 +612,18 @@ def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Optio
 # ---------------------------------------------------------------------------------------- unit economics
 
 
-def _split_share(reference: TokenPrice | None, input_tokens: float, output_tokens: float) -> tuple[float, str]:
+def _split_share(reference: TokenPrice | None, input_tokens: Decimal, output_tokens: Decimal) -> tuple[Decimal, str]:
     """The input tokens' share of a cost that has no per-token lines, and how it was chosen."""
-    if reference is not None and reference.input_usd_per_mtok + reference.output_usd_per_mtok > 0:
-        w_in = input_tokens * reference.input_usd_per_mtok
-        w_out = output_tokens * reference.output_usd_per_mtok
+    if reference is not None:
+        w_in = input_tokens * dec(reference.input_usd_per_mtok)
+        w_out = output_tokens * dec(reference.output_usd_per_mtok)
         if w_in + w_out > 0:
             return w_in / (w_in + w_out), (
                 f"split like {reference.id}'s prices (input ${reference.input_usd_per_mtok:g}, output "
                 f"${reference.output_usd_per_mtok:g} per 1M)"
             )
     total = input_tokens + output_tokens
-    return (input_tokens / total if total else 0.5), "split by token count (no per-token price to follow)"
+    return (input_tokens / total if total else Decimal("0.5")), "split by token count (no per-token price to follow)"
 
 
 def apply_unit_economics(
@@ -633,12 +633,15 @@ def apply_unit_economics(
     token_prices: Sequence[TokenPrice],
     reference: TokenPrice | None,
 ) -> list[Option]:
-    """Every option with its annual cost and unit costs; per-token options with volume pricing billed by the
-    month's volume first."""
-    months = float(per_month(Decimal(1), horizon_s))
-    req_month = summary.requests * months
+    """Every option with its annual cost and unit costs (exact decimals: a serverless option's cost per 1M
+    tokens is its price); per-token options with volume pricing billed by the month's volume first."""
+    months = per_month(Decimal(1), horizon_s)
     in_month = summary.input_tokens_total * months
     out_month = summary.output_tokens_total * months
+    # Unit costs are the same over the trace's window as over a month: computed from the window's bill,
+    # which is exact (a serverless option's cost per 1M tokens is then exactly its price).
+    requests = Decimal(summary.requests)
+    tokens_in, tokens_out = Decimal(summary.input_tokens_total), Decimal(summary.output_tokens_total)
     prices = {p.id: p for p in token_prices}
     done: list[Option] = []
     for option in options:
@@ -646,22 +649,24 @@ def apply_unit_economics(
         price = prices.get(opt.serverless_price_id or "") if opt.kind == "serverless" else None
         if price is not None and has_volume_pricing(price):
             opt = _volume_priced(opt, price, round(in_month), round(out_month))
-        monthly = opt.monthly_cost_usd
-        if opt.token_costs is not None and opt.kind == "serverless" and opt.token_costs.total_usd > 0:
-            tc = opt.token_costs
-            share = (tc.input_usd + tc.cached_input_usd) / tc.total_usd if tc.total_usd else 0.5
+        monthly = dec(opt.monthly_cost_usd)
+        window = dec(opt.total_cost_usd)
+        tc = opt.token_costs
+        if tc is not None and opt.kind == "serverless" and tc.total_usd > 0:
+            share = (dec(tc.input_usd) + dec(tc.cached_input_usd)) / dec(tc.total_usd)
             split = "the bill's own input and output lines (cached input counted as input)"
         else:
-            share, split = _split_share(reference, in_month, out_month)
+            share, split = _split_share(reference, tokens_in, tokens_out)
         units = UnitCosts(
-            usd_per_1k_requests=monthly / req_month * 1000 if req_month else 0.0,
-            usd_per_mtok_input=monthly * share / in_month * 1e6 if in_month else 0.0,
-            usd_per_mtok_output=monthly * (1 - share) / out_month * 1e6 if out_month else 0.0,
-            usd_per_mtok_blended=monthly / (in_month + out_month) * 1e6 if in_month + out_month else 0.0,
+            usd_per_1k_requests=to_float(window / requests * 1000) if requests else 0.0,
+            usd_per_mtok_input=to_float(window * share / tokens_in * 1_000_000) if tokens_in else 0.0,
+            usd_per_mtok_output=to_float(window * (1 - share) / tokens_out * 1_000_000) if tokens_out else 0.0,
+            usd_per_mtok_blended=(
+                to_float(window / (tokens_in + tokens_out) * 1_000_000) if tokens_in + tokens_out else 0.0
+            ),
             split=split,
         )
-        annual = to_float(dec(monthly) * MONTHS_PER_YEAR)
-        update: dict[str, object] = {"annual_cost_usd": annual, "unit_costs": units}
+        update: dict[str, object] = {"annual_cost_usd": to_float(monthly * MONTHS_PER_YEAR), "unit_costs": units}
         if opt.pricing is None:
             update["pricing"] = "per_token" if opt.kind == "serverless" else "on_demand"
         done.append(opt.model_copy(update=update))
