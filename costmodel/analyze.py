@@ -40,7 +40,7 @@ from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile, bundled_profile
 from costmodel.recommend import recommend
-from costmodel.replay._arrays import request_arrays
+from costmodel.replay._arrays import MATERIALIZE_ROWS, request_arrays
 from costmodel.replay.dedicated import DedicatedReplay, policy_label, replay_dedicated
 from costmodel.replay.hybrid import best_hybrid, replay_hybrid, route_by_output
 from costmodel.replay.prompt_cache import CacheFigures, cache_figures
@@ -215,6 +215,13 @@ def analyze(
 
     serverless_ids = list(serverless) if serverless else _default_serverless(profiles)
     fin = finance or FinanceRequest()
+    if isinstance(trace, TraceDataset) and len(trace) > MATERIALIZE_ROWS and (fin.commitment != "none" or fin.spot):
+        # the commitment planner and the spot replay hold the whole trace in memory
+        warnings.append(
+            f"committed and spot options were not priced: they replay the trace in memory, and this dataset has "
+            f"{len(trace):,} requests (more than {MATERIALIZE_ROWS:,})"
+        )
+        fin = dataclasses.replace(fin, commitment="none", spot=False)
     if price_tier == "reserved":
         raise InputError(
             "option --price-tier reserved: a reserved price is a commitment, paid every hour of its term, not "
@@ -422,7 +429,12 @@ def analyze(
         request=fin,
         catalog=catalog,
         seed=seed,
-        search_trace=_head(trace, search_requests, "the commitment planner", warnings),
+        search_trace=_head(
+            trace.head(search_requests) if isinstance(trace, TraceDataset) else trace,  # not a streamed search
+            search_requests,
+            "the commitment planner",
+            warnings,
+        ),
         base_options=options,
     )
     options += extra.options

@@ -245,3 +245,19 @@ def test_readme_shows_a_sweep_command_with_the_example_spec() -> None:
     spec = load_spec(REPO / "examples" / "sweep.toml")
     resolved = resolve(spec, base=REPO / "examples")
     assert len(resolved.cells) == 48
+
+
+@pytest.mark.slow
+def test_a_sweep_over_a_dataset_on_a_local_cluster_gives_the_in_memory_answers(tmp_path: Path) -> None:
+    from costmodel.analyze import bundled_trace  # noqa: PLC0415
+    from traces.dataset import write_dataset  # noqa: PLC0415
+
+    write_dataset(bundled_trace(), tmp_path / "ds", partition_s=600)
+    text = SPEC.replace('trace = "bundled"', 'trace = "ds"').replace('tier = ["on_demand", "spot"]', "")
+    on_dataset = run_sweep(_spec(tmp_path, text, "ds.toml"), out=tmp_path / "a", workers=2)
+    in_memory = run_sweep(
+        _spec(tmp_path, SPEC.replace('tier = ["on_demand", "spot"]', "")), out=tmp_path / "b", workers=0
+    )
+    assert set(on_dataset["trace"]) == {str(tmp_path / "ds")}
+    columns = ["gpu", "serverless", "growth", "option_id", "total_cost_usd", "slo_attainment", "winner_option_id"]
+    pd.testing.assert_frame_equal(on_dataset[columns], in_memory[columns])

@@ -156,30 +156,73 @@ def slots_for(service: ReplicaService, t: Totals, slots: int | None, notes: list
 # ---------------------------------------------------------------------------------------- the planned fleet
 
 
-def _interval_cum(
-    ds: TraceDataset, service: ReplicaService, *, slots: int, edges: FloatArray, first_edge: float, k: float = 1.0
-) -> tuple[FloatArray, float]:
-    """The cumulative work (sequential sum, carried across chunks) at the first request arriving at or after
-    each ``edges[j]``, and the work of the requests before ``first_edge`` (summed as ``ndarray.sum`` does);
-    arrivals divided by ``k``."""
-    values = np.empty(edges.size)
-    p = 0
+def _interval_cums(
+    ds: TraceDataset,
+    service: ReplicaService,
+    *,
+    slots: int,
+    edges: list[FloatArray],
+    first_edge: float,
+    ks: list[float],
+) -> list[tuple[FloatArray, float]]:
+    """For each rate factor ``k`` (arrivals divided by it): the cumulative work (a sequential sum carried
+    across chunks, as in memory) at the first request arriving at or after each of its ``edges``, and the work
+    of the requests before ``first_edge`` (summed as ``ndarray.sum`` does). One pass for every ``k``."""
+    values = [np.empty(e.size) for e in edges]
+    done = [0] * len(ks)
+    first: list[list[FloatArray]] = [[] for _ in ks]
     carry = 0.0
-    first: list[FloatArray] = []
     for req in chunks(ds, fleet._CHUNK, _COLUMNS):
-        a = req.arrival_s / k if k != 1.0 else req.arrival_s
         work = service.service_s(req.input_tokens, req.output_tokens, slots)
         cum = np.cumsum(np.concatenate([[carry], work]))
-        hi = int(np.searchsorted(edges, a[-1], side="right"))
-        if hi > p:
-            values[p:hi] = cum[np.searchsorted(a, edges[p:hi], side="left")]
-            p = hi
-        if a[0] < first_edge:
-            first.append(work[: int(np.searchsorted(a, first_edge, side="left"))])
+        for i, k in enumerate(ks):
+            a = req.arrival_s / k if k != 1.0 else req.arrival_s
+            e = edges[i]
+            hi = int(np.searchsorted(e, a[-1], side="right"))
+            if hi > done[i]:
+                values[i][done[i] : hi] = cum[np.searchsorted(a, e[done[i] : hi], side="left")]
+                done[i] = hi
+            if a[0] < first_edge:
+                first[i].append(work[: int(np.searchsorted(a, first_edge, side="left"))])
         carry = float(cum[-1])
-    values[p:] = carry
-    head = np.concatenate(first) if first else np.zeros(0)
-    return values, float(head.sum())
+    out = []
+    for i in range(len(ks)):
+        values[i][done[i] :] = carry
+        head = np.concatenate(first[i]) if first[i] else np.zeros(0)
+        out.append((values[i], float(head.sum())))
+    return out
+
+
+def plan_fleets_streamed(
+    ds: TraceDataset,
+    service: ReplicaService,
+    policy: AutoscalePolicy,
+    *,
+    slots: int,
+    cold_start_s: float,
+    horizons_s: list[float],
+    ks: list[float],
+    initial: int | None = None,
+) -> list[tuple[Instances, int]]:
+    """:func:`.autoscale.plan_fleet` over a dataset at each rate factor ``k`` (arrivals divided by it, fleet
+    planned up to the matching horizon), all in one pass, without holding the dataset."""
+    if policy.kind == "queue":
+        raise InputError("plan_fleet: a queue-triggered policy depends on the simulated queue; use replay_dedicated")
+    step = policy.decision_interval_s
+    times = [decision_times(policy, h) for h in horizons_s]
+    edges = [np.arange(t.shape[0] + 1, dtype=np.float64) * step for t in times]
+    sums = _interval_cums(ds, service, slots=slots, edges=edges, first_edge=step, ks=ks)
+    per_replica = slots * policy.target_utilization * step
+    out = []
+    for t, horizon, (cum, head) in zip(times, horizons_s, sums, strict=True):
+        first = math.ceil(head / per_replica - 1e-9)
+        start = initial_replicas(policy, first, initial) if horizon > 0 else 0
+        scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
+        if t.size:
+            desired = np.ceil(np.diff(cum) / per_replica - 1e-9).astype(np.int64)
+            scaler.run(t, desired, window_max(desired, policy))
+        out.append((scaler.instances(), int(t.shape[0])))
+    return out
 
 
 def plan_fleet_streamed(
@@ -194,20 +237,9 @@ def plan_fleet_streamed(
     k: float = 1.0,
 ) -> tuple[Instances, int]:
     """:func:`.autoscale.plan_fleet` over a dataset (arrivals divided by ``k``), without holding it."""
-    if policy.kind == "queue":
-        raise InputError("plan_fleet: a queue-triggered policy depends on the simulated queue; use replay_dedicated")
-    times = decision_times(policy, horizon_s)
-    step = policy.decision_interval_s
-    edges = np.arange(times.shape[0] + 1, dtype=np.float64) * step
-    cum, head = _interval_cum(ds, service, slots=slots, edges=edges, first_edge=step, k=k)
-    first = math.ceil(head / (slots * policy.target_utilization * step) - 1e-9)
-    start = initial_replicas(policy, first, initial) if horizon_s > 0 else 0
-    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
-    if times.size:
-        per_replica = slots * policy.target_utilization * step
-        desired = np.ceil(np.diff(cum) / per_replica - 1e-9).astype(np.int64)
-        scaler.run(times, desired, window_max(desired, policy))
-    return scaler.instances(), int(times.shape[0])
+    return plan_fleets_streamed(
+        ds, service, policy, slots=slots, cold_start_s=cold_start_s, horizons_s=[horizon_s], ks=[k], initial=initial
+    )[0]
 
 
 # --------------------------------------------------------------------------------------------- the pool
@@ -616,7 +648,7 @@ def _queue_policy(
     start = 0
     if sim_end > 0:
         step = policy.decision_interval_s
-        cum, _ = _interval_cum(ds, service, slots=slots, edges=np.array([0.0, step]), first_edge=step)
+        ((cum, _),) = _interval_cums(ds, service, slots=slots, edges=[np.array([0.0, step])], first_edge=step, ks=[1.0])
         wanted = math.ceil(float(cum[1] - cum[0]) / (slots * step) - 1e-9)
         start = initial_replicas(policy, wanted, initial)
     scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)

@@ -43,6 +43,7 @@ from costmodel.replay.streamed import (
     _ChunkPool,
     chunks,
     plan_fleet_streamed,
+    plan_fleets_streamed,
     priced,
     replay_dedicated_streamed,
     serverless_bill_streamed,
@@ -339,8 +340,20 @@ class _DatasetBills:
         return self._bill(instances, horizon)
 
     def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
-        """:meth:`cost` at each rate factor."""
-        return [self.cost(k) for k in ks]
+        """:meth:`cost` at each rate factor: planned fleets in one pass over the dataset."""
+        if self.policy.kind == "queue":
+            return [self.cost(k) for k in ks]
+        horizons = [max(self.horizon_s / k, self.last / k) + 2.0 * self.policy.decision_interval_s for k in ks]
+        planned = plan_fleets_streamed(
+            self.ds,
+            self.service,
+            self.policy,
+            slots=self.slots,
+            cold_start_s=self.cold_start_s,
+            horizons_s=horizons,
+            ks=list(ks),
+        )
+        return [self._bill(instances, self.horizon_s / k) for (instances, _), k in zip(planned, ks, strict=True)]
 
     def _bill(self, instances: Instances, horizon: float) -> tuple[float, int]:
         leased = lease(instances, horizon)
