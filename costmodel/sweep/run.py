@@ -27,6 +27,7 @@ from breakeven.errors import InputError
 from breakeven.io import atomic_path
 from breakeven.parallel import connect, current_client, dask_available
 from costmodel.analyze import analyze, bundled_trace
+from costmodel.finance import FinanceRequest, parse_commitment
 from costmodel.frames import options_frame
 from costmodel.profiles import Profile
 from costmodel.results import AutoscalePolicy, Results, Slo
@@ -297,6 +298,7 @@ def _analyze_cell(cell: Cell, context: CellContext) -> Results:
         hybrid=opts.hybrid,
         trace_shaped=opts.trace_breakeven,
         sensitivity_samples=opts.samples,
+        finance=FinanceRequest(commitment=parse_commitment(opts.commitment), spot=opts.spot),
     )
 
 

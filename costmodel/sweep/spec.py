@@ -40,10 +40,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from breakeven.errors import InputError, UnknownNameError
 from costmodel.analyze import DEFAULT_GPUS, DEFAULT_PROFILE, DEFAULT_SERVERLESS
+from costmodel.finance import parse_commitment
 from costmodel.policy import parse_policy
 from costmodel.profiles import Profile, profile_from_path_or_name
 from costmodel.results import AutoscalePolicy
@@ -97,6 +98,16 @@ class SweepOptions(BaseModel):
     serverless_profile: str | None = Field(default=None, description="Serverless latency profile (file or name).")
     cold_start_s: float | None = Field(default=None, ge=0, description="Override every profile's cold start [s].")
     output_tokens: list[float] = Field(default=[30, 220, 1200], description="Output lengths of the break-even table.")
+    commitment: str = Field(
+        default="none", description="Committed replicas per cell: 'none' (default), 'auto' (planned) or a count."
+    )
+    spot: bool = Field(default=False, description="Price each cell's fleet on spot too, preemptions included.")
+
+    @field_validator("commitment")
+    @classmethod
+    def _commitment(cls, value: str) -> str:
+        parse_commitment(value)  # 'auto', 'none' or a count; a clear error before any cell runs
+        return value.strip().lower()
 
 
 class ReportOptions(BaseModel):
