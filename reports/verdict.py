@@ -187,9 +187,9 @@ def _breakeven(results: Results, refs: Refs) -> list[Markup]:
     elif rec.breakeven_method is not None:
         facts.append(
             Markup(
-                "Dedicated is never cheaper than serverless at ~{} output tokens ({} break-even); "
+                "Dedicated is never cheaper than serverless at ~{} output tokens ({} break-even{}); "
                 "your traffic averages {} req/s."
-            ).format(tokens, method, user)
+            ).format(tokens, method, why, user)
         )
     others = [
         Markup("the {} break-even, {} ({})").format(
