@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -405,37 +405,11 @@ def _modes(token: TokenPrice | None, modes: Sequence[Mode] | None) -> tuple[Mode
     return MODES if token is not None else ("on_demand",)
 
 
-def brute_force(
-    trace: TraceLike,
-    service: ReplicaService,
-    gpu: GpuPrice,
-    base: Base,
-    *,
-    token: TokenPrice | None = None,
-    policy: AutoscalePolicy | None = None,
-    slo: Slo | None = None,
-    cold_start_s: float = 0.0,
-    serverless_profile: Profile | None = None,
-    growth: float = 1.0,
-    max_replicas: int | None = None,
-    modes: Sequence[Mode] | None = None,
-) -> list[Mix]:
+def brute_force(trace: TraceLike, service: ReplicaService, gpu: GpuPrice, base: Base, **options: Any) -> list[Mix]:
     """Every mix replayed exactly: each base size (0 to ``max_replicas``, default the policy's maximum or
-    the on-demand peak) in each mode. The reference the planner is checked against."""
-    ctx = _context(
-        trace,
-        service,
-        gpu,
-        base,
-        token=token,
-        policy=policy or AutoscalePolicy(),
-        slo=slo or Slo(),
-        cold_start_s=cold_start_s,
-        serverless_profile=serverless_profile,
-        growth=growth,
-    )
-    reference = evaluate(ctx, 0, "on_demand")
-    return [evaluate(ctx, k, m) for m in _modes(token, modes) for k in _k_values(ctx, max_replicas, reference)]
+    the on-demand peak) in each mode — the reference the planner is checked against. ``options`` are
+    :func:`plan_commitment`'s."""
+    return plan_commitment(trace, service, gpu, base, exhaustive=True, **options).evaluated
 
 
 def plan_commitment(
@@ -453,11 +427,13 @@ def plan_commitment(
     max_replicas: int | None = None,
     modes: Sequence[Mode] | None = None,
     fixed_replicas: int | None = None,
+    exhaustive: bool = False,
 ) -> CommitmentPlan:
     """The cheapest mix of base replicas, on demand above and serverless overflow that meets the SLO.
 
     ``growth`` multiplies the trace's request rate (plan for the traffic you expect over the term);
-    ``fixed_replicas`` plans only that base size (``--commitment K``): the mode is still chosen.
+    ``fixed_replicas`` plans only that base size (``--commitment K``): the mode is still chosen;
+    ``exhaustive`` replays every mix instead of searching (:func:`brute_force`).
     """
     if not (math.isfinite(growth) and growth > 0):
         raise InputError(f"commitment planner: expected a positive growth factor, found {growth!r}")
@@ -492,10 +468,13 @@ def plan_commitment(
         return seen[(k, mode)]
 
     for mode in chosen_modes:
-        if fixed_replicas is not None:
+        if exhaustive:
+            for k in k_values:
+                run(k, mode)
+        elif fixed_replicas is not None:
             run(fixed_replicas, mode)
-            continue
-        _local_search(run, mode, _estimated_best(estimate, mode, k_values), k_values)
+        else:
+            _local_search(run, mode, _estimated_best(estimate, mode, k_values), k_values)
     candidates = [m for m in seen.values() if m.mode in chosen_modes]
     if fixed_replicas is not None:
         candidates = [m for m in candidates if m.replicas == fixed_replicas]
