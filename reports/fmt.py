@@ -33,9 +33,7 @@ from typing import Final, Literal
 
 from pricing.money import format_usd
 
-Kind = Literal[
-    "usd", "usd_abs", "usd_unit", "usd_price", "rps", "pct", "tokens", "count", "ms", "hours", "num", "text"
-]
+Kind = Literal["usd", "usd_abs", "usd_unit", "usd_price", "rps", "pct", "tokens", "count", "ms", "hours", "num", "text"]
 
 MINUS: Final = "\u2212"
 MISSING: Final = "–"
