@@ -358,9 +358,17 @@ def _mix_policy(policy: AutoscalePolicy, replicas: int, mode: Mode) -> Autoscale
 
 
 def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mix) -> Option:
-    """A mix the planner chose replayed on the whole trace (today's rate) and billed as its base says."""
+    """A mix the planner chose replayed on the whole trace (today's rate) and billed as its base says.
+
+    A mix that turns requests away to serverless is replayed on the search window when the trace is more
+    than twice as long (turn-aways over millions of requests cost tens of seconds, as for the hybrid
+    option): its on-demand hours are then scaled to the whole trace by time, its overflow by the token
+    bill, and the base is billed for the whole trace's hours; the notes say so."""
     token, slo, request = ask.token, ask.slo, ask.request
-    req = request_arrays(ask.trace)
+    whole = request_arrays(ask.trace)
+    window = request_arrays(ask.window)
+    scaled = mix.mode != "on_demand" and len(whole) > 2 * len(window) > 0
+    req = window if scaled else whole
     horizon = billing_horizon(req, None)
     notes: list[str] = []
     slots = replica_slots(deployment.service, req, None, notes)
@@ -403,13 +411,28 @@ def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mi
         )
     )
     od_usd = dec(od_s) * dec(deployment.gpu.hourly_usd) / 3600
-    base_usd = plan.base.cost(mix.replicas, horizon, min(ded.costs.hours.busy * 3600.0, mix.replicas * horizon))
+    busy_h = ded.costs.hours.busy
+    cold_h = ded.costs.hours.cold_start
+    if scaled:
+        full = billing_horizon(whole, None)
+        f_time = full / horizon if horizon > 0 else 1.0
+        if tokens is not None and token is not None:
+            f_tokens = dec(serverless_bill(whole, token).total_usd) / dec(serverless_bill(window, token).total_usd)
+            tokens = _scaled_tokens(tokens, f_tokens, len(whole) / len(window))
+        od_s, od_usd = round(od_s * f_time), od_usd * dec(f_time)
+        busy_h, cold_h = busy_h * f_time, cold_h * f_time
+        notes.append(
+            f"mix replayed on the first {len(window):,} requests, then scaled to all {len(whole):,}: on-demand "
+            f"hours by time (x{f_time:.2f}), overflow by the token bill; SLO attainment is the window's"
+        )
+        horizon = full
+    base_usd = plan.base.cost(mix.replicas, horizon, min(busy_h * 3600.0, mix.replicas * horizon))
     sls_usd = dec(tokens.total_usd) if tokens is not None else Decimal(0)
     total = base_usd + od_usd + sls_usd
     base_hours = mix.replicas * horizon / 3600.0
     hours_total = base_hours + od_s / 3600.0
-    busy = min(ded.costs.hours.busy, hours_total)
-    cold_h = min(ded.costs.hours.cold_start, max(hours_total - busy, 0.0))
+    busy = min(busy_h, hours_total)
+    cold_h = min(cold_h, max(hours_total - busy, 0.0))
     gpu_costs = GpuCosts(
         hours=GpuHours(busy=busy, idle=max(hours_total - busy - cold_h, 0.0), cold_start=cold_h, total=hours_total),
         hourly_usd=to_float(plan.base.replica_hourly()),
@@ -465,7 +488,7 @@ def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mi
         profile_id=deployment.profile.id,
         total_cost_usd=to_float(total),
         monthly_cost_usd=to_float(total * months),
-        cost_per_request_usd=to_float(total / len(req)) if len(req) else 0.0,
+        cost_per_request_usd=to_float(total / len(whole)) if len(whole) else 0.0,
         token_costs=tokens,
         gpu_costs=gpu_costs,
         gpu_hours_billed=hours_total,
@@ -478,6 +501,21 @@ def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mi
         pricing=pricing,
         commitment=used,
     )
+
+
+def _scaled_tokens(tokens: TokenCosts, factor: Decimal, requests: float) -> TokenCosts:
+    """A window's token bill scaled to the whole trace (money by ``factor``, requests by ``requests``)."""
+    fields = type(tokens).model_fields
+    update: dict[str, object] = {
+        name: to_float(dec(getattr(tokens, name)) * factor) for name in fields if name.endswith("_usd")
+    }
+    update |= {  # token counts follow the bill; requests their own count
+        name: round(getattr(tokens, name) * float(factor))
+        for name in fields
+        if name.endswith("_tokens") and getattr(tokens, name) is not None
+    }
+    update["requests"] = round(tokens.requests * requests)
+    return tokens.model_copy(update=update)
 
 
 def _owned(ask: _Ask, deployments: Sequence[Deployment], server: OwnedServer, out: FinanceResult) -> Option | None:
