@@ -18,6 +18,8 @@ from costmodel.breakeven import (
     cost_per_request_usd,
 )
 from costmodel.capacity import CapacityFit, fit_replica_service
+from costmodel.commitment import Base, brute_force, plan_commitment
+from costmodel.finance import FinanceRequest
 from costmodel.frames import breakeven_frame, options_frame, timeline_frame
 from costmodel.policy import parse_policy
 from costmodel.replay.dedicated import replay_dedicated
@@ -29,13 +31,16 @@ from costmodel.sensitivity import sensitivity_analysis
 
 __all__ = [
     "AutoscalePolicy",
+    "Base",
     "CapacityFit",
+    "FinanceRequest",
     "Results",
     "Slo",
     "analyze",
     "best_hybrid",
     "breakeven_frame",
     "breakeven_table",
+    "brute_force",
     "bundled_trace_path",
     "capacity_breakeven",
     "closed_form_breakeven_rps",
@@ -45,6 +50,7 @@ __all__ = [
     "fit_replica_service",
     "options_frame",
     "parse_policy",
+    "plan_commitment",
     "replay_dedicated",
     "replay_hybrid",
     "replay_serverless",

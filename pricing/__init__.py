@@ -8,16 +8,28 @@ See docs/pricing.md for the file format, the bundled entries and the importers.
 """
 
 from pricing.catalog import DEFAULT_MAX_AGE_DAYS, Catalog, Origin, bundled_catalog, load_catalog
-from pricing.models import GpuPrice, LongContextTier, Price, RateLimits, TokenPrice
+from pricing.models import (
+    CommitmentTerm,
+    GpuPrice,
+    LongContextTier,
+    OwnedServer,
+    Price,
+    RateLimits,
+    SpotTerms,
+    TokenPrice,
+)
 
 __all__ = [
     "DEFAULT_MAX_AGE_DAYS",
     "Catalog",
+    "CommitmentTerm",
     "GpuPrice",
     "LongContextTier",
     "Origin",
+    "OwnedServer",
     "Price",
     "RateLimits",
+    "SpotTerms",
     "TokenPrice",
     "bundled_catalog",
     "load_catalog",
