@@ -148,14 +148,14 @@ def recommend(
 
     details: list[str] = []
     if line is not None:
+        name = lines[0].name if lines else line.method.replace("_", " ")
         if line.breakeven_rps is None:
             details.append(
                 f"Dedicated never gets cheaper than serverless at ~{output_tokens_mean:,.0f} output tokens "
-                f"({line.method.replace('_', ' ')} method)."
+                f"({name} break-even, the one to sign)."
             )
         else:
             side = "cheaper" if user_rps < line.breakeven_rps else "more expensive"
-            name = lines[0].name if lines else line.method.replace("_", " ")
             details.append(
                 f"Serverless is cheaper below {rate(line.breakeven_rps)} req/s at ~{output_tokens_mean:,.0f} output "
                 f"tokens ({name} break-even, the one to sign); at your {rate(user_rps)} req/s it is {side}."

@@ -96,7 +96,7 @@ def test_one_headline_break_even_and_the_others_explained(bundled: Results) -> N
     assert "how your traffic actually arrives" in lines[0].why
     assert "steady traffic" in lines[1].meaning and "seed article's formula" in lines[2].meaning
     text = " ".join(rec.details)
-    assert "trace-shaped break-even, the one to sign" in text
+    assert "trace-shaped break-even, the one to sign" in text  # whether dedicated is ever cheaper or never
     assert "capacity-aware break-even" in text and "answers another question" in text
 
 
