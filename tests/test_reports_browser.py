@@ -261,7 +261,8 @@ def test_bundled_analysis_shows_the_committed_and_spot_options_and_the_commitmen
     colours, ink = _not_blank(browser, v.page.locator("#chart-commitment-figure").screenshot())
     assert colours > 8 and ink > 0.02
     table = v.page.inner_text("#verdict table.options")
-    assert "Commit 1× H100 (digitalocean) for 12 months" in table
+    committed = next(o for o in results.options if o.pricing == "committed")
+    assert committed.label in table and "H100 (digitalocean) for 12 months" in committed.label
     assert "on spot" in table
     # The break-even bars and the break-even utilization line are hoverable: each bar says whether it pays.
     tips = v.page.eval_on_selector_all("#chart-commitment-share .layers title", "els => els.map(e => e.textContent)")
