@@ -51,12 +51,12 @@ def dataset(trace: Trace, tmp_path_factory: pytest.TempPathFactory) -> TraceData
 
 
 @pytest.fixture(scope="module")
-def service():  # noqa: ANN201 - a ReplicaService
+def service():
     fit = fit_replica_service(bundled_profile("llama-3.1-8b-fp8_1xH100"), Slo())
     return fit.service_for(2048.0, 28.0)
 
 
-def _same_latency(a, b) -> None:  # noqa: ANN001
+def _same_latency(a, b) -> None:
     assert a.slo_attainment == b.slo_attainment
     assert (a.ttft_attainment, a.tpot_attainment) == (b.ttft_attainment, b.tpot_attainment)
     for name in ("ttft_ms", "tpot_ms", "queue_ms"):
@@ -71,7 +71,7 @@ def _same_latency(a, b) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     "policy", ["utilization:min=1,max=8", "utilization:min=0,max=4,idle=300", "fixed:2", "queue:queue=4,max=8"]
 )
-def test_streamed_replay_is_the_in_memory_replay(trace: Trace, dataset: TraceDataset, service, policy: str) -> None:  # noqa: ANN001
+def test_streamed_replay_is_the_in_memory_replay(trace: Trace, dataset: TraceDataset, service, policy: str) -> None:
     gpu = load_catalog().gpu(GPU)
     r1, r2 = np.random.default_rng(7), np.random.default_rng(7)
     kw = {"policy": parse_policy(policy), "cold_start_s": 61.0}
@@ -99,7 +99,7 @@ def test_serverless_bill_and_replay_are_identical(trace: Trace, dataset: TraceDa
     assert r1.random() == r2.random()
 
 
-def test_hybrid_search_replays_the_same_candidates(trace: Trace, dataset: TraceDataset, service) -> None:  # noqa: ANN001
+def test_hybrid_search_replays_the_same_candidates(trace: Trace, dataset: TraceDataset, service) -> None:
     catalog = load_catalog()
     gpu, token = catalog.gpu(GPU), catalog.token(TOKEN)
     a = best_hybrid(trace, service, gpu, token, rng=np.random.default_rng(1))
@@ -112,7 +112,7 @@ def test_hybrid_search_replays_the_same_candidates(trace: Trace, dataset: TraceD
     _same_latency(a.best.latency, b.best.latency)
 
 
-def test_trace_breakeven_rows_are_identical(trace: Trace, dataset: TraceDataset, service) -> None:  # noqa: ANN001
+def test_trace_breakeven_rows_are_identical(trace: Trace, dataset: TraceDataset, service) -> None:
     catalog = load_catalog()
     kw = {"policy": parse_policy("utilization:min=1,max=8"), "cold_start_s": 61.0, "output_tokens": [30, 220]}
     a = trace_breakeven(trace, service, catalog.gpu(GPU), catalog.token(TOKEN), **kw)
