@@ -148,15 +148,21 @@ def _winner_text(group: pd.DataFrame) -> tuple[str, str, str]:
     ok = group[group["status"] == "ok"]
     if ok.empty:
         status = str(group["status"].iloc[0])
-        return f"hm-{status}", "failed" if status == "error" else status, str(group["error"].iloc[0] or "")
+        label = {"error": "failed", "skipped": "not run"}.get(status, status)
+        return f"hm-{status}", label, str(group["error"].iloc[0] or "")
     counts = ok["winner_kind"].value_counts()
     kind = str(counts.index[0])
     if len(ok) == 1:
         cost = ok["winner_monthly_cost_usd"].iloc[0]
-        short = f"{kind} {usd(float(cost))}" if pd.notna(cost) else kind
+        short = f"{kind} {_dollars(float(cost))}" if pd.notna(cost) else kind
         return f"hm-{kind}", short, str(ok["verdict"].iloc[0])
     shares = ", ".join(f"{k} {int(n)}/{len(ok)}" for k, n in counts.items())
     return f"hm-{kind}", f"{kind} {int(counts.iloc[0])}/{len(ok)}", f"winners across the other axes: {shares}"
+
+
+def _dollars(value: float) -> str:
+    """Whole dollars for a heatmap square (cents where the amount is under $100)."""
+    return f"${value:,.0f}" if abs(value) >= 100 else usd(value)
 
 
 def heatmap_svg(
