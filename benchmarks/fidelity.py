@@ -43,7 +43,6 @@ from costmodel.engine.calibrate import WindowError, fit, score  # noqa: E402
 from costmodel.engine.memory import estimate_kv_cache_tokens  # noqa: E402
 from costmodel.engine.replica import (  # noqa: E402
     ERROR_METRICS,
-    default_coefficients,
     engine_settings,
     fit_rows,
     leave_one_run_out,
@@ -140,13 +139,18 @@ def load_groups(data: Path) -> tuple[list[Group], list[tuple[str, str]]]:
     left_out = [
         (
             "vllm_bench/er0080-*_opt-125m_* (2 files)",
-            "OPT-125m has an ungated two-matrix MLP the architecture catalog does not describe, RTX 3090 is not in the "
-            "GPU catalog, and each run is 8 requests dominated by a cold first request (TTFT mean 216 ms, median 45)",
+            (
+                "OPT-125m has an ungated two-matrix MLP the architecture catalog does not describe, RTX 3090 is "
+                "not in the GPU catalog, and each run is 8 requests dominated by a cold first request (TTFT mean "
+                "216 ms, median 45)"
+            ),
         ),
         (
             "other_bench/* (6 files)",
-            "no GPU is stated (GuideLLM qwen2.5-7b, GuideLLM test asset, AIPerf qwen3-4b) or the server is not a GPU "
-            "running vLLM (llmperf against Groq's API)",
+            (
+                "no GPU is stated (GuideLLM qwen2.5-7b, GuideLLM test asset, AIPerf qwen3-4b) or the server is "
+                "not a GPU running vLLM (llmperf against Groq's API)"
+            ),
         ),
     ]
     return groups, left_out
@@ -164,11 +168,13 @@ def _sweep(folder: Path, arch: Any, gpu: Any) -> list[MeasuredRun]:
         found = request_lengths(f)
         if found and len(found[0]) > len(pool_in):
             pool_in, pool_out = found
-    runs = []
-    for f in files:
-        for run in load_vllm_bench(f, deployed, kv, length_pool=(pool_in, pool_out) if pool_in else None):
-            runs.append(_renamed(run, f"{folder.name.split('_')[0]} N={f.name.split('_')[1].split('.')[0]}"))
-    return runs
+    pool = (pool_in, pool_out) if pool_in else None
+    prefix = folder.name.split("_")[0]
+    return [
+        _renamed(run, f"{prefix} N={f.name.split('_')[1].split('.')[0]}")
+        for f in files
+        for run in load_vllm_bench(f, deployed, kv, length_pool=pool)
+    ]
 
 
 def _renamed(run: MeasuredRun, name: str) -> MeasuredRun:
@@ -182,15 +188,15 @@ def _renamed(run: MeasuredRun, name: str) -> MeasuredRun:
 
 def scored_rows(runs: Sequence[MeasuredRun], coefficients: Coefficients) -> list[WindowError]:
     rows = score(runs, coefficients)
-    steady = {(r.id, w.name) for r in runs for w in r.scored}
-    return [e for e in rows if (e.run, e.window) in steady]
+    by_id = {r.id: r for r in runs}
+    return [e for e in rows if e.metric in by_id[e.run].scored_metrics(e.window)]
 
 
 def regime_a(groups: list[Group], start: Coefficients) -> dict[str, list[WindowError]]:
     out: dict[str, list[WindowError]] = {}
     for g in groups:
-        usable = [r for r in g.runs if r.scored]
-        if len(usable) < 2:
+        usable = g.runs
+        if sum(1 for r in usable if r.scored) < 2:
             continue
         say(f"(a) leave-one-run-out: {g.name} ({len(usable)} runs)")
         out[g.name] = leave_one_run_out(usable, start, progress=say)
@@ -202,7 +208,7 @@ def regime_b(groups: list[Group], defaults: Coefficients, start: Coefficients) -
     v1 = [g for g in groups if g.v1]
     for g in groups:
         if g.v1:
-            others = [r for h in v1 if h is not g for r in h.runs if r.scored]
+            others = [r for h in v1 if h is not g for r in h.runs]
             say(f"(b) leave-one-model-out: fitting without {g.name}")
             coefficients = fit(others, start=start, progress=say).coefficients
         else:
@@ -372,9 +378,12 @@ def microbench(data: Path, defaults: Coefficients) -> list[str]:
     err = np.abs(predict(found.x) - measured) / measured
     eff_w, eff_kv, eff_c, overhead = found.x
     return [
-        f"- {len(cases)} shapes (decode batch 1–256 × context 512–8k, prefill 128–8k, mixed chunk + decode rows; bf16 and "
-        f"fp8; Llama-3.1-8B and -70B layers), the roofline's form (two kernels, p = {defaults.overlap_exponent:g}) "
-        f"fitted with four numbers: η_w {eff_w:.2f}, η_kv {eff_kv:.2f}, η_c {eff_c:.2f}, {overhead * 1e6:.0f} µs per layer.",
+        (
+            f"- {len(cases)} shapes (decode batch 1–256 × context 512–8k, prefill 128–8k, mixed chunk + decode rows; "
+            f"bf16 and fp8; Llama-3.1-8B and -70B layers), the roofline's form (two kernels, p = "
+            f"{defaults.overlap_exponent:g}) fitted with four numbers: η_w {eff_w:.2f}, η_kv {eff_kv:.2f}, "
+            f"η_c {eff_c:.2f}, {overhead * 1e6:.0f} µs per layer."
+        ),
         f"- per-layer time error: mean {err.mean():.1%}, median {np.median(err):.1%}, worst {err.max():.1%}.",
     ]
 
@@ -395,8 +404,8 @@ def speed(groups: list[Group], defaults: Coefficients) -> str:
         times.append(time.perf_counter() - t)
     return (
         f"Llama-2-7B general, the 600 s stage at 20 req/s ({len(w):,} requests, {len(res.step_s):,} engine steps): "
-        f"simulated in {min(times):.2f} s (best of 3; {statistics.median(times):.2f} s median) on {platform.processor() or platform.machine()}, "
-        f"{_cpus()} CPUs — target < 2 s"
+        f"simulated in {min(times):.2f} s (best of 3; {statistics.median(times):.2f} s median) on "
+        f"{platform.processor() or platform.machine()}, {_cpus()} CPUs — target < 2 s"
     )
 
 
@@ -416,8 +425,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     groups, left_out = load_groups(args.data)
-    start = default_coefficients().coefficients
-    v1_runs = [r for g in groups if g.v1 for r in g.runs if r.scored]
+    start = Coefficients()  # the class defaults: a fixed start, so that the defaults written are the data's
+    v1_runs = [r for g in groups if g.v1 for r in g.runs]
 
     say("defaults: fitting all V1 calibration runs")
     defaults_fit = fit(v1_runs, start=start, progress=say)
@@ -431,15 +440,17 @@ def main() -> None:
     # The bundled Llama-3.1-8B-FP8 profile: calibrated on its own sweep (the runs the profile was built from).
     sweep = next(g for g in groups if g.name.startswith("Llama-3.1-8B-FP8"))
     say("bundled profile: calibrating Llama-3.1-8B-FP8 on its sweep")
-    sweep_fit = fit([r for r in sweep.runs if r.scored], start=defaults, progress=say)
+    sweep_fit = fit(sweep.runs, start=defaults, progress=say)
 
     lines = [
         MARK_START,
         "",
-        f"Generated by `benchmarks/fidelity.py` on {datetime.now(UTC):%Y-%m-%d} "
-        f"({platform.machine()}, {_cpus()} CPUs; {time.perf_counter() - started:,.0f} s in all).",
+        (
+            f"Generated by `benchmarks/fidelity.py` on {datetime.now(UTC):%Y-%m-%d} "
+            f"({platform.machine()}, {_cpus()} CPUs; {time.perf_counter() - started:,.0f} s in all)."
+        ),
         "",
-        "### Default coefficients (fitted on every steady window of the V1 calibration runs)",
+        "### Default coefficients (fitted on every window of the V1 calibration runs)",
         "",
         "```",
         *(f"{k:26} {v:.4g}" for k, v in defaults.model_dump().items()),
@@ -449,7 +460,7 @@ def main() -> None:
         "",
     ]
     all_a = [e for rows in a.values() for e in rows]
-    lines += summary(all_a, "a") + [""]
+    lines += [*summary(all_a, "a"), ""]
     for name, rows in a.items():
         lines += [f"#### {name}", "", *summary(rows, "a"), "", *table(rows), ""]
     lines += ["### (b) Estimated: a model never calibrated", ""]
@@ -499,7 +510,7 @@ def main() -> None:
         doc = {
             "coefficients": defaults.model_dump(),
             "expected_error": lomo,
-            "fitted_on": [f"{g.name}: {sum(1 for r in g.runs if r.scored)} steady runs" for g in groups if g.v1],
+            "fitted_on": [f"{g.name}: {len(g.runs)} runs" for g in groups if g.v1],
             "note": "expected_error: median |error| of each V1 calibration model predicted by coefficients fitted "
             "on the other one (leave-one-model-out, docs/fidelity.md regime b)",
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -523,9 +534,8 @@ def _write_profile(sweep: Group, found: Any, loro: list[WindowError]) -> None:
     engine = engine_settings(
         deployment, scheduler="v0", max_num_seqs=1024, max_num_batched_tokens=2048, gpu_memory_utilization=0.95
     )
-    errors = [
-        e for e in found.errors if any(e.run == r.id and any(w.name == e.window for w in r.scored) for r in sweep.runs)
-    ]
+    by_id = {r.id: r for r in sweep.runs}
+    errors = [e for e in found.errors if e.metric in by_id[e.run].scored_metrics(e.window)]
     model = ReplicaModel(
         arch=run.arch,
         gpu=run.gpu,
@@ -538,9 +548,11 @@ def _write_profile(sweep: Group, found: Any, loro: list[WindowError]) -> None:
         fit=fit_rows(errors),
         expected_error=typical_error(loro, ERROR_METRICS) if loro else typical_error(errors),
         notes=[
-            "calibrated by benchmarks/fidelity.py on the 8-point LambdaLabs burst sweep this profile was imported "
-            "from (vLLM 0.5.4, V0 scheduler); request lengths of the N ≥ 40 bursts drawn from the 20 listed by "
-            "the N = 20 file, scaled to each burst's mean",
+            (
+                "calibrated by benchmarks/fidelity.py on the 8-point LambdaLabs burst sweep this profile was imported "
+                "from (vLLM 0.5.4, V0 scheduler); request lengths of the N ≥ 40 bursts drawn from the 20 listed by "
+                "the N = 20 file, scaled to each burst's mean"
+            ),
             "expected_error: median |error| leaving each burst out of the fit (docs/fidelity.md regime a)",
             "the KV cache is estimated (the result files do not log it): 0.95 of 79.6 GiB less weights and activations",
         ],

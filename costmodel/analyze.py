@@ -31,13 +31,15 @@ import numpy as np
 
 from breakeven import __version__
 from breakeven.errors import InputError, ModelError
-from costmodel.breakeven import breakeven_table, cost_curve
+from costmodel.breakeven import breakeven_table, capacity_breakeven, cost_curve
 from costmodel.capacity import ReplicaCapacity
 from costmodel.checks import check_prices, check_trace
 from costmodel.engine.capacity import SimulatedCapacity, replica_capacity
+from costmodel.engine.fleet import ROUTINGS, Routing
 from costmodel.finance import Deployment, FinanceRequest, apply_unit_economics, finance_options, priced_catalog
 from costmodel.matching import mismatches
 from costmodel.policy import describe_policy
+from costmodel.prefix_routing import Probe, has_prefixes, probe_routing
 from costmodel.profiles import Profile, bundled_profile
 from costmodel.recommend import recommend
 from costmodel.replay._arrays import MATERIALIZE_ROWS, request_arrays
@@ -54,8 +56,10 @@ from costmodel.results import (
     CostCurve,
     Inputs,
     Option,
+    PrefixCaching,
     PriceUsed,
     Results,
+    RoutingRow,
     Sensitivity,
     Slo,
     Timeline,
@@ -160,6 +164,8 @@ def analyze(
     search_requests: int = SEARCH_REQUESTS,
     progress: Progress | None = None,
     finance: FinanceRequest | None = None,
+    routing: Routing = "round_robin",
+    prefix_caching: bool = True,
 ) -> Results:
     """Analyse ``trace`` (default: the bundled scenario) and return the results.
 
@@ -172,6 +178,9 @@ def analyze(
     - ``cold_start_s``: overrides every profile's measured cold start; profiles without one use
       :data:`ASSUMED_COLD_START_S` and say so in the assumptions.
     - ``today``: the date prices are judged stale against (default: today, UTC).
+    - ``routing`` / ``prefix_caching``: for a trace with ``hash_ids`` and a profile with a replica model, the
+      replicas' prefix caches are simulated under this routing policy and the dedicated options costed with
+      the hit rate found (:mod:`costmodel.prefix_routing`); ``results.prefix_caching`` compares every policy.
     - ``search_requests``: the hybrid search and the trace-shaped break-even, which replay the trace many
       times, use its first ``search_requests`` requests (all of it when shorter); every option's bill
       always covers the whole trace, and the hybrid split found is replayed on the whole trace.
@@ -244,6 +253,9 @@ def analyze(
         lengths=_length_sample(trace, seed),
     )
     warnings += check_prices(token_prices, [p.gpu for p in pairs])  # one currency; prices in a wrong unit
+    probes: dict[str, tuple[Probe, SimulatedCapacity]] = {}
+    if prefix_caching and isinstance(trace, Trace) and has_prefixes(trace):
+        pairs = _with_prefix_caching(pairs, trace, slo, routing, probes, say)
 
     options: list[Option] = []
     serverless_cost: dict[str, float] = {}
@@ -283,6 +295,9 @@ def analyze(
             profile_id=pair.profile.id,
             slo=slo,
         )
+        if pair.profile.id in probes:
+            hit = probes[pair.profile.id][0].rows[routing].hit_rate
+            fleet = fleet.model_copy(update={"prefix_hit_rate": hit, "routing": routing})
         options.append(fleet.model_copy(update={"notes": [*fleet.notes, *_tier_notes(ded, pair.gpu, price_tier)]}))
         del ded
 
@@ -516,10 +531,119 @@ def analyze(
         recommendation=rec,
         warnings=_dedupe(warnings),
         commitment_plans=extra.plans,
+        prefix_caching=_prefix_section(
+            trace,
+            primary,
+            cheapest_token,
+            probes,
+            routing=routing,
+            policy=policy,
+            slo=slo,
+            tier=price_tier,
+            mean_in=mean_in,
+            mean_out=mean_out,
+            say=say,
+        ),
     )
 
 
 # ----------------------------------------------------------------------------------------------- helpers
+
+
+def _with_prefix_caching(  # noqa: PLR0917 - analyze's state, in its order
+    pairs: list[_Pair],
+    trace: Trace,
+    slo: Slo,
+    routing: Routing,
+    probes: dict[str, tuple[Probe, SimulatedCapacity]],
+    say: Progress,
+) -> list[_Pair]:
+    """Probe each simulated profile's routed fleet once; its pairs are costed with the routing's hit rate."""
+    out = []
+    for pair in pairs:
+        fit = pair.fit
+        if not isinstance(fit, SimulatedCapacity):
+            out.append(pair)
+            continue
+        if pair.profile.id not in probes:
+            probe = probe_routing(trace, fit, slo, progress=say)
+            if probe is None:
+                out.append(pair)
+                continue
+            probes[pair.profile.id] = (probe, fit)
+        probe, base = probes[pair.profile.id]
+        out.append(dataclasses.replace(pair, fit=base.with_cached_share(probe.rows[routing].hit_rate)))
+    return out
+
+
+def _prefix_section(
+    trace: Trace | TraceDataset,
+    primary: _Pair | None,
+    token: TokenPrice | None,
+    probes: dict[str, tuple[Probe, SimulatedCapacity]],
+    *,
+    routing: Routing,
+    policy: AutoscalePolicy,
+    slo: Slo,
+    tier: Tier,
+    mean_in: float,
+    mean_out: float,
+    say: Progress,
+) -> PrefixCaching | None:
+    """Prefix caching off and every routing policy, costed on the primary dedicated option."""
+    if primary is None or primary.profile.id not in probes or not isinstance(trace, Trace):
+        return None
+    probe, base = probes[primary.profile.id]
+    rows: list[RoutingRow] = []
+    capacities: dict[str, float] = {}
+    costed: dict[float, tuple[float, Option]] = {}  # by hit rate: policies that hit alike cost alike
+    for name, hit in [("none", 0.0), *((p, probe.rows[p].hit_rate) for p in ROUTINGS)]:
+        if hit not in costed:
+            say(f"prefix caching: costing {name}")
+            fit = base.with_cached_share(hit)
+            replay = replay_dedicated(
+                trace, fit.service_for(mean_in, mean_out), primary.gpu, policy=policy, slo=slo,
+                cold_start_s=primary.cold_start_s, tier=tier,
+            )  # fmt: skip
+            option = replay.option(id="probe", label="probe", gpu_price_id=primary.gpu.id, slo=slo)
+            costed[hit] = (fit.capacity(mean_in, mean_out).rps, option)
+        capacities[name], opt = costed[hit]
+        row = probe.rows.get(name)
+        rows.append(
+            RoutingRow(
+                routing=name,
+                hit_rate_tokens=hit,
+                replica_capacity_rps=capacities[name],
+                monthly_cost_usd=opt.monthly_cost_usd,
+                gpu_hours=opt.gpu_hours_billed or 0.0,
+                slo_attainment=opt.slo_attainment,
+                probe_ttft_p90_ms=row.ttft_p90_ms if row else None,
+                probe_output_tok_s=row.output_tok_s if row else None,
+            )
+        )
+    breakevens: list[float | None] = [None, None]
+    if token is not None:
+        hourly = primary.gpu.hourly_for(tier)
+        per_request = _per_request(token, mean_in, mean_out)
+        breakevens = [capacity_breakeven(hourly, per_request, capacities[k]).breakeven_rps for k in ("none", routing)]
+    return PrefixCaching(
+        option_id=f"dedicated:{primary.gpu.id}:{primary.profile.id}",
+        routing=routing,
+        infinite_cache_share=probe.infinite_share,
+        probe_requests=probe.requests,
+        probe_replicas=probe.replicas,
+        rows=rows,
+        breakeven_without_cache_rps=breakevens[0],
+        breakeven_with_cache_rps=breakevens[1],
+        notes=[
+            (
+                f"hit rates simulated on the trace's first {probe.requests:,} requests through {probe.replicas} "
+                "replicas, each with vLLM's LRU prefix cache in its KV pool; capacities then simulated with that "
+                "share of every prompt cached, and the whole trace replayed on each"
+            ),
+            "the serverless bill's cached input follows the provider's own cache (see the cost breakdown)",
+        ],
+    )
 
 
 def _default_serverless(profiles: Sequence[Profile]) -> list[str]:

@@ -290,6 +290,54 @@ class Option(_Strict):
         default=None, description="Committed or owned base replicas and what runs above them."
     )
     spot: SpotUsed | None = Field(default=None, description="Spot: the preemption model and its effect.")
+    prefix_hit_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Dedicated: share of prompt tokens the replicas' prefix caches held (simulated, under routing).",
+    )
+    routing: str | None = Field(default=None, description="Dedicated: how requests were routed across replicas.")
+
+
+# ------------------------------------------------------------------------------------ prefix caching
+
+
+class RoutingRow(_Strict):
+    """One routing policy (or no prefix caching) for the primary dedicated option."""
+
+    routing: Literal["none", "round_robin", "least_loaded", "session", "kv_aware"] = Field(
+        description="Routing policy; 'none' = prefix caching off (every prompt computed in full)."
+    )
+    hit_rate_tokens: float = Field(ge=0, le=1, description="Share of prompt tokens found in the replica's cache.")
+    replica_capacity_rps: float = Field(ge=0, description="One replica's SLO capacity at that hit rate [req/s].")
+    monthly_cost_usd: float = Field(ge=0, description="The dedicated fleet's monthly cost at that capacity.")
+    gpu_hours: float = Field(ge=0, description="GPU-hours billed over the trace.")
+    slo_attainment: float | None = Field(default=None, ge=0, le=1, description="Share of requests meeting the SLO.")
+    probe_ttft_p90_ms: float | None = Field(default=None, ge=0, description="p90 TTFT in the routed-fleet probe [ms].")
+    probe_output_tok_s: float | None = Field(default=None, ge=0, description="Output tokens/s in the probe.")
+
+
+class PrefixCaching(_Strict):
+    """What the replicas' prefix caches and the routing policy change (traces with hash_ids, simulated)."""
+
+    option_id: str = Field(description="The dedicated option described.")
+    routing: str = Field(description="The routing policy the dedicated options were costed with.")
+    infinite_cache_share: float = Field(
+        ge=0,
+        le=1,
+        description="Share of prompt tokens an infinite cache of prompts would hit (vLLM also caches answers, "
+        "so a conversation's hit rate can exceed it).",
+    )
+    probe_requests: int = Field(ge=0, description="Requests of the trace's head simulated by the routed fleet.")
+    probe_replicas: int = Field(ge=1, description="Replicas of that fleet.")
+    rows: list[RoutingRow] = Field(description="Prefix caching off, then one row per routing policy.")
+    breakeven_without_cache_rps: float | None = Field(
+        default=None, description="Capacity-aware break-even at the mean mix with prefix caching off [req/s]."
+    )
+    breakeven_with_cache_rps: float | None = Field(
+        default=None, description="The same at the chosen routing's hit rate [req/s]."
+    )
+    notes: list[str] = Field(default_factory=list, description="How the figures were obtained, and caveats.")
 
 
 # ------------------------------------------------------------------------------------------ break-even
@@ -506,6 +554,9 @@ class Results(_Strict):
     warnings: list[str] = Field(default_factory=list)
     commitment_plans: list[CommitmentPlanResult] = Field(
         default_factory=list, description="The commitment (and owned-fleet) planner's search, per GPU price."
+    )
+    prefix_caching: PrefixCaching | None = Field(
+        default=None, description="Prefix caching and routing, when the trace carries prefixes (hash_ids)."
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -95,10 +95,10 @@ def test_calibration_recovers_known_coefficients_from_simulated_runs():
     assert set(METRICS) >= {e.metric for e in score(runs, c)}
 
 
-def test_calibration_refuses_runs_without_a_steady_window():
+def test_calibration_refuses_runs_with_nothing_measured():
     (run,) = _synthetic_runs(Coefficients())[:1]
     overloaded = MeasuredRun(**{**run.__dict__, "windows": (Window("x", 0, 1, 1.0, {}, overloaded=True, requests=1),)})
-    with pytest.raises(InputError, match="no measured run has a steady window"):
+    with pytest.raises(InputError, match="no measured run has a window with TTFT, TPOT"):
         fit([overloaded])
 
 

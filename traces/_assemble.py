@@ -460,7 +460,7 @@ def _to_seconds(
     if zone is not None:  # int64 nanoseconds
         first = int(times.min()) if origin is None else int(origin)
         arrival = (times - first).astype(np.float64) / 1e9
-        stamp = pd.Timestamp(first, unit="ns")
+        stamp = pd.Timestamp(first, unit="ns").floor("us")  # datetime holds microseconds: say so, do not warn
         start = stamp.tz_localize("UTC").to_pydatetime() if zone == "utc" else stamp.to_pydatetime()
         return arrival, start, first
     per_second = round(1.0 / (TIME_UNITS[unit] or 1.0))  # 1, 1e3, 1e6, 1e9: divide (exact), not multiply by 1e-3

@@ -20,6 +20,7 @@ from breakeven.parallel import connect
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
+from costmodel.commands.simulate import RoutingChoice
 from costmodel.commands.sweep import SchedulerOption, WorkersOption
 from costmodel.finance import FinanceRequest, parse_commitment
 from costmodel.policy import parse_policy
@@ -237,6 +238,21 @@ def analyze(
     no_hybrid: Annotated[
         bool, typer.Option("--no-hybrid", help="Skip the hybrid (dedicated + overflow) search.")
     ] = False,
+    routing: Annotated[
+        RoutingChoice,
+        typer.Option(
+            "--routing",
+            help="How requests are routed across dedicated replicas, for a trace with hash_ids and a profile with a "
+            "replica model: the replicas' prefix caches are simulated and the options costed with the hit rate "
+            "found; the report compares every policy.",
+        ),
+    ] = RoutingChoice.round_robin,
+    prefix_caching: Annotated[
+        bool,
+        typer.Option(
+            "--prefix-caching/--no-prefix-caching", help="Simulate the replicas' prefix caches (vLLM's default)."
+        ),
+    ] = True,
     no_trace_breakeven: Annotated[
         bool, typer.Option("--no-trace-breakeven", help="Skip the trace-shaped break-even (the slowest step).")
     ] = False,
@@ -327,6 +343,8 @@ def analyze(
             sensitivity_samples=samples,
             progress=lambda step: bar.update(task, description=step),
             finance=finance,
+            routing=routing.value,
+            prefix_caching=prefix_caching,
         )
     results_path, report_path = write_outputs(results, out)
     if as_json:

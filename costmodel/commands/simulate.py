@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from breakeven.cli_support import print_json, stdout
 from breakeven.errors import InputError
 from costmodel.commands.table import PercentileChoice
 from costmodel.engine.capacity import max_rps
+from costmodel.engine.fleet import simulate_fleet
 from costmodel.engine.replica import cost_of, deployed_of, limits_of
 from costmodel.engine.results import SimResult
 from costmodel.engine.runs import MeasuredRun, is_inference_sim_replay, load_measured, predict
@@ -30,6 +32,16 @@ from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record
 from costmodel.profiles.schema import ReplicaModel
 from costmodel.results import Slo
 from traces import load_trace
+
+
+class RoutingChoice(StrEnum):
+    """Fleet routing policies."""
+
+    round_robin = "round_robin"
+    least_loaded = "least_loaded"
+    session = "session"
+    kv_aware = "kv_aware"
+
 
 ProfileOpt = Annotated[
     str,
@@ -87,6 +99,27 @@ def _render(summary: dict[str, Any], result: SimResult) -> None:
     )
 
 
+def _render_fleet(s: dict[str, Any]) -> None:
+    table = Table(
+        title=f"{s['replicas']} replicas, {s['routing']} routing, {s['requests']:,} requests", title_justify="left"
+    )
+    for col in ("metric", "mean", "p50", "p90", "p99"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    table.add_row("TTFT [ms]", *_stat_cells(s["ttft_ms"], "ms"))
+    table.add_row("TPOT [ms]", *_stat_cells(s["tpot_ms"], "ms"))
+    table.add_row("E2E [s]", *_stat_cells(s["e2e_s"], "s"))
+    stdout.print(table)
+    slo = s.get("slo_attainment")
+    stdout.print(
+        Text(
+            f"prefix-cache hit rate {s['hit_rate_tokens']:.1%} of prompt tokens ({s['prefill_tokens_saved']:,} prefill "
+            f"tokens saved); {s['output_tok_s']:,.0f} output tok/s; mean ITL {s['itl_ms']['mean'] or 0:,.1f} ms; "
+            f"completed {s['completed']:,}; per replica {s['requests_per_replica']}"
+            + ("" if slo is None else f"; SLO met by {slo:.1%}")
+        )
+    )
+
+
 def _compare(runs: list[MeasuredRun], results: list[SimResult]) -> list[dict[str, Any]]:
     rows = []
     for run, result in zip(runs, results, strict=True):
@@ -133,16 +166,68 @@ def simulate_cmd(
     input_tokens: Annotated[int, typer.Option("--input-tokens", min=1, help="Prompt tokens per request.")] = 1000,
     output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="Output tokens per request.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Poisson stream.")] = 0,
+    replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas behind the router.")] = 1,
+    routing: Annotated[
+        RoutingChoice | None,
+        typer.Option(
+            "--routing",
+            help="How a fleet of --replicas routes requests: round_robin, least_loaded, session (sticky) or "
+            "kv_aware (Dynamo's overlap-against-load score) [default: round_robin].",
+            show_default=False,
+        ),
+    ] = None,
+    users: Annotated[
+        int | None,
+        typer.Option(
+            "--users",
+            min=1,
+            help="Closed loop: this many users each run one conversation of the trace at a time (needs "
+            "session_id; turns wait think_time_s after the previous answer).",
+            show_default=False,
+        ),
+    ] = None,
+    prefix_caching: Annotated[
+        bool,
+        typer.Option("--prefix-caching/--no-prefix-caching", help="vLLM's prefix cache (on by default, as in vLLM)."),
+    ] = True,
+    slo_ttft_ms: Annotated[
+        float, typer.Option("--slo-ttft-ms", min=0.001, help="TTFT target for SLO attainment.")
+    ] = 600.0,
+    slo_tpot_ms: Annotated[
+        float, typer.Option("--slo-tpot-ms", min=0.001, help="TPOT target for SLO attainment.")
+    ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Simulate one vLLM replica step by step (continuous batching, chunked prefill, KV blocks, preemption)
-    and print TTFT, TPOT, ITL and end-to-end percentiles, throughput and whether it was overloaded."""
+    """Simulate vLLM replicas step by step (continuous batching, chunked prefill, KV blocks, preemption, prefix
+    cache) and print TTFT, TPOT, ITL and end-to-end percentiles, throughput and whether they kept up; with
+    --replicas / --routing / --users, a routed fleet with its prefix-cache hit rate and SLO attainment."""
     loaded = profile_from_path_or_name(profile)
     model = _replica(loaded)
     chosen = [x for x in (replay, trace, rate) if x is not None]
     if len(chosen) != 1:
         raise InputError("expected exactly one of --replay FILE, --trace FILE or --rate R (with --requests etc.)")
     cost, limits = cost_of(model), limits_of(model)
+    if replicas > 1 or routing is not None or users is not None:
+        if trace is None and (replay is None or _is_measured_run(replay)):
+            raise InputError("a fleet (--replicas, --routing, --users) replays a trace: expected --trace FILE")
+        source = trace if trace is not None else replay
+        assert source is not None
+        fleet = simulate_fleet(
+            from_trace(load_trace(str(source))),
+            cost,
+            limits,
+            replicas=replicas,
+            routing=(routing or RoutingChoice.round_robin).value,
+            users=users,
+            prefix_caching=prefix_caching,
+            seed=seed,
+        )
+        summary = fleet.summary(slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms)
+        if as_json:
+            print_json(summary)
+        else:
+            _render_fleet(summary)
+        return
     runs: list[MeasuredRun] = []
     if replay is not None and _is_measured_run(replay):
         deployed = deployed_of(model.arch, model.gpu, model.engine, tp=model.tp, weight_dtype=model.weight_dtype)
@@ -158,7 +243,7 @@ def simulate_cmd(
     results = []
     for w in workloads:
         horizon = None if rate is None else float(w.arrival_s[-1]) + 3600.0
-        results.append(simulate(w, cost, limits, horizon_s=horizon))
+        results.append(simulate(w, cost, limits, horizon_s=horizon, prefix_caching=prefix_caching))
     summaries = [r.summary() for r in results]
     comparison = _compare(runs, results) if runs else []
     if as_json:

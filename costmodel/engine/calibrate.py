@@ -1,6 +1,6 @@
 """Fit the step-time coefficients by replaying measured runs in the simulator.
 
-The objective is the squared log-error of each scored window's mean TTFT, mean TPOT and mean end-to-end
+The objective is the squared log-error of each steady window's mean TTFT, mean TPOT and mean end-to-end
 latency (and, for a burst, its throughput) — every run and window weighted alike — plus a weak prior that
 pulls each fitted coefficient towards its starting value (a factor of 10 away costs as much as one window
 missed by 25 %): a coefficient the runs cannot tell apart stays where the prior put it instead of wandering.
@@ -146,10 +146,10 @@ def fit(
     """
     start = start or Coefficients()
     names = tuple(fitted)
-    usable = [r for r in runs if any(_fit_targets(r, w) for w in r.scored)]
+    usable = [r for r in runs if any(_fit_targets(r, w) for w in r.windows)]
     if not usable:
         raise InputError(
-            "calibration: no measured run has a steady window with TTFT, TPOT or end-to-end latency to fit; "
+            "calibration: no measured run has a window with TTFT, TPOT or end-to-end latency to fit; "
             f"given {len(runs)} run(s)"
         )
     lo = np.log([_BOUNDS[n][0] for n in names])
@@ -221,6 +221,8 @@ def fit(
 
 
 def _fit_targets(run: MeasuredRun, window: Window) -> list[str]:
+    if window.overloaded:  # its latencies are its queue (see MeasuredRun.scored_metrics)
+        return []
     metrics = [*_FIT_METRICS, *(("throughput_rps",) if run.kind == "burst" else ())]
     return [m for m in metrics if (window.measured.get(m) or 0) > 0]
 
@@ -276,7 +278,7 @@ def _residuals(
     res: list[float] = []
     jac: list[FloatArray] = []
     a = run.workload.arrival_s
-    for window in run.scored:
+    for window in run.windows:
         pred = predict(run, sim, window)
         sel = (a >= window.start_s) & (a < window.end_s) & done
         for metric in _fit_targets(run, window):

@@ -16,10 +16,11 @@ stays fast; the simulator carries the per-replica physics.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -91,7 +92,9 @@ def _pct(values: FloatArray, percentile: str) -> float:
 class _Stream:
     """Requests with fixed lengths and unit-rate gaps: ``at(rate)`` rescales the arrival times."""
 
-    def __init__(self, n_in: FloatArray, n_out: FloatArray, *, requests: int, seed: int) -> None:
+    def __init__(
+        self, n_in: FloatArray, n_out: FloatArray, *, requests: int, seed: int, cached_share: float = 0.0
+    ) -> None:
         rng = np.random.default_rng(seed)
         gaps = rng.exponential(1.0, size=requests)
         self.unit = np.cumsum(gaps) - gaps[0]
@@ -102,9 +105,11 @@ class _Stream:
         else:
             self.n_in = np.full(requests, max(round(float(n_in[0])), 1), dtype=np.int64)
             self.n_out = np.full(requests, max(round(float(n_out[0])), 1), dtype=np.int64)
+        # A prefix-cache hit rate as each prompt's cached share (at most all but its last token).
+        self.cached = np.minimum(np.floor(cached_share * self.n_in), self.n_in - 1).astype(np.int64)
 
     def at(self, rate: float) -> Workload:
-        return Workload(self.unit / rate, self.n_in, self.n_out, label=f"poisson({rate:.4g}/s)")
+        return Workload(self.unit / rate, self.n_in, self.n_out, self.cached, label=f"poisson({rate:.4g}/s)")
 
 
 def _judge(sim: SimResult, rate: float, slo: Slo) -> Trial:
@@ -161,11 +166,13 @@ def max_rps(
     *,
     requests: int | None = None,
     seed: int = 0,
+    cached_share: float = 0.0,
 ) -> CapacitySearch:
     """The largest Poisson rate one replica sustains with ``slo`` met (see the module docstring).
 
     ``input_tokens`` / ``output_tokens``: one length each, or samples of the mix (drawn with replacement,
-    pairwise when both have the same size).
+    pairwise when both have the same size). ``cached_share``: the share of every prompt its replica's prefix
+    cache holds (a routed fleet's hit rate), whose prefill is skipped.
     """
     n_in = np.atleast_1d(np.asarray(input_tokens, dtype=np.float64))
     n_out = np.atleast_1d(np.asarray(output_tokens, dtype=np.float64))
@@ -175,7 +182,7 @@ def max_rps(
         raise InputError("capacity: input and output samples must have the same size to be drawn in pairs")
     if requests is None:
         requests = _requests_for(limits, float(n_in.mean()), float(n_out.mean()))
-    stream = _Stream(n_in, n_out, requests=requests, seed=seed)
+    stream = _Stream(n_in, n_out, requests=requests, seed=seed, cached_share=cached_share)
     trials: list[Trial] = []
 
     patience = 20.0 * slo.ttft_ms / 1000.0  # a queue this old means the rate is too high
@@ -229,6 +236,8 @@ class SimulatedCapacity:
     output_sample: FloatArray | None = None
     expected_error: dict[str, float] = field(default_factory=dict)
     estimated: bool = False
+    cached_share: float = 0.0
+    """Share of each prompt the replica's prefix cache holds (a routed fleet's hit rate); 0 = none."""
     notes: tuple[str, ...] = ()
     _searches: dict[tuple[float, float], CapacitySearch] = field(default_factory=dict, repr=False)
     _services: dict[tuple[float, float], ReplicaService] = field(default_factory=dict, repr=False)
@@ -248,12 +257,32 @@ class SimulatedCapacity:
                 return ins, self.output_sample
         return ins, np.full(len(ins), n_out)
 
+    def _identity(self) -> str:
+        """What the answers depend on besides the mix: deployment, coefficients, limits, SLO, cached share."""
+        d = self.cost.deployment
+        return "|".join(
+            (
+                d.arch.model_dump_json(),
+                d.gpu.model_dump_json(),
+                f"{d.tp}|{d.weight_dtype}|{d.kv_dtype}",
+                self.cost.coefficients.model_dump_json(),
+                repr(self.limits),
+                self.slo.model_dump_json(),
+                f"{self.cached_share:.6f}",
+                _digest(self.input_sample),
+                _digest(self.output_sample),
+            )
+        )
+
     def search(self, n_in: float, n_out: float) -> CapacitySearch:
-        """The capacity search for a mix (simulated once, then cached)."""
+        """The capacity search for a mix (simulated once per process, then cached)."""
         key = (round(float(n_in), 1), round(float(n_out), 1))
         if key not in self._searches:
-            ins, outs = self._mix(*key)
-            self._searches[key] = max_rps(self.cost, self.limits, self.slo, ins, outs)
+            shared = ("search", self._identity(), key)
+            if shared not in _CACHE:
+                ins, outs = self._mix(*key)
+                _remember(shared, max_rps(self.cost, self.limits, self.slo, ins, outs, cached_share=self.cached_share))
+            self._searches[key] = _CACHE[shared]
         return self._searches[key]
 
     def capacity(self, input_tokens: float, output_tokens: float) -> Capacity:
@@ -313,6 +342,10 @@ class SimulatedCapacity:
         key = (round(n_in, 1), round(n_out, 1))
         if key in self._services:
             return self._services[key]
+        shared = ("service", self._identity(), key)
+        if shared in _CACHE:
+            self._services[key] = _CACHE[shared]
+            return self._services[key]
         cap = self.capacity(n_in, n_out)
         found = self.search(n_in, n_out)
         if not cap.reachable or found.at_capacity is None:  # no slot: the trickle's latencies, for the record
@@ -327,9 +360,12 @@ class SimulatedCapacity:
                 kv_cache_tokens=self.kv_cache_tokens,
             )
             self._services[key] = service
+            _remember(shared, service)
             return service
         ins, outs = self._mix(n_in, n_out)
-        stream = _Stream(ins, outs, requests=_requests_for(self.limits, n_in, n_out), seed=1)
+        stream = _Stream(
+            ins, outs, requests=_requests_for(self.limits, n_in, n_out), seed=1, cached_share=self.cached_share
+        )
         loads = [
             _judge(simulate(stream.at(f * cap.rps), self.cost, self.limits), f * cap.rps, self.slo)
             for f in _SERVICE_LOADS
@@ -340,7 +376,8 @@ class SimulatedCapacity:
         ttft = np.array([t.ttft_mean_ms for t in points])
         tpot_slope, _ = _line(batch, tpot)
         ttft_slope, ttft_at_1 = _line(batch, ttft)
-        prefill_ms = self._prefill_ms_per_token(n_in)
+        uncached = 1.0 - self.cached_share
+        prefill_ms = self._prefill_ms_per_token(max(n_in * uncached, 1.0)) * uncached
         ttft_base = max(ttft_at_1 - prefill_ms * n_in, 0.0)
         slots = cap.slots
         at = found.at_capacity
@@ -367,6 +404,7 @@ class SimulatedCapacity:
             ttft_per_seq_ms=service.ttft_per_seq_ms * k,
         )
         self._services[key] = service
+        _remember(shared, service)
         return service
 
     def spread(self, input_tokens: float, output_tokens: float) -> tuple[float, float, float]:
@@ -380,8 +418,12 @@ class SimulatedCapacity:
         bounds = []
         for factor in (1.0 + error, 1.0 / (1.0 + error)):
             cost = self.cost.with_coefficients(_scaled(self.cost.coefficients, factor))
-            bounds.append(max_rps(cost, self.limits, self.slo, ins, outs).rps)
+            bounds.append(max_rps(cost, self.limits, self.slo, ins, outs, cached_share=self.cached_share).rps)
         return min(bounds[0], mode), mode, max(bounds[1], mode)
+
+    def with_cached_share(self, share: float) -> SimulatedCapacity:
+        """The same replica model with a prefix-cache hit rate (fresh caches of searches and services)."""
+        return dataclasses.replace(self, cached_share=float(share), _searches={}, _services={})
 
     def _prefill_ms_per_token(self, n_in: float) -> float:
         """Marginal step time of one more prompt token, at the mix's prompt length [ms]."""
@@ -389,6 +431,25 @@ class SimulatedCapacity:
         full = self.cost.step_s(0, 0.0, prefill_tokens=tokens, prefill_rows=1)
         one = self.cost.step_s(0, 0.0, prefill_tokens=1.0, prefill_rows=1)
         return max(full - one, 0.0) / tokens * 1000.0
+
+
+_CACHE: dict[tuple[str, str, tuple[float, float]], Any] = {}
+"""Searches and services by what they depend on, shared by every analysis of the process (a sweep runs many
+analyses of one profile and trace); the oldest half is dropped past :data:`_CACHE_SIZE` entries."""
+_CACHE_SIZE: Final = 512
+
+
+def _remember(key: tuple[str, str, tuple[float, float]], value: Any) -> None:
+    if len(_CACHE) >= _CACHE_SIZE:
+        for old in list(_CACHE)[: _CACHE_SIZE // 2]:
+            del _CACHE[old]
+    _CACHE[key] = value
+
+
+def _digest(values: FloatArray | None) -> str:
+    if values is None:
+        return "-"
+    return hashlib.blake2b(np.ascontiguousarray(values, dtype=np.float64).tobytes(), digest_size=16).hexdigest()
 
 
 def _scaled(c: Coefficients, factor: float) -> Coefficients:

@@ -159,7 +159,7 @@ def leave_one_run_out(
     runs: Sequence[MeasuredRun], start: Coefficients, *, progress: Callable[[str], None] | None = None
 ) -> list[WindowError]:
     """Each run predicted by coefficients fitted to the others (runs with steady windows only)."""
-    usable = [r for r in runs if r.scored]
+    usable = [r for r in runs if any(r.scored_metrics(w.name) for w in r.windows if any(w.measured.values()))]
     if len(usable) < 2:
         return []
     rows: list[WindowError] = []
@@ -173,7 +173,7 @@ def leave_one_run_out(
 
 
 def _scored(run: MeasuredRun, error: WindowError) -> bool:
-    return any(w.name == error.window for w in run.scored)
+    return error.metric in run.scored_metrics(error.window)
 
 
 def calibrate(

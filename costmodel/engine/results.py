@@ -73,18 +73,25 @@ class SimResult:
     """Per preempted request: (first step it sat out, step its recompute gave its next token; -1 = never)."""
     end_s: float
     max_num_seqs: int
+    sent_s: FloatArray | None = None
+    """When each request was sent, where a closed loop set it (else the workload's arrivals)."""
+
+    @property
+    def arrival_s(self) -> FloatArray:
+        """When each request arrived [s]."""
+        return self.workload.arrival_s if self.sent_s is None else self.sent_s
 
     # ------------------------------------------------------------------------------ per request
 
     @cached_property
     def ttft_s(self) -> FloatArray:
         """Time to first token as the client sees it [s]; NaN when no token came."""
-        return self.first_token_s - self.workload.arrival_s + self.api_overhead_s
+        return self.first_token_s - self.arrival_s + self.api_overhead_s
 
     @cached_property
     def e2e_s(self) -> FloatArray:
         """End-to-end latency as the client sees it [s]; NaN when unfinished."""
-        return self.finish_s - self.workload.arrival_s + self.api_overhead_s
+        return self.finish_s - self.arrival_s + self.api_overhead_s
 
     @cached_property
     def tpot_s(self) -> FloatArray:

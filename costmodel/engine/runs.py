@@ -96,6 +96,13 @@ class MeasuredRun:
         """Windows scored for latency error (the steady ones)."""
         return tuple(w for w in self.windows if not w.overloaded)
 
+    def scored_metrics(self, window_name: str) -> tuple[str, ...]:
+        """The figures of a window that are compared: all of a steady one's; none of an overloaded one — its
+        latencies are its queue and the client's time-outs (aborted requests also thin its batch, so even its
+        TPOT is not a full batch's), judged by whether the simulation overloads too."""
+        window = next((w for w in self.windows if w.name == window_name), None)
+        return METRICS if window is not None and not window.overloaded else ()
+
 
 # ------------------------------------------------------------------------------------------ predicting
 
@@ -377,6 +384,8 @@ def _point_window(point: WarmPoint, n: int, end: float, *, lengths_known: bool) 
         # A burst's throughput is set by its longest answers: without the request lengths it cannot be replayed.
         "throughput_rps": point.request_s if lengths_known or point.request_rate is not None else None,
     }
+    if not point.valid:  # a run that failed part-way measured nothing we can compare
+        measured = dict.fromkeys(METRICS)
     return Window("run", 0.0, end, point.request_rate, measured, overloaded=not point.valid, requests=n)
 
 

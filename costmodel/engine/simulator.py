@@ -45,11 +45,12 @@ import heapq
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
 from breakeven.errors import InputError
+from costmodel.engine.prefix import KnownPrefix, LruPrefixCache, PrefixCache
 from costmodel.engine.results import SimResult
 from costmodel.engine.steptime import StepCost, StepShapes
 from costmodel.engine.workload import Workload
@@ -85,25 +86,6 @@ class EngineLimits:
         return self.kv_cache_tokens // self.block_size
 
 
-class PrefixCache(Protocol):
-    """The seam for a prefix cache (issue 10): how many leading prompt tokens a request finds cached."""
-
-    def hit_tokens(self, request: int, now_s: float) -> int:
-        """Tokens of request ``request``'s prompt whose KV is already held when it is admitted."""
-        ...
-
-
-class KnownPrefix:
-    """Hits known in advance: the workload's ``cached_tokens``, rounded down to whole blocks."""
-
-    def __init__(self, cached_tokens: np.ndarray, block_size: int) -> None:
-        self._hits = [int(c) // block_size * block_size for c in cached_tokens]
-
-    def hit_tokens(self, request: int, now_s: float) -> int:
-        """The request's known cached prefix [tokens]."""
-        return self._hits[request]
-
-
 def simulate(
     workload: Workload,
     cost: StepCost,
@@ -111,16 +93,33 @@ def simulate(
     *,
     horizon_s: float | None = None,
     give_up_wait_s: float | None = None,
-    prefix_cache: PrefixCache | None = None,
+    prefix_caching: bool = True,
 ) -> SimResult:
     """Run ``workload`` through one server and return every request's timing and the run's figures.
 
     ``horizon_s`` stops the clock (requests not finished by then are *unfinished*); by default the run
     goes on until every request has finished. ``give_up_wait_s`` stops it as soon as a request has waited
-    that long in the queue (a capacity search needs no more to call the rate too high). ``prefix_cache``
-    defaults to the workload's known hits.
+    that long in the queue (a capacity search needs no more to call the rate too high). With
+    ``prefix_caching`` (vLLM's default), a workload with prefix keys (``hash_ids``) runs through an LRU prefix
+    cache in the KV pool; one without uses its known ``cached_tokens``.
     """
-    return _Sim(workload, cost, limits, prefix_cache).run(horizon_s, give_up_wait_s)
+    sim = _Sim(workload, cost, limits, prefix_cache_for(workload, limits, enabled=prefix_caching))
+    sim.submit_all()
+    return sim.run(horizon_s, give_up_wait_s)
+
+
+def prefix_cache_for(workload: Workload, limits: EngineLimits, *, enabled: bool = True) -> PrefixCache:
+    """The replica's prefix cache for ``workload``: LRU over its prefix keys, else its known hits."""
+    if enabled and workload.prefix is not None:
+        return LruPrefixCache(
+            workload.prefix.keys,
+            workload.prefix.offsets,
+            key_tokens=workload.prefix.block_tokens,
+            input_tokens=workload.input_tokens,
+            block_size=limits.block_size,
+            answer_keys=workload.answer_keys,
+        )
+    return KnownPrefix(workload.cached if enabled else np.zeros(len(workload), dtype=np.int64), limits.block_size)
 
 
 class _Sim:
@@ -131,12 +130,14 @@ class _Sim:
     whose blocks the prefix cache owns), and one more block each time its next token opens one.
     """
 
-    def __init__(self, w: Workload, cost: StepCost, limits: EngineLimits, prefix: PrefixCache | None) -> None:
+    def __init__(self, w: Workload, cost: StepCost, limits: EngineLimits, prefix: PrefixCache) -> None:
         self.w, self.cost, self.lim = w, cost, limits
         n = len(w)
         self.n = n
         self.bs = limits.block_size
-        self.prefix = prefix if prefix is not None else KnownPrefix(w.cached, limits.block_size)
+        self.prefix = prefix
+        self.pending: deque[int] = deque()  # requests routed here, not arrived yet, in arrival order
+        self.done: list[int] = []  # requests finished, in order (a fleet reads and clears it)
         self.arr = w.arrival_s.tolist()
         self.nin = w.input_tokens.tolist()
         self.nout = w.output_tokens.tolist()
@@ -167,12 +168,11 @@ class _Sim:
         self.next_seq = 0
         self.now = 0.0
         self.step = 0
-        self._a = 0
-        self.step_end: list[np.ndarray] = []
-        self.step_dur: list[np.ndarray] = []
-        self.step_rows: list[np.ndarray] = []
-        self.step_dec: list[np.ndarray] = []
-        self.step_ctx: list[np.ndarray] = []
+        self.step_end: list[float] = []
+        self.step_dur: list[float] = []
+        self.step_rows: list[int] = []
+        self.step_dec: list[int] = []
+        self.step_ctx: list[float] = []
         self.step_prefill: list[tuple[int, float, float, float, int]] = []  # (step, tokens, pairs, prior, sampled)
         self.kv_t: list[float] = []
         self.kv_used: list[int] = []
@@ -236,6 +236,7 @@ class _Sim:
         else:
             self.prefilling.remove(i)
             self.free += self.held[i]
+        self.free += self.prefix.release(i, finished=False)
         self.held[i] = 0
         self.hit_blocks[i] = 0
         self.computed[i] = 0
@@ -243,34 +244,46 @@ class _Sim:
         self.pauses.setdefault(i, []).append((self.step, -1))
         self.waiting.appendleft(i)
 
+    def submit(self, i: int) -> None:
+        """Route request ``i`` here (arrivals must come in time order)."""
+        self.pending.append(i)
+
+    def submit_all(self) -> None:
+        """Every request of the workload comes here (one replica)."""
+        self.pending.extend(range(self.n))
+
     def _admit_arrivals(self) -> None:
-        arr, n, waiting, now = self.arr, self.n, self.waiting, self.now
-        a = self._a
-        while a < n and arr[a] <= now:
+        arr, pending, waiting, now = self.arr, self.pending, self.waiting, self.now
+        while pending and arr[pending[0]] <= now:
+            a = pending.popleft()
             if self.nin[a] + self.nout[a] > self.lim.kv_cache_tokens:
                 self.rejected.append(a)  # vLLM refuses a request longer than the server can ever hold
             else:
                 waiting.append(a)
-            a += 1
-        self._a = a
+
+    def _take(self, blocks: int) -> None:
+        """Allocate ``blocks`` from the pool; the prefix cache gives up what no longer fits."""
+        self.free -= blocks
+        if self.prefix.evictable_blocks > self.free:
+            self.prefix.evict_to(self.free)
 
     def _record(
         self,
-        ends: np.ndarray,
-        durs: np.ndarray,
+        ends: list[float],
+        durs: list[float],
         rows: int,
         dec: int,
-        ctx: np.ndarray,
+        ctx: list[float],
         *,
         prefill: tuple[float, float, float, int] = (0.0, 0.0, 0.0, 0),
     ) -> None:
         """Keep what ``len(ends)`` steps did: their ends, durations and shapes (for re-timing them)."""
         k = len(ends)
-        self.step_end.append(ends)
-        self.step_dur.append(durs)
-        self.step_rows.append(np.full(k, rows, dtype=np.int32))
-        self.step_dec.append(np.full(k, dec, dtype=np.int32))
-        self.step_ctx.append(ctx)
+        self.step_end.extend(ends)
+        self.step_dur.extend(durs)
+        self.step_rows.extend([rows] * k)
+        self.step_dec.extend([dec] * k)
+        self.step_ctx.extend(ctx)
         if prefill[0]:
             self.step_prefill.append((self.step, *prefill))
         self.step += k
@@ -278,34 +291,46 @@ class _Sim:
     # ---------------------------------------------------------------------------------- main loop
 
     def run(self, horizon_s: float | None, give_up_wait_s: float | None = None) -> SimResult:
+        """Advance to ``horizon_s`` (or until every request has finished) and return the result."""
         horizon = math.inf if horizon_s is None else float(horizon_s)
+        self.advance(horizon, give_up_wait_s=give_up_wait_s)
+        return self._result(horizon)
+
+    def advance(self, until: float, *, give_up_wait_s: float | None = None) -> bool:
+        """Run the steps that start before ``until``; False when a request waited longer than ``give_up_wait_s``."""
         patience = math.inf if give_up_wait_s is None else float(give_up_wait_s)
         v0 = self.lim.scheduler == "v0"
         while True:
             self._admit_arrivals()
             if not self.base and not self.prefilling:
                 if not self.waiting:
-                    if self._a >= self.n:
-                        break
-                    self.now = max(self.now, self.arr[self._a])
+                    if not self.pending or self.arr[self.pending[0]] >= until:
+                        return True
+                    self.now = max(self.now, self.arr[self.pending[0]])
                     continue
                 if not self._can_admit(v0):  # cannot happen after the length check; never spin
                     self.rejected.append(self.waiting.popleft())
                     continue
-            if self.now >= horizon or (self.waiting and self.now - self.arr[self.waiting[0]] > patience):
-                break
+            if self.now >= until:
+                return True
+            if self.waiting and self.now - self.arr[self.waiting[0]] > patience:
+                return False
             if self.base and not self.prefilling and not self._can_admit(v0):
-                self._decode_run(horizon)
+                self._decode_run(until)
             elif v0:
                 self._step_v0()
             else:
                 self._step_v1()
             self.kv_t.append(self.now)
             self.kv_used.append(self.total_blocks - self.free)
-        return self._result(horizon)
+
+    def load(self) -> tuple[int, int, int]:
+        """(requests running, requests waiting, KV blocks in use) — what a router looks at."""
+        in_use = self.total_blocks - self.free
+        return len(self.base) + len(self.prefilling), len(self.waiting) + len(self.pending), in_use
 
     def _hit(self, i: int) -> int:
-        return 0 if self.preempted[i] else self.prefix.hit_tokens(i, self.now)
+        return self.prefix.lookup(i, resumed=self.preempted[i] > 0)
 
     def _can_admit(self, v0: bool) -> bool:
         """Whether the next step would admit the head of the queue (so it cannot be a pure decode step)."""
@@ -318,7 +343,7 @@ class _Sim:
         if budget <= 0:  # (V0 admits a prompt longer than the budget alone)
             return False
         chunk = todo if v0 else min(todo, budget)
-        need = self._blocks(hit + chunk) - self._blocks(hit)
+        need = self._blocks(hit + chunk) - self._blocks(hit) + self.prefix.reclaim(i, hit)
         if v0:
             return need <= self.free - self.total_blocks // 100
         return need <= self.free - self._decode_new_blocks()
@@ -335,22 +360,36 @@ class _Sim:
             self._step_v0() if self.lim.scheduler == "v0" else self._step_v1()
             return
         limit = horizon
-        if not self.waiting and self._a < self.n:
-            limit = min(limit, self.arr[self._a])
+        if not self.waiting and self.pending:
+            limit = min(limit, self.arr[self.pending[0]])
         s0 = float(self.sum_base + members * self.clock)
-        if math.isinf(limit):
-            k_try = k_max
+        first = self.cost.decode_step_s(members, s0)
+        k_try = k_max if math.isinf(limit) else max(1, min(k_max, int((limit - self.now) / max(first, 1e-09)) + 8))
+        if k_try <= 16:  # short runs (an arrival soon): scalar steps, no numpy overhead
+            ends_l: list[float] = []
+            durs_l: list[float] = []
+            ctx_l: list[float] = []
+            t = self.now
+            for j in range(k_try):
+                ctx = s0 + members * j
+                d = first if j == 0 else self.cost.decode_step_s(members, ctx)
+                t += d
+                ends_l.append(t)
+                durs_l.append(d)
+                ctx_l.append(ctx)
+                if t >= limit:
+                    break
+            k = len(ends_l)
         else:
-            first = float(self.cost.decode_run_s(members, np.array([s0]))[0])
-            k_try = max(1, min(k_max, int((limit - self.now) / max(first, 1e-9)) + 8))
-        durs = self.cost.decode_run_s(members, s0 + members * np.arange(k_try, dtype=np.float64))
-        ends = self.now + np.cumsum(durs)
-        # Stop after the step during which the next arrival lands: it is scheduled in the step after.
-        k = min(int(np.searchsorted(ends, limit, side="left")) + 1, k_try)
-        new_blocks = self._run_blocks(k)
-        self.free -= new_blocks
-        self._record(ends[:k].copy(), durs[:k].copy(), members, members, s0 + members * np.arange(k, dtype=np.float64))
-        self.now = float(ends[k - 1])
+            ctx_a = s0 + members * np.arange(k_try, dtype=np.float64)
+            durs = self.cost.decode_run_s(members, ctx_a)
+            ends = self.now + np.cumsum(durs)
+            # Stop after the step during which the next arrival lands: it is scheduled in the step after.
+            k = min(int(np.searchsorted(ends, limit, side="left")) + 1, k_try)
+            ends_l, durs_l, ctx_l = ends[:k].tolist(), durs[:k].tolist(), ctx_a[:k].tolist()
+        self._take(self._run_blocks(k))
+        self._record(ends_l, durs_l, members, members, ctx_l)
+        self.now = ends_l[-1]
         self.clock += k
         self._pop_finished()
 
@@ -380,8 +419,9 @@ class _Sim:
             if top is None or top > self.clock:
                 return
             _, i = heapq.heappop(self.heap)
-            self.free += self._leave_decode(i)
+            self.free += self._leave_decode(i) + self.prefix.release(i, finished=True)
             self.hit_blocks[i] = 0
+            self.done.append(i)
             self.finish_t[i] = self.now
             self.last_step[i] = self.step - 1
             self.gen[i] = self.nout[i]
@@ -393,7 +433,7 @@ class _Sim:
         while self.base:
             need = self._decode_new_blocks()
             if need <= self.free:
-                self.free -= need
+                self._take(need)
                 self.dec_allocated = True
                 return
             self._preempt(self._newest_running())
@@ -423,7 +463,7 @@ class _Sim:
                 hit = self._hit(i)
                 chunk = min(self.tokens[i] - hit, budget)
                 need = self._blocks(hit + chunk) - self._blocks(hit)
-                if need > self.free:
+                if need + self.prefix.reclaim(i, hit) > self.free:
                     break
                 self.waiting.popleft()
                 self._start(i, hit, need)
@@ -442,7 +482,9 @@ class _Sim:
             todo = self.tokens[i] - hit
             need = self._blocks(self.tokens[i]) - self._blocks(hit)
             too_long = todo > budget and (chunks or budget < lim.max_num_batched_tokens)
-            if too_long or need > self.free - reserve:  # a prompt longer than the budget goes alone
+            if (
+                too_long or need + self.prefix.reclaim(i, hit) > self.free - reserve
+            ):  # a prompt longer than the budget goes alone
                 break
             self.waiting.popleft()
             self._start(i, hit, need)
@@ -456,7 +498,7 @@ class _Sim:
 
     def _start(self, i: int, hit: int, blocks: int) -> None:
         """Admit request ``i`` with ``hit`` cached prompt tokens, taking ``blocks`` blocks from the pool."""
-        self.free -= blocks
+        self._take(blocks + self.prefix.acquire(i, hit))
         self.held[i] = blocks
         self.hit_blocks[i] = self._blocks(hit)
         self.computed[i] = hit
@@ -476,7 +518,7 @@ class _Sim:
         while True:
             need = max(self._blocks(self.computed[i] + chunk) - self.hit_blocks[i] - self.held[i], 0)
             if need <= self.free:
-                self.free -= need
+                self._take(need)
                 self.held[i] += need
                 return True, preempted
             victim = self._newest_running()
@@ -508,11 +550,11 @@ class _Sim:
         )
         self.now += dt
         self._record(
-            np.array([self.now]),
-            np.array([dt]),
+            [self.now],
+            [dt],
             n_dec + len(chunks),
             n_dec,
-            np.array([ctx]),
+            [ctx],
             prefill=(pf_tokens, pf_pairs, pf_prior, sampled - n_dec),
         )
         if n_dec:
@@ -525,6 +567,7 @@ class _Sim:
             if self.computed[i] < self.tokens[i]:
                 continue
             self.prefilling.remove(i)
+            self.prefix.on_prefilled(i)
             self.gen[i] += 1
             self.tokens[i] += 1
             if math.isnan(self.first_t[i]):
@@ -534,9 +577,10 @@ class _Sim:
                 self.resume_gaps.append(self.now - self.last_token_t.pop(i))
                 self.pauses[i][-1] = (self.pauses[i][-1][0], self.step - 1)
             if self.gen[i] >= self.nout[i]:
-                self.free += self.held[i]
+                self.free += self.held[i] + self.prefix.release(i, finished=True)
                 self.held[i] = 0
                 self.hit_blocks[i] = 0
+                self.done.append(i)
                 self.finish_t[i] = self.now
                 self.last_step[i] = self.step - 1
             else:
@@ -546,10 +590,10 @@ class _Sim:
     # ------------------------------------------------------------------------------------- result
 
     def _result(self, horizon: float) -> SimResult:
-        def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+        def cat(values: list[float] | list[int], dtype: type) -> np.ndarray:
+            return np.asarray(values, dtype=dtype)
 
-        steps = len(self.step_end) and self.step
+        steps = self.step
         prefill = np.zeros((4, steps))
         if self.step_prefill:
             rows_ = np.array(self.step_prefill, dtype=np.float64)

@@ -267,6 +267,18 @@ class StepCost:
         )
         return gemm + attn + self._ar_fixed_s + self._ar_token_s * tokens + self._fixed_s + self._seq_s * rows
 
+    def decode_step_s(self, n_dec: int, dec_context: float) -> float:
+        """Duration of one pure decode step of ``n_dec`` rows whose contexts sum to ``dec_context`` [s]."""
+        gemm = _pnorm(
+            self._u * float(self._weights_s(float(n_dec))),
+            self._v * (self._token_flop_s + self._lm_head_s) * n_dec,
+            self._p,
+        )
+        attn = _pnorm(
+            self._ukv * self._kv_s * (dec_context + n_dec), self._v * self._attn_pair_s * dec_context, self._p
+        )
+        return gemm + attn + self._ar_fixed_s + self._ar_token_s * n_dec + self._fixed_s + self._seq_s * n_dec
+
     def decode_run_s(self, n_dec: int, dec_context: FloatArray) -> FloatArray:
         """Durations of pure decode steps of ``n_dec`` rows at each summed context in ``dec_context`` [s]."""
         ctx = np.asarray(dec_context, dtype=np.float64)

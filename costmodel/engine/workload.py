@@ -8,13 +8,17 @@ holds when the request arrives (a prefix-cache hit known in advance); 0 when unk
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from breakeven.errors import InputError
 from traces import Trace
+from traces.prefix import PrefixBlocks, trace_prefix_blocks
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -29,6 +33,16 @@ class Workload:
     output_tokens: IntArray
     cached_tokens: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     label: str = ""
+    prefix: PrefixBlocks | None = None
+    """Each prompt's prefix keys (a trace's ``hash_ids`` chained: equal keys, equal prefixes), in order."""
+    answer_keys: tuple[IntArray, IntArray] | None = None
+    """(keys, offsets): per request, the keys its answer completes for the next turn of its conversation."""
+    session: IntArray | None = None
+    """Conversation of each request (integer codes), when the trace has ``session_id``."""
+    turn: IntArray | None = None
+    """Turn of each request within its conversation (``turn``), when known."""
+    think_s: FloatArray | None = None
+    """Pause before each request is sent in a closed loop (``think_time_s``), when given."""
 
     def __post_init__(self) -> None:
         n = len(self.arrival_s)
@@ -80,16 +94,60 @@ def from_arrays(
 
 
 def from_trace(trace: Trace) -> Workload:
-    """A trace's requests as a workload (``cached_tokens`` kept when the trace has them)."""
+    """A trace's requests as a workload: ``cached_tokens`` kept when the trace has them, and its ``hash_ids``
+    as prefix keys (with each answer's keys for the next turn, found from the keys themselves)."""
     df = trace.df
+    if len(df) > 1 and np.any(np.diff(df["arrival_s"].to_numpy()) < 0):  # a closed loop's lower bounds
+        df = df.sort_values("arrival_s", kind="stable").reset_index(drop=True)
     cached = df["cached_tokens"].to_numpy() if "cached_tokens" in df.columns else None
-    return from_arrays(
+    base = from_arrays(
         df["arrival_s"].to_numpy(),
         df["input_tokens"].to_numpy(),
         df["output_tokens"].to_numpy(),
         cached_tokens=cached,
         label=trace.meta.source or "",
     )
+    extra: dict[str, Any] = {}
+    if "session_id" in df.columns:
+        extra["session"] = pd.factorize(df["session_id"].astype(str), sort=False)[0].astype(np.int64)
+        if "turn" in df.columns:
+            extra["turn"] = df["turn"].to_numpy(dtype=np.int64)
+    if "think_time_s" in df.columns:
+        extra["think_s"] = df["think_time_s"].to_numpy(dtype=np.float64)
+    blocks = trace_prefix_blocks(df, trace.meta.block_tokens, source=trace.meta.source or "<trace>")
+    if blocks is not None:
+        extra["prefix"] = blocks
+        extra["answer_keys"] = answer_keys(blocks, base.input_tokens, base.output_tokens)
+    return dataclasses.replace(base, **extra) if extra else base
+
+
+def answer_keys(blocks: PrefixBlocks, input_tokens: IntArray, output_tokens: IntArray) -> tuple[IntArray, IntArray]:
+    """Per request, the keys of the blocks its answer completes for the next turn of its conversation.
+
+    The next turn of request ``i`` is the first later request whose prompt starts with ``i``'s full prompt
+    blocks and is at least as long as ``i``'s prompt and answer (a conversation resends its history); the
+    keys of that request's blocks from the end of ``i``'s full prompt blocks to the end of ``i``'s answer are
+    ``i``'s answer keys (vLLM caches the full blocks of generated tokens too).
+    """
+    bt = blocks.block_tokens
+    keys, offsets = blocks.keys, blocks.offsets
+    last_full: dict[int, int] = {}
+    found: list[list[int]] = [[] for _ in range(len(blocks))]
+    for j in range(len(blocks)):
+        mine = keys[offsets[j] : offsets[j + 1]].tolist()
+        for p in range(len(mine) - 1, -1, -1):
+            i = last_full.get(mine[p])
+            if i is not None and i != j:
+                lo, hi = p + 1, int(input_tokens[i] + output_tokens[i]) // bt
+                if not found[i] and hi > lo and int(input_tokens[j]) >= lo * bt:
+                    found[i] = mine[lo : min(hi, len(mine))]
+                break
+        full = int(input_tokens[j]) // bt
+        if full:
+            last_full[mine[full - 1]] = j
+    counts = np.array([len(f) for f in found], dtype=np.int64)
+    flat = np.array([k for f in found for k in f], dtype=np.int64)
+    return flat, np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
 
 def poisson(

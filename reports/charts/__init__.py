@@ -13,6 +13,7 @@ from reports.charts.breakeven import breakeven_chart
 from reports.charts.commitment import commitment_chart
 from reports.charts.cost import band_chart, cost_chart
 from reports.charts.latency import latency_chart
+from reports.charts.routing import routing_chart
 from reports.charts.timeline import timeline_chart
 from reports.charts.tornado import tornado_chart
 
@@ -20,7 +21,7 @@ __all__ = ["build_charts"]
 
 
 def build_charts(results: Results) -> dict[str, Chart]:
-    """Every chart of the report, by role: cost, breakeven, commitment, timeline, latency, tornado, band."""
+    """Every chart of the report, by role: cost, breakeven, commitment, timeline, latency, tornado, routing, band."""
     return {
         "cost": cost_chart(results),
         "breakeven": breakeven_chart(results),
@@ -28,5 +29,6 @@ def build_charts(results: Results) -> dict[str, Chart]:
         "timeline": timeline_chart(results),
         "latency": latency_chart(results),
         "tornado": tornado_chart(results),
+        "routing": routing_chart(results),
         "band": band_chart(results),
     }
