@@ -83,7 +83,7 @@ def connect(*, workers: int | None = None, scheduler: str | None = None) -> Iter
         n_workers=workers,
         threads_per_worker=1,  # the replays are numpy-bound: one process per core, no GIL contention
         processes=True,
-        dashboard_address=None,  # no web server a planner did not ask for
+        dashboard_address="127.0.0.1:0",  # None still takes port 8787: any free loopback port, no clash
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

@@ -31,6 +31,7 @@ from traces.model import Trace
 AZURE = DATA / "traces" / "AzureLLMInferenceTrace_code.csv"
 GPU = "nebius/gpu-h100-1x"
 TOKEN = "digitalocean/llama3-8b-instruct"
+DEFAULT_CHUNKS = (fleet._CHUNK, fleet._QUEUE_POLICY_CHUNK)  # before the small_chunks fixture patches them
 
 
 @pytest.fixture(autouse=True)
@@ -155,7 +156,13 @@ def test_analyze_on_a_dataset_is_analyze_in_memory(trace: Trace, dataset: TraceD
 
 
 @pytest.mark.slow
-def test_cli_analyzes_a_dataset_on_a_local_cluster(dataset: TraceDataset, tmp_path: Path) -> None:
+def test_cli_analyzes_a_dataset_on_a_local_cluster(
+    dataset: TraceDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker processes replay with the default chunks (the small_chunks patch does not reach them), and a
+    # loss-mode replay's overload stretches depend on where chunks start: the serial run uses the same chunks.
+    monkeypatch.setattr(fleet, "_CHUNK", DEFAULT_CHUNKS[0])
+    monkeypatch.setattr(fleet, "_QUEUE_POLICY_CHUNK", DEFAULT_CHUNKS[1])
     out = tmp_path / "report"
     args = ["analyze", "--trace", dataset.root, "--gpu", GPU, "--serverless", TOKEN, "--today", "2026-11-22"]
     result = CliRunner().invoke(app, [*args, "--workers", "2", "--out", str(out)])

@@ -267,7 +267,7 @@ def test_a_sweep_over_a_dataset_on_a_local_cluster_gives_the_in_memory_answers(t
 def test_scheduler_option_submits_to_an_existing_cluster(tmp_path: Path) -> None:
     from distributed import LocalCluster  # noqa: PLC0415
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, processes=True) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address="127.0.0.1:0", processes=True) as cluster:
         outcome = sweep_outcome(_spec(tmp_path), out=tmp_path / "o", scheduler=cluster.scheduler_address)
     assert outcome.workers == 1 and outcome.ran == 12 and outcome.failed == 0
     assert outcome.frame["cell_id"].nunique() == 16
