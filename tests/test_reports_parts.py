@@ -190,3 +190,17 @@ def test_json_pointer_escapes_slashes_in_ids():
 def test_report_size_is_small():
     html = render_report(make_results())
     assert len(html.encode()) < 400_000
+
+
+def test_routing_summary_says_when_the_cache_changes_nothing_and_when_dedicated_never_wins():
+    results = make_results()
+    pc = results.prefix_caching
+    assert pc is not None
+    summary = build_charts(results)["routing"].summary
+    assert "2 replicas:" in summary and "instead of $" in summary  # the factory's costs differ by policy
+    same = [r.model_copy(update={"monthly_cost_usd": pc.rows[0].monthly_cost_usd}) for r in pc.rows]
+    flat = pc.model_copy(update={"rows": same, "probe_replicas": 1, "breakeven_without_cache_rps": None})
+    summary = build_charts(results.model_copy(update={"prefix_caching": flat}))["routing"].summary
+    assert "1 replica:" in summary and "same cache" in summary
+    assert "costs the same" in summary and "instead of $" not in summary
+    assert "without prefix caching dedicated is never cheaper; with it it is 2.31 req/s" in summary

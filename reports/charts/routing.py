@@ -36,24 +36,47 @@ def routing_chart(results: Results) -> Chart:
 def _summary(pc: PrefixCaching) -> str:
     rows: dict[str, RoutingRow] = {r.routing: r for r in pc.rows}
     off, chosen = rows.get("none"), rows.get(pc.routing)
+    fleet = f"{pc.probe_replicas} replica{'' if pc.probe_replicas == 1 else 's'}"
     parts = [
         (
-            f"Simulated on {pc.probe_requests:,} requests through {pc.probe_replicas} replica(s): an infinite cache of "
-            f"prompts would hit {pc.infinite_cache_share:.0%} of prompt tokens."
+            f"Simulated on {pc.probe_requests:,} requests through {fleet}: an infinite cache of prompts would hit "
+            f"{pc.infinite_cache_share:.0%} of prompt tokens."
+            + (
+                " With one replica every routing policy sends every request to the same cache."
+                if pc.probe_replicas == 1
+                else ""
+            )
         )
     ]
     if off is not None and chosen is not None:
-        parts.append(
-            f"With {LABELS.get(pc.routing, pc.routing)} routing the replicas' caches hit "
-            f"{chosen.hit_rate_tokens:.0%}, "
+        name = LABELS.get(pc.routing, pc.routing)
+        hit = f"With {name} routing the replicas' caches hit {chosen.hit_rate_tokens:.0%}"
+        if chosen.hit_rate_tokens > pc.infinite_cache_share:
+            hit += " (more than the prompts alone: vLLM also caches the answers a conversation's next turn repeats)"
+        capacity = (
             f"one replica serves {fmt(chosen.replica_capacity_rps, 'rps')} req/s instead of "
-            f"{fmt(off.replica_capacity_rps, 'rps')}, and the fleet costs {fmt(chosen.monthly_cost_usd, 'usd')} "
-            f"a month instead of {fmt(off.monthly_cost_usd, 'usd')}."
+            f"{fmt(off.replica_capacity_rps, 'rps')}"
         )
-    if pc.breakeven_without_cache_rps is not None or pc.breakeven_with_cache_rps is not None:
+        if round(chosen.monthly_cost_usd, 2) == round(off.monthly_cost_usd, 2):
+            cost = (
+                f"yet the fleet costs the same {fmt(chosen.monthly_cost_usd, 'usd')} a month: at this traffic its "
+                "size is not set by one replica's capacity"
+            )
+        else:
+            cost = (
+                f"and the fleet costs {fmt(chosen.monthly_cost_usd, 'usd')} a month instead of "
+                f"{fmt(off.monthly_cost_usd, 'usd')}"
+            )
+        parts.append(f"{hit}, {capacity}, {cost}.")
+    without, with_ = pc.breakeven_without_cache_rps, pc.breakeven_with_cache_rps
+    if without is not None or with_ is not None:
+
+        def said(rps: float | None) -> str:
+            return "dedicated is never cheaper" if rps is None else f"it is {fmt(rps, 'rps')} req/s"
+
         parts.append(
-            f"The capacity-aware break-even at the mean mix moves from {fmt(pc.breakeven_without_cache_rps, 'rps')} "
-            f"to {fmt(pc.breakeven_with_cache_rps, 'rps')} req/s."
+            f"The capacity-aware break-even at the mean mix: without prefix caching {said(without)}; "
+            f"with it {said(with_)}."
         )
     return " ".join(parts)
 
