@@ -112,8 +112,11 @@ def mooncake(path: Path, sizes: list[int], cost: StepCost, limits: EngineLimits)
             f"{workload.input_tokens.mean():,.0f} tokens, mean answer {workload.output_tokens.mean():,.0f}."
         ),
         "",
-        "| replicas | routing | hit rate | output tok/s | mean TTFT s | p90 TTFT s | SLO met (600 ms / 60 ms) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        (
+            "| replicas | routing | hit rate | output tok/s | mean TTFT s | p90 TTFT s | preemptions | "
+            "SLO met, TTFT 600 ms | SLO met, TTFT 5 s |"
+        ),
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for replicas in sizes:
         for routing in ("round_robin", "kv_aware"):
@@ -122,12 +125,13 @@ def mooncake(path: Path, sizes: list[int], cost: StepCost, limits: EngineLimits)
                 workload, cost, limits, replicas=replicas, routing=routing, horizon_s=workload.duration_s + 1800
             )
             s = result.summary(slo_ttft_ms=600, slo_tpot_ms=60)
+            loose = result.summary(slo_ttft_ms=5000, slo_tpot_ms=60)  # 12k-token prompts: 600 ms is tight
             ttft = s["ttft_ms"]
             assert isinstance(ttft, dict)
             lines.append(
                 f"| {replicas} | {routing} | {s['hit_rate_tokens']:.1%} | {s['output_tok_s']:,.0f} | "
-                f"{(ttft['mean'] or 0) / 1000:,.1f} | {(ttft['p90'] or 0) / 1000:,.1f} | "
-                f"{s.get('slo_attainment', 0):.1%} |"
+                f"{(ttft['mean'] or 0) / 1000:,.1f} | {(ttft['p90'] or 0) / 1000:,.1f} | {s['preemptions']:,} | "
+                f"{s.get('slo_attainment', 0):.1%} | {loose.get('slo_attainment', 0):.1%} |"
             )
             print(f"  mooncake: {replicas} replicas, {routing}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
     return lines
@@ -153,7 +157,9 @@ def main() -> None:
     print(f"# Prefix caching and routing (bench_prefix.py, {platform.machine()}, {sys.platform})\n")
     print(
         f"Profile: Llama-3.1-70B, FP8 weights and KV cache, 1× H200 per replica, estimated (KV cache "
-        f"{model.engine.kv_cache_tokens:,} tokens; typical error {model.expected_error}).\n"
+        f"{model.engine.kv_cache_tokens:,} tokens; typical error of the estimate: "
+        + ", ".join(f"{k.split('_')[0].upper()} {v:.0%}" for k, v in model.expected_error.items())
+        + ").\n"
     )
     print(f"## The seed's demo: 3 replicas, closed loop, documents shared by {args.docs or 'no'} conversations\n")
     print(

@@ -46,16 +46,16 @@ def test_without_prefix_caching_nothing_hits():
 
 
 def test_eviction_under_pressure_takes_the_least_recently_used_blocks():
-    # Pool of 12 blocks. A (keys 0-3) finishes and leaves 4 cached blocks; C (keys 10-17, 8 blocks + answer)
-    # needs the room and evicts them; B repeats A's prompt after that and misses.
+    # Pool of 12 blocks. A (keys 0-3) finishes and leaves 4 cached blocks; B (keys 10-17, 8 prompt blocks and 2
+    # more as it answers) needs 10 and evicts two of them, A's last two; C repeats A's prompt and hits the rest.
     w = workload(
         [0.0, 0.5, 1.0], [64, 128, 64], [2, 30, 2], [[0, 1, 2, 3], [10, 11, 12, 13, 14, 15, 16, 17], [0, 1, 2, 3]]
     )
     sim = _Sim(w, constant_cost(), EngineLimits(kv_cache_tokens=12 * 16), prefix_cache_for(w, EngineLimits(12 * 16)))
     sim.submit_all()
     r = sim.run(None)
-    assert r.cached_tokens[2] == 0
-    assert sim.prefix.evicted_blocks >= 4
+    assert r.cached_tokens[2] == 32
+    assert sim.prefix.evicted_blocks >= 2
     assert sim.free == sim.total_blocks  # nothing leaked
 
 
@@ -116,3 +116,32 @@ def test_a_closed_loop_sends_each_turn_after_the_previous_answer():
     assert r.arrival_s[2] == pytest.approx(r.arrival_s[1] + e2e[1], abs=0.03)
     assert r.summary()["completed"] == 4
     assert STEP > 0
+
+
+def test_a_request_preempted_mid_prompt_finds_its_computed_blocks_again():
+    # A (16-token prompt, 150 out) grows to 11 of the 12 blocks; B (96-token prompt, 16-token chunks) arrives
+    # when A holds 9 and is preempted after two chunks. vLLM caches each full block once it is computed and
+    # frees a request's blocks tail first: A's growth evicts B's second block, and B is readmitted with its
+    # first block (16 tokens) as a hit instead of recomputing it.
+    w = workload([0.0, 1.3], [16, 96], [150, 5], [[0], [10, 11, 12, 13, 14, 15]])
+    limits = EngineLimits(kv_cache_tokens=12 * 16, max_num_seqs=2, max_num_batched_tokens=17)
+    prefills = {}
+    for caching in (True, False):
+        sim = _Sim(w, constant_cost(), limits, prefix_cache_for(w, limits, enabled=caching))
+        sim.submit_all()
+        r = sim.run(None)
+        assert sim.free == sim.total_blocks  # nothing leaked
+        assert r.preemptions[1] >= 1
+        prefills[caching] = r.step_shapes.prefill_tokens.sum()
+    # with the cache: 16 (A) + 32 (B before the preemption) + 80 (B after it: 96 less the 16 hit)
+    assert prefills[True] == 16 + 32 + 80
+    assert prefills[False] > 16 + 32 + 96  # without it B starts over each time it is preempted
+
+
+def test_freed_blocks_are_evicted_tail_first():
+    # A's prompt (keys 0..3) ends; B (6 new blocks) needs room in a 8-block pool: A's last blocks go first,
+    # and C, resending A's prompt, still hits its head.
+    w = workload([0.0, 1.0, 2.0], [64, 96, 64], [1, 1, 1], [[0, 1, 2, 3], [10, 11, 12, 13, 14, 15], [0, 1, 2, 3]])
+    limits = EngineLimits(kv_cache_tokens=8 * 16)
+    r = simulate(w, constant_cost(), limits)
+    assert r.cached_tokens.tolist() == [0, 0, 32]  # keys 0 and 1 stayed; 2 and 3 were evicted for B

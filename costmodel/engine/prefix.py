@@ -16,9 +16,11 @@ first. A conversation's next turn resends the answer: its blocks are registered 
 
 The simulator owns the pool (``free`` counts every block an allocation may take, evictable ones included) and
 calls the cache at five points: ``lookup`` (how many prompt tokens a request would find), ``acquire`` (it
-starts with them: evictable blocks it hits become in use), ``on_prefilled`` (its own full prompt blocks join
-the cache), ``release`` (it ends or is preempted) and ``evict_to`` (an allocation took free blocks: drop
-least recently used keys until the evictable ones fit in what is free).
+starts with them: evictable blocks it hits become in use), ``on_computed`` (after each chunk: its own full
+prompt blocks computed so far join the cache, as vLLM caches a block once it is full — so a request preempted
+mid-prompt finds its computed part again when it is readmitted, unless it was evicted meanwhile), ``release``
+(it ends or is preempted) and ``evict_to`` (an allocation took free blocks: drop least recently used keys
+until the evictable ones fit in what is free).
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class PrefixCache(Protocol):
         """What :meth:`acquire` would take from the free count, without doing it (for admission checks)."""
         ...
 
-    def on_prefilled(self, request: int) -> None:
-        """``request`` computed its whole prompt: its full prompt blocks join the cache (still in use)."""
+    def on_computed(self, request: int, tokens: int) -> None:
+        """``request`` has computed its first ``tokens`` tokens: its full prompt blocks among them join the
+        cache (still in use by it)."""
 
     def release(self, request: int, *, finished: bool) -> int:
         """``request`` ended (or was preempted): blocks to add to the pool's free count beyond the request's
@@ -83,7 +86,7 @@ class KnownPrefix:
         """Nothing is taken."""
         return 0
 
-    def on_prefilled(self, request: int) -> None:
+    def on_computed(self, request: int, tokens: int) -> None:
         """Nothing to register."""
 
     def release(self, request: int, *, finished: bool) -> int:
@@ -119,6 +122,7 @@ class LruPrefixCache:
         self._lru: OrderedDict[int, None] = OrderedDict()
         self._refs: dict[int, list[int]] = {}
         self._own: dict[int, list[int]] = {}
+        self._done: dict[int, int] = {}  # keys of the prompt gone through (hit or computed), per request
         self.evictable_blocks = 0
         self.evicted_blocks = 0
 
@@ -158,24 +162,39 @@ class LruPrefixCache:
         touched = -(-hit_tokens // self._bt) if hit_tokens > 0 else 0
         return self._vb * sum(1 for key in self._request_keys(request)[:touched].tolist() if key in self._lru)
 
-    def on_prefilled(self, request: int) -> None:
-        """The request's full prompt blocks past its hits join the cache, in use by it."""
+    def on_computed(self, request: int, tokens: int) -> None:
+        """The request's full prompt blocks computed so far, past its hits and those registered before, join
+        the cache, in use by it."""
         refs = self._refs.setdefault(request, [])
-        full = int(self._nin[request]) // self._bt
-        own = []
-        for key in self._request_keys(request)[len(refs) : full].tolist():
+        own = self._own.setdefault(request, [])
+        done = self._done.get(request, len(refs))
+        full = min(int(tokens), int(self._nin[request])) // self._bt
+        if full <= done:
+            return
+        for key in self._request_keys(request)[done:full].tolist():
             if key in self._rc or key in self._lru:  # computed twice at once: vLLM keeps the first copy
                 continue
             self._rc[key] = 1
             own.append(key)
-        refs += own
-        self._own[request] = own
+            refs.append(key)
+        self._done[request] = full
 
     def release(self, request: int, *, finished: bool) -> int:
-        """Drop the request's references (see :class:`PrefixCache`); a finished turn registers its answer."""
+        """Drop the request's references (see :class:`PrefixCache`); a finished turn registers its answer.
+
+        Freed keys join the eviction queue tail first, as vLLM frees a request's blocks in reverse order: the
+        answer's last block is evicted first and the prompt's first block last, so a prefix shrinks from its
+        end and what stays cached is still a prefix."""
         own = set(self._own.pop(request, ()))
+        self._done.pop(request, None)
+        if finished and self._answers is not None:
+            values, offsets = self._answers
+            for key in reversed(values[offsets[request] : offsets[request + 1]].tolist()):
+                if key not in self._rc and key not in self._lru:
+                    self._lru[key] = None
+                    self.evictable_blocks += self._vb
         extra = 0
-        for key in self._refs.pop(request, ()):
+        for key in reversed(self._refs.pop(request, ())):
             count = self._rc[key] - 1
             if count == 0:
                 del self._rc[key]
@@ -187,12 +206,6 @@ class LruPrefixCache:
                 self._rc[key] = count
                 if key in own:
                     extra -= self._vb  # still used by another request: not free
-        if finished and self._answers is not None:
-            values, offsets = self._answers
-            for key in values[offsets[request] : offsets[request + 1]].tolist():
-                if key not in self._rc and key not in self._lru:
-                    self._lru[key] = None
-                    self.evictable_blocks += self._vb
         return extra
 
     def evict_to(self, free_blocks: int) -> int:

@@ -564,10 +564,10 @@ class _Sim:
             self._pop_finished()
         for i, prior, c in chunks:
             self.computed[i] = prior + c
+            self.prefix.on_computed(i, self.computed[i])
             if self.computed[i] < self.tokens[i]:
                 continue
             self.prefilling.remove(i)
-            self.prefix.on_prefilled(i)
             self.gen[i] += 1
             self.tokens[i] += 1
             if math.isnan(self.first_t[i]):
