@@ -143,3 +143,14 @@ def test_simulated_capacity_service_matches_the_simulated_capacity(llama8):
     assert service.capacity_rps(2000, 100) == pytest.approx(cap.rps, rel=1e-6)
     low, mode, high = SimulatedCapacity("p", Slo(), cost, limits, expected_error={"e2e_mean_s": 0.2}).spread(2000, 100)
     assert low < mode < high
+
+
+def test_a_mix_past_the_calibration_runs_lengths_is_flagged(llama8):
+    cost, limits = llama8
+    sc = SimulatedCapacity("p", Slo(), cost, limits, calibrated_lengths=(137.0, 244.0, 44.0, 137.0))
+    inside, beyond = sc.capacity(300, 100), sc.capacity(2000, 100)
+    assert not inside.extrapolated and not any("calibrated on runs" in w for w in inside.warnings)
+    assert beyond.extrapolated
+    assert any("calibrated on runs with mean inputs of 137–244 tokens" in w for w in beyond.warnings)
+    assert sc.capacity(300, 400).extrapolated  # answers past 2× the longest mean output
+    assert not SimulatedCapacity("p", Slo(), cost, limits).capacity(2000, 100).extrapolated  # no runs known

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.capacity import Binding, Capacity, ReplicaCapacity, fit_replica_service
+from costmodel.capacity import Binding, Capacity, FitDefaults, ReplicaCapacity, fit_replica_service
 from costmodel.engine.replica import cost_of, limits_of
 from costmodel.engine.results import SimResult
 from costmodel.engine.simulator import EngineLimits, simulate
@@ -239,6 +239,9 @@ class SimulatedCapacity:
     cached_share: float = 0.0
     """Share of each prompt the replica's prefix cache holds (a routed fleet's hit rate); 0 = none."""
     notes: tuple[str, ...] = ()
+    calibrated_lengths: tuple[float, float, float, float] | None = None
+    """(min, max) mean input and (min, max) mean output tokens of the runs the model was calibrated on; a mix
+    beyond them (by :class:`~costmodel.capacity.FitDefaults`' factors) is flagged as extrapolated."""
     _searches: dict[tuple[float, float], CapacitySearch] = field(default_factory=dict, repr=False)
     _services: dict[tuple[float, float], ReplicaService] = field(default_factory=dict, repr=False)
 
@@ -311,18 +314,38 @@ class SimulatedCapacity:
             )
         at = found.at_capacity
         assert at is not None  # reachable implies a passing trial
+        beyond = self._beyond_calibration(n_in, n_out)
         return Capacity(
             input_tokens=n_in,
             output_tokens=n_out,
             rps=found.rps,
             slots=max(round(at.in_system), 1),
             binding=found.binding,
-            extrapolated=False,
+            extrapolated=bool(beyond),
             ttft_ms=at.ttft_ms,
             tpot_ms=at.tpot_ms,
             service_s=at.e2e_mean_s,
-            warnings=tuple(notes),
+            warnings=(*beyond, *notes),
         )
+
+    def _beyond_calibration(self, n_in: float, n_out: float) -> tuple[str, ...]:
+        """Notes for a mix past the calibration runs' lengths (the linear fit's rule and factors)."""
+        if self.calibrated_lengths is None:
+            return ()
+        in_lo, in_hi, out_lo, out_hi = self.calibrated_lengths
+        rules = FitDefaults()
+        notes = []
+        if n_in > rules.extrapolation_factor * in_hi:
+            notes.append(
+                f"asked for {n_in:,.0f} input tokens; the replica model was calibrated on runs with mean inputs of "
+                f"{in_lo:,.0f}–{in_hi:,.0f} tokens: its prefill time is the roofline's extrapolation"
+            )
+        if n_out > rules.output_extrapolation_factor * out_hi:
+            notes.append(
+                f"asked for {n_out:,.0f} output tokens; the calibration runs' mean outputs were "
+                f"{out_lo:,.0f}–{out_hi:,.0f} tokens: extrapolating"
+            )
+        return tuple(notes)
 
     def _error_notes(self) -> tuple[str, ...]:
         if not self.expected_error:
@@ -485,7 +508,14 @@ def replica_capacity(
     if model.estimated:
         where = f"{model.arch.id} on {model.tp}× {model.gpu.name}"
         notes = (f"{profile.id} is estimated from the catalogs ({where}), not measured",)
+    points = [p for p in profile.warm if p.valid and p.input_tokens_mean and p.output_tokens_mean]
+    lengths = None
+    if points and not model.estimated:
+        ins = [float(p.input_tokens_mean or 0) for p in points]
+        outs = [float(p.output_tokens_mean or 0) for p in points]
+        lengths = (min(ins), max(ins), min(outs), max(outs))
     return SimulatedCapacity(
+        calibrated_lengths=lengths,
         profile_id=profile.id,
         slo=slo,
         cost=cost_of(model),
