@@ -37,7 +37,7 @@ def rate(value: float) -> str:
 
 
 def _rate_or_never(rps: float | None) -> str:
-    return "never" if rps is None else f"{rate(rps)} req/s"
+    return " (dedicated never cheaper)" if rps is None else f", {rate(rps)} req/s,"
 
 
 def run_words(option: Option) -> str:
@@ -161,7 +161,7 @@ def recommend(
                 f"tokens ({name} break-even, the one to sign); at your {rate(user_rps)} req/s it is {side}."
             )
         details.extend(
-            f"The {other.name} break-even, {_rate_or_never(other.breakeven_rps)}, answers another question: "
+            f"The {other.name} break-even{_rate_or_never(other.breakeven_rps)} answers another question: "
             f"{other.meaning}."
             for other in lines[1:]
         )
