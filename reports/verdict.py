@@ -196,7 +196,7 @@ def _breakeven(results: Results, refs: Refs) -> list[Markup]:
             refs.text(pointer("recommendation", "breakeven_lines", i, "name")),
             refs.num(pointer("recommendation", "breakeven_lines", i, "breakeven_rps"), "rps") + Markup(" req/s")
             if line.breakeven_rps is not None
-            else Markup("never"),
+            else Markup("dedicated never cheaper"),
             refs.text(pointer("recommendation", "breakeven_lines", i, "meaning")),
         )
         for i, line in enumerate(lines)
