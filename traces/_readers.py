@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from breakeven.errors import InputError
 from traces._assemble import RawTable
 from traces._csv_stream import SlowPath, stream_csv
+from traces._meta import META_KEY, meta_from_json
 from traces._source import Source, nonempty_line_numbers
 from traces.formats import FormatSpec, resolve_columns, split_csv_header
 
@@ -236,8 +237,6 @@ def _loose_array(values: list[Any]) -> pa.Array:
 
 # --------------------------------------------------------------------------------------------- Parquet
 
-META_KEY = b"llm_breakeven.trace_meta"
-
 
 def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, time_unit: str | None) -> RawTable:
     """Read a Parquet trace (canonical or generic with a mapping)."""
@@ -260,11 +259,5 @@ def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | Non
         time_unit=_unit(spec, time_unit),
         row_word="row",
         notes=[note] if note else [],
-        inherited=_meta_from_json(meta) if meta else None,
+        inherited=meta_from_json(meta) if meta else None,
     )
-
-
-def _meta_from_json(blob: bytes) -> Any:
-    from traces.writer import meta_from_json  # noqa: PLC0415 - writer imports this module
-
-    return meta_from_json(blob)

@@ -39,11 +39,12 @@ from breakeven.errors import InputError
 from breakeven.io import atomic_write_text
 from traces._assemble import assemble
 from traces._csv_stream import _pieces
-from traces._readers import META_KEY, read_csv, read_jsonl, read_parquet
+from traces._meta import META_KEY, meta_from_json
+from traces._readers import read_csv, read_jsonl, read_parquet
 from traces._source import Source
 from traces.formats import container_of, detect_format, get_format, normalize_columns
 from traces.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS, SkippedRows, Trace, TraceMeta
-from traces.writer import meta_from_json, write_trace
+from traces.writer import write_trace
 
 PART_PATTERN = "part-{:05d}.parquet"
 MANIFEST = "_dataset.json"

@@ -17,13 +17,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from breakeven.errors import InputError
 from breakeven.parallel import pmap
 from traces.dataset import TraceDataset
-from traces.summary import peak_rate_rps
-from traces.summary_model import TraceSummary
+from traces.summary_model import TraceSummary, header_fields
 
 WINDOWS_S = (1.0, 60.0)
 """The sliding windows of the peak rates [s]."""
@@ -130,11 +128,7 @@ def summarize_dataset(ds: TraceDataset) -> TraceSummary:
         warnings.append("prefix-cache reuse is not computed for a trace dataset (it needs every earlier request)")
     pct = {q: (_percentile(inp_hist, n, q), _percentile(out_hist, n, q)) for q in (50.0, 90.0, 99.0)}
     return TraceSummary(
-        source=meta.source,
-        format=meta.format,
-        requests=n,
-        duration_s=duration,
-        mean_rps=n / duration if duration > 0 else 0.0,
+        **header_fields(meta, n, duration),
         peak_rps_1s=_peak(stats, 0) / WINDOWS_S[0],
         peak_rps_60s=_peak(stats, 1) / WINDOWS_S[1],
         input_tokens_total=inp_total,
@@ -151,9 +145,6 @@ def summarize_dataset(ds: TraceDataset) -> TraceSummary:
         interarrival_cv=_cv(stats, n),
         models=dict(sorted(models.items(), key=lambda kv: -kv[1])),
         failed_requests=sum(s.zero_output for s in stats),
-        skipped_rows=meta.skipped.count,
-        skipped_lines=list(meta.skipped.first_lines),
-        start_time=pd.Timestamp(meta.start_time).isoformat() if meta.start_time else None,
         warnings=warnings,
         **extra,
     )
@@ -229,4 +220,4 @@ def _cv(stats: list[PartitionStats], n: int) -> float | None:
     return float(np.sqrt(m2 / count) / mean)
 
 
-__all__ = ["PartitionStats", "lerp_percentile", "partition_stats", "peak_rate_rps", "summarize_dataset"]
+__all__ = ["PartitionStats", "lerp_percentile", "partition_stats", "summarize_dataset"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from breakeven.errors import InputError
 from traces.dataset import TraceDataset
+from traces.dataset_summary import summarize_dataset
 from traces.model import Trace
 from traces.prefix import (
     PrefixBlocks,
@@ -16,7 +16,7 @@ from traces.prefix import (
     prefix_reuse,
     trace_prefix_blocks,
 )
-from traces.summary_model import TraceSummary
+from traces.summary_model import TraceSummary, header_fields
 
 
 def peak_rate_rps(arrival_s: np.ndarray, window_s: float) -> float:
@@ -72,8 +72,6 @@ def interarrival_cv(arrival_s: np.ndarray) -> float | None:
 def summarize(trace: Trace | TraceDataset) -> TraceSummary:
     """Headline statistics of ``trace`` (see :class:`TraceSummary` for each field and its unit)."""
     if isinstance(trace, TraceDataset):  # partition by partition (in parallel on Dask), exact
-        from traces.dataset_summary import summarize_dataset  # noqa: PLC0415 - it imports this module
-
         return summarize_dataset(trace)
     df = trace.df
     arrival = df["arrival_s"].to_numpy()
@@ -90,13 +88,8 @@ def summarize(trace: Trace | TraceDataset) -> TraceSummary:
         counts = df["model"].value_counts(dropna=True, sort=True)
         models = {str(k): int(v) for k, v in counts.items() if v > 0}
     cached = int(df["cached_tokens"].sum()) if "cached_tokens" in df.columns else None
-    meta = trace.meta
     return TraceSummary(
-        source=meta.source,
-        format=meta.format,
-        requests=n,
-        duration_s=duration,
-        mean_rps=n / duration if duration > 0 else 0.0,
+        **header_fields(trace.meta, n, duration),
         peak_rps_1s=peak_rate_rps(arrival, 1.0),
         peak_rps_60s=peak_rate_rps(arrival, 60.0),
         input_tokens_total=int(inp.sum()),
@@ -113,10 +106,7 @@ def summarize(trace: Trace | TraceDataset) -> TraceSummary:
         interarrival_cv=interarrival_cv(arrival),
         models=models,
         failed_requests=int(np.count_nonzero(out == 0)),
-        skipped_rows=meta.skipped.count,
-        skipped_lines=list(meta.skipped.first_lines),
-        start_time=_iso(meta.start_time),
-        warnings=list(meta.warnings),
+        warnings=list(trace.meta.warnings),
         **_prefix_fields(trace),
     )
 
@@ -151,9 +141,3 @@ def _prefix_fields(trace: Trace) -> dict[str, object]:
 
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
-
-
-def _iso(value: object) -> str | None:
-    if value is None:
-        return None
-    return pd.Timestamp(value).isoformat()  # type: ignore[arg-type]

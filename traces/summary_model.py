@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+from traces.model import TraceMeta
 
 
 class TraceSummary(BaseModel):
@@ -55,3 +60,18 @@ class TraceSummary(BaseModel):
     closed_loop: bool = Field(
         default=False, description="True when the trace has think_time_s: a closed-loop pool of conversations."
     )
+
+
+def header_fields(meta: TraceMeta, requests: int, duration_s: float) -> dict[str, Any]:
+    """The :class:`TraceSummary` fields that come from the loader's metadata and the request count, shared by
+    the in-memory summary (:mod:`traces.summary`) and the dataset one (:mod:`traces.dataset_summary`)."""
+    return {
+        "source": meta.source,
+        "format": meta.format,
+        "requests": requests,
+        "duration_s": duration_s,
+        "mean_rps": requests / duration_s if duration_s > 0 else 0.0,
+        "skipped_rows": meta.skipped.count,
+        "skipped_lines": list(meta.skipped.first_lines),
+        "start_time": None if meta.start_time is None else pd.Timestamp(meta.start_time).isoformat(),
+    }

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,8 +19,10 @@ import pyarrow.parquet as pq
 
 from breakeven.errors import InputError, UnknownNameError
 from breakeven.io import atomic_path
-from traces._readers import META_KEY
-from traces.model import CANONICAL_COLUMNS, SkippedRows, Trace, TraceMeta
+from traces._meta import META_KEY, meta_from_json, meta_to_json
+from traces.model import CANONICAL_COLUMNS, Trace
+
+__all__ = ["WRITE_SUFFIXES", "meta_from_json", "meta_to_json", "to_arrow", "write_trace"]
 
 WRITE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -107,51 +107,3 @@ def _write_jsonl(table: pa.Table, tmp: Path) -> None:
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=lines.offset * 4)
     data = lines.buffers()[2]
     tmp.write_bytes(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
-
-
-def meta_to_json(meta: TraceMeta) -> str:
-    """TraceMeta as a small JSON object (stored in Parquet metadata)."""
-    return json.dumps(
-        {
-            "source": meta.source,
-            "format": meta.format,
-            "start_time": meta.start_time.isoformat() if meta.start_time else None,
-            "skipped": {
-                "count": meta.skipped.count,
-                "first_lines": list(meta.skipped.first_lines),
-                "reasons": list(meta.skipped.reasons),
-            },
-            "warnings": list(meta.warnings),
-            "transforms": list(meta.transforms),
-            "block_tokens": meta.block_tokens,
-            "closed_loop_users": meta.closed_loop_users,
-        }
-    )
-
-
-def meta_from_json(blob: bytes | str) -> TraceMeta | None:
-    """Inverse of :func:`meta_to_json`; ``None`` if the blob is not ours."""
-    try:
-        data: dict[str, Any] = json.loads(blob)
-        skipped = data.get("skipped") or {}
-        start = data.get("start_time")
-        return TraceMeta(
-            source=data.get("source"),
-            format=str(data.get("format", "canonical")),
-            start_time=datetime.fromisoformat(start) if start else None,
-            skipped=SkippedRows(
-                count=int(skipped.get("count", 0)),
-                first_lines=tuple(int(x) for x in skipped.get("first_lines", ())),
-                reasons=tuple(str(x) for x in skipped.get("reasons", ())),
-            ),
-            warnings=tuple(str(w) for w in data.get("warnings", ())),
-            transforms=tuple(str(t) for t in data.get("transforms", ())),
-            block_tokens=_positive_int(data.get("block_tokens")),
-            closed_loop_users=_positive_int(data.get("closed_loop_users")),
-        )
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def _positive_int(value: object) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
