@@ -201,12 +201,12 @@ def simulate_cmd(
     """Simulate vLLM replicas step by step (continuous batching, chunked prefill, KV blocks, preemption, prefix
     cache) and print TTFT, TPOT, ITL and end-to-end percentiles, throughput and whether they kept up; with
     --replicas / --routing / --users, a routed fleet with its prefix-cache hit rate and SLO attainment."""
+    # (Long for its option declarations; the work is in _simulate_fleet, _workloads and _print_runs.)
     loaded = profile_from_path_or_name(profile)
     model = _replica(loaded)
     chosen = [x for x in (replay, trace, rate) if x is not None]
     if len(chosen) != 1:
         raise InputError("expected exactly one of --replay FILE, --trace FILE or --rate R (with --requests etc.)")
-    cost, limits = cost_of(model), limits_of(model)
     if replicas > 1 or routing is not None or users is not None:
         if trace is None and (replay is None or _is_measured_run(replay)):
             raise InputError("a fleet (--replicas, --routing, --users) replays a trace: expected --trace FILE")
@@ -214,8 +214,8 @@ def simulate_cmd(
         assert source is not None
         fleet = simulate_fleet(
             from_trace(load_trace(str(source))),
-            cost,
-            limits,
+            cost_of(model),
+            limits_of(model),
             replicas=replicas,
             routing=(routing or RoutingChoice.round_robin).value,
             users=users,
@@ -228,24 +228,57 @@ def simulate_cmd(
         else:
             _render_fleet(summary)
         return
-    runs: list[MeasuredRun] = []
+    runs, workloads = _workloads(
+        model,
+        replay,
+        trace,
+        rate,
+        requests=requests,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        seed=seed,
+    )
+    results = [
+        simulate(
+            w,
+            cost_of(model),
+            limits_of(model),
+            horizon_s=None if rate is None else float(w.arrival_s[-1]) + 3600.0,
+            prefix_caching=prefix_caching,
+        )
+        for w in workloads
+    ]
+    _print_runs(results, _compare(runs, results) if runs else [], as_json=as_json)
+
+
+def _workloads(
+    model: ReplicaModel,
+    replay: Path | None,
+    trace: Path | None,
+    rate: float | None,
+    *,
+    requests: int,
+    input_tokens: int,
+    output_tokens: int,
+    seed: int,
+) -> tuple[list[MeasuredRun], list[Workload]]:
+    """What ``simulate`` replays: a measured run's workloads (with the run, to compare), a trace, or a Poisson
+    stream of fixed lengths."""
     if replay is not None and _is_measured_run(replay):
         deployed = deployed_of(model.arch, model.gpu, model.engine, tp=model.tp, weight_dtype=model.weight_dtype)
         runs = load_measured([replay], deployed, model.engine.kv_cache_tokens)
-        workloads: list[Workload] = [r.workload for r in runs]
-    elif replay is not None or trace is not None:
-        path = replay if replay is not None else trace
-        workloads = [from_trace(load_trace(str(path)))]
-    else:
-        if rate is None or not (math.isfinite(rate) and rate > 0):
-            raise InputError(f"option --rate: expected a positive request rate [req/s], found {rate!r}")
-        workloads = [poisson(rate, requests, input_tokens, output_tokens, rng=np.random.default_rng(seed))]
-    results = []
-    for w in workloads:
-        horizon = None if rate is None else float(w.arrival_s[-1]) + 3600.0
-        results.append(simulate(w, cost, limits, horizon_s=horizon, prefix_caching=prefix_caching))
+        return runs, [r.workload for r in runs]
+    path = replay if replay is not None else trace
+    if path is not None:
+        return [], [from_trace(load_trace(str(path)))]
+    if rate is None or not (math.isfinite(rate) and rate > 0):
+        raise InputError(f"option --rate: expected a positive request rate [req/s], found {rate!r}")
+    return [], [poisson(rate, requests, input_tokens, output_tokens, rng=np.random.default_rng(seed))]
+
+
+def _print_runs(results: list[SimResult], comparison: list[dict[str, Any]], *, as_json: bool) -> None:
+    """Each simulated run's figures, then the measured-against-predicted table when a measured run was replayed."""
     summaries = [r.summary() for r in results]
-    comparison = _compare(runs, results) if runs else []
     if as_json:
         out: dict[str, Any] = dict(summaries[0]) if len(summaries) == 1 else {"runs": summaries}
         if comparison:

@@ -187,6 +187,29 @@ def fit(
         jac_arr = np.vstack([data_jac * weight[:, None], _ROBUST * np.eye(len(names)) / _PRIOR_SIGMA])
         return _Eval(theta, res_arr, jac_arr, loss + float(prior @ prior))
 
+    current, iterations = _levenberg_marquardt(evaluate, theta0, lo, hi, max_iterations=max_iterations, say=say)
+    best = coefficients(current.theta)
+    return FitResult(
+        coefficients=best,
+        fitted=names,
+        errors=tuple(score(usable, best)),
+        objective=current.objective,
+        iterations=iterations,
+        evaluations=evaluations,
+    )
+
+
+def _levenberg_marquardt(
+    evaluate: Callable[[FloatArray], _Eval],
+    theta0: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    *,
+    max_iterations: int,
+    say: Callable[[str], None],
+) -> tuple[_Eval, int]:
+    """Damped Gauss-Newton steps from ``theta0`` within [lo, hi] until the objective stops falling (relative
+    gain below 1e-4) or no damping in six finds a lower one. Returns the best point and the iterations run."""
     current = evaluate(theta0)
     damping = 1e-2
     iterations = 0
@@ -196,6 +219,7 @@ def fit(
         jtj = j.T @ j
         grad = j.T @ r
         improved = False
+        gain = 0.0
         for _ in range(6):
             step = np.linalg.solve(jtj + damping * np.diag(np.diag(jtj) + 1e-9), -grad)
             step = np.clip(step, -1.0, 1.0)  # at most a factor e per iteration
@@ -209,15 +233,7 @@ def fit(
             damping *= 4
         if not improved or gain < 1e-4:
             break
-    best = coefficients(current.theta)
-    return FitResult(
-        coefficients=best,
-        fitted=names,
-        errors=tuple(score(usable, best)),
-        objective=current.objective,
-        iterations=iterations,
-        evaluations=evaluations,
-    )
+    return current, iterations
 
 
 def _fit_targets(run: MeasuredRun, window: Window) -> list[str]:

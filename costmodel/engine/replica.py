@@ -123,6 +123,20 @@ def estimate(deployment: Deployment, engine: EngineSettings) -> ReplicaModel:
             f"KV cache of {engine.kv_cache_tokens:,} tokens estimated from {engine.gpu_memory_utilization:.0%} of "
             f"{deployment.gpu.memory_gib:g} GiB per GPU less the weights and activations"
         )
+    return _replica_model(
+        deployment,
+        engine,
+        defaults.coefficients,
+        estimated=True,
+        expected_error=dict(defaults.expected_error),
+        notes=[n for n in notes if n],
+    )
+
+
+def _replica_model(
+    deployment: Deployment, engine: EngineSettings, coefficients: Coefficients, **rest: Any
+) -> ReplicaModel:
+    """A profile's replica model of ``deployment`` (``rest``: how it was obtained and its stated error)."""
     return ReplicaModel(
         arch=deployment.arch,
         gpu=deployment.gpu,
@@ -130,10 +144,8 @@ def estimate(deployment: Deployment, engine: EngineSettings) -> ReplicaModel:
         weight_dtype=deployment.weight_dtype,
         kv_dtype=deployment.kv_dtype,
         engine=engine,
-        coefficients=defaults.coefficients,
-        estimated=True,
-        expected_error=dict(defaults.expected_error),
-        notes=[n for n in notes if n],
+        coefficients=coefficients,
+        **rest,
     )
 
 
@@ -200,14 +212,10 @@ def calibrate(
             notes.append(f"expected_error: median |error| leaving each of {len(runs)} runs out of the fit")
         else:
             notes.append("expected_error: in-sample (one run only: nothing to leave out)")
-    model = ReplicaModel(
-        arch=deployment.arch,
-        gpu=deployment.gpu,
-        tp=deployment.tp,
-        weight_dtype=deployment.weight_dtype,
-        kv_dtype=deployment.kv_dtype,
-        engine=engine,
-        coefficients=result.coefficients,
+    model = _replica_model(
+        deployment,
+        engine,
+        result.coefficients,
         estimated=False,
         calibrated_on=sorted({r.source for r in runs}),
         fit=fit_rows(result.errors),

@@ -48,6 +48,7 @@ from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record, point_
 from costmodel.profiles.schema import Profile, WarmPoint
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 #: Requests arriving in the first seconds of a replayed run are simulated but not scored: the Mixtral runs'
 #: first requests wait up to 1.8 s for their first token, a warm-up no step model describes.
@@ -218,34 +219,9 @@ def load_inference_sim(path: str | Path, *, gpu: str | GpuSpec = "H100-SXM") -> 
     reqs = doc["requests"]
     arrival = np.array([r["arrival_time_us"] for r in reqs], dtype=np.float64) / 1e6
     n_in = np.array([r["input_tokens"] for r in reqs], dtype=np.int64)
-    recorded_out = np.array([r["output_tokens"] for r in reqs], dtype=np.int64)
     error = np.array([bool(r.get("has_error")) for r in reqs])
-    notes: list[str] = []
-    output_len = data.get("output_len")
-    if server.get("ignore_eos") and isinstance(output_len, int) and output_len > 0:
-        n_out = np.full(len(reqs), output_len, dtype=np.int64)
-        short = float(np.mean(recorded_out[~error] < 0.8 * output_len)) if (~error).any() else 0.0
-        notes.append(
-            f"ignore_eos with output_len {output_len}: every request generated {output_len} tokens "
-            f"(the file's re-tokenized counts are below 80 % of that for {short:.0%} of them)"
-        )
-    else:
-        n_out = np.maximum(recorded_out, 1)
-    prompts = int(data.get("num_unique_system_prompts") or 0) * int(data.get("num_users_per_system_prompt") or 0)
-    system = int(data.get("system_prompt_len") or 0)
-    cached = None
-    if prompts:
-        # inference-perf's shared_prefix generator makes this many prompts once and cycles through them:
-        # with prefix caching on, a prompt seen before is a hit but for its last partial block.
-        cached = n_in - 1
-        notes.append(
-            f"{prompts} distinct prompts cycled (inference-perf shared_prefix): each repeat is a prefix-cache hit "
-            f"but for its last partial block ({len(np.unique(n_in))} distinct prompt lengths in "
-            f"{len(n_in):,} requests)"
-        )
-    elif system:
-        cached = np.minimum(np.full(len(reqs), system, dtype=np.int64), n_in - 1)
-        notes.append(f"shared system prompt of {system} tokens served from the prefix cache")
+    n_out, notes = _replay_outputs(reqs, error, data, server)
+    cached, cache_notes = _replay_cached(n_in, data)
     workload = from_arrays(arrival, n_in, n_out, cached_tokens=cached, label=experiment)
     limits = EngineLimits(
         kv_cache_tokens=int(cfg["kv_blocks_total_gpu"]) * int(cfg.get("block_size", 16)),
@@ -280,10 +256,46 @@ def load_inference_sim(path: str | Path, *, gpu: str | GpuSpec = "H100-SXM") -> 
         kind="replay",
         source=str(p),
         group=f"{arch.id}|{spec.name}|tp{tp}|v1",
-        notes=tuple(notes),
+        notes=(*notes, *cache_notes),
         measured_ttft_s=ttft,
         measured_e2e_s=e2e,
     )
+
+
+def _replay_outputs(
+    reqs: list[dict[str, Any]], error: npt.NDArray[np.bool_], data: dict[str, Any], server: dict[str, Any]
+) -> tuple[IntArray, list[str]]:
+    """Output lengths to replay: the configured ``output_len`` when the server ignored EOS (the file's counts
+    are re-tokenized and fall short of it), else the recorded counts."""
+    recorded = np.array([r["output_tokens"] for r in reqs], dtype=np.int64)
+    output_len = data.get("output_len")
+    if not (server.get("ignore_eos") and isinstance(output_len, int) and output_len > 0):
+        return np.maximum(recorded, 1), []
+    short = float(np.mean(recorded[~error] < 0.8 * output_len)) if (~error).any() else 0.0
+    note = (
+        f"ignore_eos with output_len {output_len}: every request generated {output_len} tokens "
+        f"(the file's re-tokenized counts are below 80 % of that for {short:.0%} of them)"
+    )
+    return np.full(len(reqs), output_len, dtype=np.int64), [note]
+
+
+def _replay_cached(n_in: IntArray, data: dict[str, Any]) -> tuple[IntArray | None, list[str]]:
+    """Prompt tokens the prefix cache holds in an inference-perf ``shared_prefix`` run."""
+    prompts = int(data.get("num_unique_system_prompts") or 0) * int(data.get("num_users_per_system_prompt") or 0)
+    system = int(data.get("system_prompt_len") or 0)
+    if prompts:
+        # inference-perf's shared_prefix generator makes this many prompts once and cycles through them:
+        # with prefix caching on, a prompt seen before is a hit but for its last partial block.
+        note = (
+            f"{prompts} distinct prompts cycled (inference-perf shared_prefix): each repeat is a prefix-cache hit "
+            f"but for its last partial block ({len(np.unique(n_in))} distinct prompt lengths in "
+            f"{len(n_in):,} requests)"
+        )
+        return n_in - 1, [note]
+    if system:
+        cached = np.minimum(np.full(len(n_in), system, dtype=np.int64), n_in - 1)
+        return cached, [f"shared system prompt of {system} tokens served from the prefix cache"]
+    return None, []
 
 
 def _num(value: Any) -> float:
