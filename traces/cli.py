@@ -6,11 +6,10 @@ Each command parses its options, calls one library function and renders (STYLE.m
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -18,39 +17,20 @@ from rich.table import Table
 from breakeven.cli_support import new_app, print_json, stderr, stdout
 from breakeven.errors import InputError
 from breakeven.io import check_output_file
-from traces.conversations import (
-    CLOSED_LOOP_THINK_S,
-    OPEN_LOOP_THINK_S,
-    ConversationShape,
-    closed_loop_conversations,
-    shared_prompt,
-)
-from traces.conversations import conversations as gen_conversations
-from traces.conversations import rag as gen_rag
 from traces.dataset import DEFAULT_MAX_ROWS, convert_to_dataset, is_dataset, open_dataset
 from traces.dataset_summary import summarize_dataset
 from traces.formats import FORMAT_NAMES, TIME_UNITS, parse_columns_option
-from traces.generators import bursty as gen_bursty
-from traces.generators import diurnal as gen_diurnal
-from traces.generators import on_off as gen_on_off
-from traces.generators import poisson as gen_poisson
-from traces.lengths import LengthModel, Lengths, LengthsLike, ResampledPairs
+from traces.generate_cli import generate_app
 from traces.loaders import _select_model as select_model
 from traces.loaders import load_trace
 from traces.model import Trace
-from traces.prefix import DEFAULT_BLOCK_TOKENS
-from traces.prefix_spec import parse_think, parse_turns
-from traces.spec import parse_duration_s, parse_length_spec, parse_rate_rps, parse_spec
+from traces.spec import parse_duration_s
 from traces.summary import summarize
 from traces.summary_model import TraceSummary
 from traces.transforms import drop_failed, scale_rate, window
 from traces.writer import write_trace
 
 app = new_app("Request traces: load real public traces, generate synthetic ones, convert and summarize.")
-generate_app = new_app(
-    "Generate a synthetic trace (seeded: the same --seed gives the same file). "
-    "Rates are mean requests/second ('2', '120/min', '7200/h'); durations take s/m/h/d ('1h')."
-)
 app.add_typer(generate_app, name="generate")
 
 _FORMAT_HELP = f"Force the input format ({', '.join(FORMAT_NAMES)}); default: detect from the header or first record."
@@ -114,9 +94,13 @@ def trace_from_options(
             model=model,
             block_tokens=block_tokens,
         )
-    for warning in trace.meta.warnings:
-        stderr.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
+    _print_warnings(trace.meta.warnings)
     return trace
+
+
+def _print_warnings(warnings: Iterable[str]) -> None:
+    for warning in warnings:
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
 
 
 @app.command("info")
@@ -340,349 +324,6 @@ def _convert_to_dataset(
             partition_s=partition_s,
             max_rows=max_rows,
         )
-    for warning in ds.meta.warnings:
-        stderr.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
-    if ds.meta.skipped.count:
-        stderr.print(f"[yellow]warning:[/] skipped {ds.meta.skipped.count:,} bad rows", markup=True, highlight=False)
+    skipped = [f"skipped {ds.meta.skipped.count:,} bad rows"] if ds.meta.skipped.count else []
+    _print_warnings([*ds.meta.warnings, *skipped])
     stdout.print(f"wrote {len(ds):,} requests in {len(ds.partitions):,} partitions to {out}")
-
-
-# --------------------------------------------------------------------------------------------- generate
-
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random generator (same seed, same trace).")]
-RateOption = Annotated[
-    str, typer.Option("--rate", "-r", help="Mean request rate: req/s, or with /min or /h ('7200/h').")
-]
-DurationOption = Annotated[str, typer.Option("--duration", "-d", help="Duration: seconds, or with s/m/h/d ('30m').")]
-InputOption = Annotated[
-    str | None,
-    typer.Option(
-        "--input",
-        help="Input-length model: fixed(N), lognormal(MEAN,P90), lognormal(median=M,p90=Q), resample(FILE).",
-        show_default=False,
-    ),
-]
-OutputOption = Annotated[
-    str | None, typer.Option("--output", help="Output-length model, same syntax as --input.", show_default=False)
-]
-LengthsFromOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--lengths-from",
-        help="Draw input/output pairs from this trace file (instead of --input/--output).",
-        show_default=False,
-    ),
-]
-OutOption = Annotated[Path, typer.Option("-o", "--out", help="Where to write the trace (.parquet, .csv or .jsonl).")]
-LabelOption = Annotated[
-    str | None, typer.Option("--model", "-m", help="Label every request with this model name.", show_default=False)
-]
-
-
-def _lengths(input_spec: str | None, output_spec: str | None, lengths_from: Path | None) -> LengthsLike:
-    if lengths_from is not None:
-        if input_spec or output_spec:
-            raise InputError("options --lengths-from and --input/--output: give one or the other")
-        source = load_trace(lengths_from)
-        return ResampledPairs(
-            source.df["input_tokens"].to_numpy(), source.df["output_tokens"].to_numpy(), label=str(lengths_from)
-        )
-    if not input_spec or not output_spec:
-        raise InputError(
-            "options --input and --output: both are required, e.g. --input 'lognormal(800,1500)' --output 'fixed(220)'"
-        )
-    return Lengths(
-        input=parse_length_spec(input_spec, column="input_tokens", where="option --input"),
-        output=parse_length_spec(output_spec, column="output_tokens", where="option --output"),
-    )
-
-
-def _write(trace: Trace, out: Path) -> None:
-    path = write_trace(trace, out)
-    stdout.print(f"wrote {len(trace):,} requests ({trace.duration_s:,.0f} s) to {path}")
-
-
-@generate_app.command("poisson")
-def generate_poisson(
-    *,
-    out: OutOption,
-    rate: RateOption,
-    duration: DurationOption = "1h",
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
-    seed: SeedOption = 0,
-    model: LabelOption = None,
-) -> None:
-    """Poisson arrivals (exponential gaps) at a constant mean rate."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
-    rate_rps = parse_rate_rps(rate, where="option --rate")
-    duration_s = parse_duration_s(duration, where="option --duration")
-    _write(gen_poisson(rate_rps, duration_s, lengths, np.random.default_rng(seed), model=model), out)
-
-
-@generate_app.command("bursty")
-def generate_bursty(
-    *,
-    out: OutOption,
-    rate: RateOption,
-    duration: DurationOption = "1h",
-    cv: Annotated[
-        float, typer.Option("--cv", help="Coefficient of variation of the Gamma inter-arrival gaps (1 = Poisson).")
-    ] = 2.0,
-    on: Annotated[
-        str | None, typer.Option("--on", help="On/off bursts instead of Gamma gaps: busy period ('60s').")
-    ] = None,
-    off: Annotated[str | None, typer.Option("--off", help="On/off bursts: idle period ('4m').")] = None,
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
-    seed: SeedOption = 0,
-    model: LabelOption = None,
-) -> None:
-    """Bursty arrivals: Gamma inter-arrival gaps with a chosen CV, or on/off bursts (--on/--off)."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
-    rng = np.random.default_rng(seed)
-    rate_rps = parse_rate_rps(rate, where="option --rate")
-    duration_s = parse_duration_s(duration, where="option --duration")
-    if (on is None) != (off is None):
-        raise InputError("options --on/--off: give both (busy and idle periods) or neither")
-    if on is not None and off is not None:
-        on_s = parse_duration_s(on, where="option --on")
-        off_s = parse_duration_s(off, where="option --off")
-        trace = gen_on_off(rate_rps, duration_s, lengths, rng, on_s=on_s, off_s=off_s, model=model)
-    else:
-        trace = gen_bursty(rate_rps, duration_s, lengths, rng, cv=cv, model=model)
-    _write(trace, out)
-
-
-@generate_app.command("diurnal")
-def generate_diurnal(
-    *,
-    out: OutOption,
-    rate: RateOption,
-    duration: DurationOption = "1d",
-    peak_to_trough: Annotated[
-        float, typer.Option("--peak-to-trough", help="Sinusoidal profile: peak rate / trough rate.")
-    ] = 3.0,
-    peak_hour: Annotated[
-        float, typer.Option("--peak-hour", help="Sinusoidal profile: hour of day of the peak.")
-    ] = 14.0,
-    hourly: Annotated[
-        str | None,
-        typer.Option("--hourly", help="Piecewise profile: 24 relative weights, comma-separated, one per hour of day."),
-    ] = None,
-    start_hour: Annotated[float, typer.Option("--start-hour", help="Hour of day at t = 0.")] = 0.0,
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
-    seed: SeedOption = 0,
-    model: LabelOption = None,
-) -> None:
-    """Diurnal arrivals: a 24-hour rate profile (sinusoidal or piecewise hourly) around a mean rate."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
-    weights = None
-    if hourly is not None:
-        try:
-            weights = [float(w) for w in hourly.replace(";", ",").split(",") if w.strip()]
-        except ValueError as exc:
-            raise InputError(f"option --hourly: expected 24 numbers, found {hourly!r}") from exc
-    trace = gen_diurnal(
-        parse_rate_rps(rate, where="option --rate"),
-        parse_duration_s(duration, where="option --duration"),
-        lengths,
-        np.random.default_rng(seed),
-        peak_to_trough=peak_to_trough,
-        peak_hour=peak_hour,
-        hourly=weights,
-        start_hour=start_hour,
-        model=model,
-    )
-    _write(trace, out)
-
-
-@generate_app.command("spec")
-def generate_spec(
-    spec: Annotated[
-        str,
-        typer.Argument(
-            help="Synthetic spec, e.g. 'poisson:rate=2,duration=1h,input=lognormal(800,1500),output=fixed(220)'."
-        ),
-    ],
-    *,
-    out: OutOption,
-    seed: SeedOption = 0,
-) -> None:
-    """Generate from a spec string (the syntax `breakeven analyze --synthetic` takes; see docs/traces.md)."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    _write(parse_spec(spec).generate(np.random.default_rng(seed)), out)
-
-
-# ------------------------------------------------------------------------------ generate: prefix structure
-
-BlockOption = Annotated[
-    int, typer.Option("--block-tokens", min=1, help="Tokens per hash_ids block of the generated prompts.")
-]
-
-
-def _length(text: str, option: str, column: str = "input_tokens") -> LengthModel:
-    return parse_length_spec(text, column=column, where=f"option {option}")
-
-
-@generate_app.command("conversations")
-def generate_conversations(
-    *,
-    out: OutOption,
-    users: Annotated[
-        int | None,
-        typer.Option(
-            "--users",
-            min=1,
-            help="Closed loop: concurrent users, each sending its next turn when the last answer ends "
-            "(think_time_s column). Give --count with it.",
-            show_default=False,
-        ),
-    ] = None,
-    count: Annotated[
-        int | None, typer.Option("--count", min=1, help="Closed loop: conversations in the pool.", show_default=False)
-    ] = None,
-    rate: Annotated[
-        str | None,
-        typer.Option(
-            "--rate",
-            "-r",
-            help="Open loop: conversations started per second ('0.1', '6/min'). Give --duration with it.",
-            show_default=False,
-        ),
-    ] = None,
-    duration: Annotated[
-        str | None, typer.Option("--duration", "-d", help="Open loop: window conversations start in ('1h').")
-    ] = None,
-    doc: Annotated[str, typer.Option("--doc", help="Opening document length (length model).")] = "3500",
-    turns: Annotated[str, typer.Option("--turns", help="Turns per conversation: N or LOW..HIGH.")] = "3..5",
-    question: Annotated[str, typer.Option("--question", help="Question length per turn (length model).")] = "50",
-    output_spec: Annotated[str, typer.Option("--output", help="Answer length (length model).")] = "830",
-    think: Annotated[
-        str | None,
-        typer.Option(
-            "--think",
-            help="Pause before each turn [s]: exponential mean 'S', 'exp(S)' or 'fixed(S)' (default 1 closed "
-            "loop, 30 open loop).",
-            show_default=False,
-        ),
-    ] = None,
-    system: Annotated[int, typer.Option("--system", min=0, help="Shared system prompt tokens.")] = 0,
-    docs: Annotated[
-        int, typer.Option("--docs", min=0, help="Documents in a shared pool (0: one per conversation).")
-    ] = 0,
-    zipf: Annotated[float, typer.Option("--zipf", min=0.0, help="Popularity exponent over the pool.")] = 1.0,
-    block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
-    seed: SeedOption = 0,
-    model: LabelOption = None,
-) -> None:
-    """Multi-turn conversations (prompt = previous prompt + answer + new question), closed or open loop.
-
-    The defaults are the seed's Dynamo demo: a 3,500-token document, 3-5 turns, 830-token answers.
-    """
-    closed = users is not None or count is not None
-    if closed and (rate is not None or duration is not None):
-        raise InputError("options --users/--count (closed loop) and --rate/--duration (open loop): give one pair")
-    if closed and (users is None or count is None):
-        raise InputError("options --users and --count: a closed loop needs both")
-    if not closed and (rate is None or duration is None):
-        raise InputError("options: give --users and --count (closed loop) or --rate and --duration (open loop)")
-    default_think = str(CLOSED_LOOP_THINK_S if closed else OPEN_LOOP_THINK_S)
-    shape = ConversationShape(
-        doc=_length(doc, "--doc"),
-        question=_length(question, "--question"),
-        output=_length(output_spec, "--output", "output_tokens"),
-        turns=parse_turns(turns, "option --turns"),
-        system_tokens=system,
-        docs=docs,
-        zipf=zipf,
-        think=parse_think(think or default_think, "option --think"),
-        block_tokens=block_tokens,
-    )
-    rng = np.random.default_rng(seed)
-    if users is not None and count is not None:
-        trace = closed_loop_conversations(users, count, rng, shape=shape, model=model)
-    else:
-        rate_cps = parse_rate_rps(str(rate), where="option --rate")
-        trace = gen_conversations(
-            rate_cps, parse_duration_s(str(duration), where="option --duration"), rng, shape=shape, model=model
-        )
-    _write(trace, out)
-
-
-@generate_app.command("shared")
-def generate_shared(
-    *,
-    out: OutOption,
-    rate: RateOption,
-    system: Annotated[int, typer.Option("--system", min=0, help="System prompt tokens every request starts with.")],
-    duration: DurationOption = "1h",
-    prompts: Annotated[
-        int, typer.Option("--prompts", min=1, help="Distinct system prompts, chosen uniformly per request.")
-    ] = 1,
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
-    block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
-    seed: SeedOption = 0,
-    model: LabelOption = None,
-) -> None:
-    """Poisson requests sharing a system prompt; --input is the user part after it."""
-    lengths = _lengths(input_spec, output_spec, lengths_from)
-    rate_rps = parse_rate_rps(rate, where="option --rate")
-    duration_s = parse_duration_s(duration, where="option --duration")
-    trace = shared_prompt(
-        rate_rps,
-        duration_s,
-        lengths,
-        np.random.default_rng(seed),
-        system_tokens=system,
-        prompts=prompts,
-        block_tokens=block_tokens,
-        model=model,
-    )
-    _write(trace, out)
-
-
-@generate_app.command("rag")
-def generate_rag(
-    *,
-    out: OutOption,
-    rate: RateOption,
-    docs: Annotated[int, typer.Option("--docs", min=1, help="Documents in the pool.")],
-    duration: DurationOption = "1h",
-    zipf: Annotated[
-        float, typer.Option("--zipf", min=0.0, help="Popularity: document of rank r drawn with probability ∝ r^-zipf.")
-    ] = 1.0,
-    doc: Annotated[
-        str, typer.Option("--doc", help="Document length (length model, drawn once per document).")
-    ] = "2000",
-    question: Annotated[str, typer.Option("--question", help="Question length (length model).")] = "50",
-    output_spec: Annotated[str, typer.Option("--output", help="Answer length (length model).")] = "200",
-    system: Annotated[int, typer.Option("--system", min=0, help="System prompt tokens before the document.")] = 0,
-    block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
-    seed: SeedOption = 0,
-    model: LabelOption = None,
-) -> None:
-    """Retrieval-augmented requests: system prompt + one document of a pool (Zipf popularity) + a question."""
-    trace = gen_rag(
-        parse_rate_rps(rate, where="option --rate"),
-        parse_duration_s(duration, where="option --duration"),
-        np.random.default_rng(seed),
-        docs=docs,
-        zipf=zipf,
-        doc=_length(doc, "--doc"),
-        question=_length(question, "--question"),
-        output=_length(output_spec, "--output", "output_tokens"),
-        system_tokens=system,
-        block_tokens=block_tokens,
-        model=model,
-    )
-    _write(trace, out)
