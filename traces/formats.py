@@ -1,7 +1,9 @@
 """Trace file formats: their names, their columns (source name → canonical name), and auto-detection.
 
 Detection reads only the first few kilobytes: the Parquet magic, the first JSON record's keys, or the CSV
-header (and, for Azure, the first timestamp, which tells the 2023 and 2024 releases apart).
+header (and, for Azure, the first timestamp, which tells the 2023 and 2024 releases apart). A format is
+detected by its :attr:`FormatSpec.signature` (the source names of its required columns): a new format is one
+more :class:`FormatSpec` in :data:`FORMATS`, which the readers, detection and ``--format`` all take from.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from breakeven.errors import InputError, UnknownNameError
+from traces.model import CANONICAL_COLUMNS, OPTIONAL_COLUMNS
 
 Container = Literal["csv", "jsonl", "parquet"]
 
@@ -47,23 +50,18 @@ class FormatSpec:
     """Optional canonical columns to keep when present (from ``columns``)."""
     block_tokens: int | None = None
     """Tokens per ``hash_ids`` block in this format (Mooncake 512, Bailian 16); None = not fixed."""
+    detect_by: tuple[str, ...] = ()
+    """Canonical columns beyond ``required`` whose source columns detection also looks for (Bailian's
+    ``chat_id`` and ``parent_chat_id`` tell it from Mooncake)."""
+
+    @property
+    def signature(self) -> frozenset[str]:
+        """The source columns (CSV header, first JSON record's keys) that identify this format; empty for the
+        generic formats, which only a column mapping makes readable."""
+        return frozenset(self.columns[c] for c in (*self.required, *self.detect_by) if c in self.columns)
 
 
-_CANONICAL_IDENTITY = {
-    name: name
-    for name in (
-        "arrival_s",
-        "input_tokens",
-        "output_tokens",
-        "cached_tokens",
-        "session_id",
-        "hash_ids",
-        "model",
-        "deferrable",
-        "turn",
-        "think_time_s",
-    )
-}
+_CANONICAL_IDENTITY = {name: name for name in CANONICAL_COLUMNS}
 
 _AZURE = {"arrival_s": "TIMESTAMP", "input_tokens": "ContextTokens", "output_tokens": "GeneratedTokens"}
 
@@ -129,6 +127,7 @@ FORMATS: Final[dict[str, FormatSpec]] = {
         "output_length, type, turn, hash_ids of 16-token blocks); sessions are the roots of parent_chat_id chains",
         keep=("hash_ids", "turn", "session_id", "parent_id"),
         block_tokens=16,
+        detect_by=("session_id", "parent_id"),
     ),
     "splitwise": FormatSpec(
         "splitwise",
@@ -149,7 +148,7 @@ FORMATS: Final[dict[str, FormatSpec]] = {
         _CANONICAL_IDENTITY,
         "s",
         "llm-breakeven's own columns (arrival_s, input_tokens, output_tokens, ...) as CSV, JSONL or Parquet",
-        keep=("cached_tokens", "session_id", "hash_ids", "model", "deferrable", "turn", "think_time_s"),
+        keep=OPTIONAL_COLUMNS,
     ),
     "csv": FormatSpec("csv", "csv", {}, "s", "any CSV with a column mapping (--columns) and a time unit"),
     "jsonl": FormatSpec("jsonl", "jsonl", {}, "s", "any JSON Lines file with a column mapping and a time unit"),
@@ -326,30 +325,31 @@ def detect_format(head: bytes, *, source: str, suffix: str = "") -> tuple[str, C
             keys = set(json.loads(first))
         except (json.JSONDecodeError, TypeError):
             keys = set()
-        if {"chat_id", "parent_chat_id", "timestamp", "input_length", "output_length"} <= keys:
-            return "bailian", "jsonl"
-        if {"timestamp", "input_length", "output_length"} <= keys:
-            return "mooncake", "jsonl"
-        if {"arrival_s", "input_tokens", "output_tokens"} <= keys:
-            return "canonical", "jsonl"
-        return "jsonl", "jsonl"
+        return _match(keys, "jsonl"), "jsonl"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl", "jsonl"
     lines = text.splitlines()
     header = set(split_csv_header(lines[0]))
-    if {"TIMESTAMP", "ContextTokens", "GeneratedTokens"} <= header:
+    name = _match(header, "csv")
+    if name == "azure-2023":  # the same columns as azure-2024: the first timestamp's UTC offset tells them apart
         first_row = next((ln for ln in lines[1:] if ln.strip()), "")
         columns = split_csv_header(lines[0])
         fields = first_row.split(",")
-        stamp = fields[columns.index("TIMESTAMP")] if len(fields) == len(columns) else ""
-        return ("azure-2024" if _OFFSET.search(stamp) else "azure-2023"), "csv"
-    if {"Timestamp", "Request tokens", "Response tokens"} <= header:
-        return "burstgpt", "csv"
-    if {"arrived_at", "num_prefill_tokens", "num_decode_tokens"} <= header:
-        return "splitwise", "csv"
-    if {"arrival_s", "input_tokens", "output_tokens"} <= header:
-        return "canonical", "csv"
-    return "csv", "csv"
+        stamp = fields[columns.index(_AZURE["arrival_s"])] if len(fields) == len(columns) else ""
+        name = "azure-2024" if _OFFSET.search(stamp) else "azure-2023"
+    return name, "csv"
+
+
+def _match(names: set[str], container: Container) -> str:
+    """The format readable from ``container`` whose signature ``names`` hold, the most specific one (largest
+    signature: Bailian over Mooncake) and on a tie the first in :data:`FORMATS`; else the container's generic
+    format."""
+    found = [
+        spec
+        for spec in FORMATS.values()
+        if spec.container in (container, None) and spec.signature and spec.signature <= names
+    ]
+    return max(found, key=lambda spec: len(spec.signature)).name if found else container
 
 
 def container_of(name: str, head: bytes, *, source: str, suffix: str) -> Container:
