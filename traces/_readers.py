@@ -23,7 +23,7 @@ from traces._assemble import RawTable
 from traces._csv_stream import SlowPath, stream_csv
 from traces._meta import META_KEY, meta_from_json
 from traces._source import Source, nonempty_line_numbers
-from traces.formats import FormatSpec, resolve_columns, split_csv_header
+from traces.formats import GENERIC_FORMATS, FormatSpec, resolve_columns, split_csv_header
 
 _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
 
@@ -33,10 +33,23 @@ def _rename(table: pa.Table, mapping: Mapping[str, str]) -> dict[str, Any]:
     return {canonical: table.column(source) for canonical, source in mapping.items()}
 
 
+def _described(
+    source: Source, spec: FormatSpec, mapping: dict[str, str], note: str | None, unit: str
+) -> dict[str, Any]:
+    """The :class:`RawTable` fields that say where the columns came from, filled alike by every reader."""
+    return {
+        "source": source.name,
+        "format": spec.name,
+        "mapping": mapping,
+        "time_unit": unit,
+        "notes": [note] if note else [],
+    }
+
+
 def _unit(spec: FormatSpec, time_unit: str | None) -> str:
     if time_unit is not None:
         return time_unit
-    return "auto" if spec.name in ("csv", "jsonl", "parquet") else spec.time_unit
+    return "auto" if spec.name in GENERIC_FORMATS else spec.time_unit
 
 
 # --------------------------------------------------------------------------------------------- CSV
@@ -72,15 +85,7 @@ def read_csv(source: Source, spec: FormatSpec, user: Mapping[str, str] | None, t
     _check_unique_header(header, mapping, source.name)
     unit = _unit(spec, time_unit)
     sources = list(dict.fromkeys(mapping.values()))
-    raw_args: dict[str, Any] = {
-        "columns": {},
-        "n_rows": 0,
-        "source": source.name,
-        "format": spec.name,
-        "mapping": mapping,
-        "time_unit": unit,
-        "notes": [note] if note else [],
-    }
+    raw_args: dict[str, Any] = {"columns": {}, "n_rows": 0, **_described(source, spec, mapping, note, unit)}
     try:
         columns, rows, zone = stream_csv(source, mapping, _csv_types(mapping, spec, unit))
     except SlowPath:
@@ -176,12 +181,8 @@ def read_jsonl(source: Source, spec: FormatSpec, user: Mapping[str, str] | None,
     return RawTable(
         columns=_rename(table, mapping),
         n_rows=table.num_rows,
-        source=source.name,
-        format=spec.name,
-        mapping=mapping,
-        time_unit=unit,
         locate=lambda: nonempty_line_numbers(source.raw()),
-        notes=[note] if note else [],
+        **_described(source, spec, mapping, note, unit),
     )
 
 
@@ -215,13 +216,9 @@ def _read_jsonl_slow(source: Source, spec: FormatSpec, user: Mapping[str, str] |
     return RawTable(
         columns=columns,
         n_rows=len(records),
-        source=source.name,
-        format=spec.name,
-        mapping=mapping,
-        time_unit=unit,
         locate=lambda: row_lines,
         malformed=malformed,
-        notes=[note] if note else [],
+        **_described(source, spec, mapping, note, unit),
     )
 
 
@@ -253,11 +250,7 @@ def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | Non
     return RawTable(
         columns=_rename(table, mapping),
         n_rows=table.num_rows,
-        source=source.name,
-        format=spec.name,
-        mapping=mapping,
-        time_unit=_unit(spec, time_unit),
         row_word="row",
-        notes=[note] if note else [],
         inherited=meta_from_json(meta) if meta else None,
+        **_described(source, spec, mapping, note, _unit(spec, time_unit)),
     )
