@@ -282,15 +282,58 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         unit = _auto_unit(pending["arrival_s"])
     if unit not in TIME_UNITS:
         raise InputError(f"{raw.source}: unknown time unit {unit!r}; expected one of {', '.join(TIME_UNITS)}")
+    times, zone, checks = _arrival_checks(pending.pop("arrival_s"), unit, raw.time_zone)
+    columns, column_checks = _convert_columns(pending)
+    bad_any, skipped = _bad_rows(raw, [*checks, *column_checks], skip_bad_rows=skip_bad_rows)
+    keep = None if bad_any is None else ~bad_any
+    if keep is not None:
+        times = times[keep]
+        for name, col in list(columns.items()):
+            columns[name] = col.filter(pa.array(keep)) if isinstance(col, pa.ChunkedArray) else col[keep]
+    if len(times) == 0:
+        raise InputError(f"{raw.source}: no valid requests left after skipping {_rows(skipped.count, 'bad row')}")
 
-    checks: list[_Check] = []
-    times, bad, values, zone = _times(pending.pop("arrival_s"), unit, raw.time_zone)
+    arrival, start_time, raw.origin = _to_seconds(times, unit, zone, raw.origin)
+    warnings = list(raw.notes)
+    if skipped.count:
+        first = list(skipped.first_lines[:5])
+        warnings.append(f"skipped {_rows(skipped.count, 'bad row')} (first at {raw.row_word}s {first})")
+    arrival, order = _sort_arrivals(arrival, raw, warnings, located=keep is None)
+    if zone is None and unit != "iso":
+        warnings += unit_warnings(arrival, unit=unit, column=raw.mapping.get("arrival_s", "arrival_s"))
+    frame = _frame(arrival, columns, order, len(arrival))
+    frame, block_tokens, prefix_notes = finish_prefix_columns(frame, raw.block_tokens, source=raw.source)
+    meta = TraceMeta(
+        source=raw.source,
+        format=raw.format,
+        start_time=start_time if start_time is not None else raw.start_time,
+        skipped=skipped,
+        warnings=(*warnings, *prefix_notes),
+        transforms=raw.inherited.transforms if raw.inherited else (),
+        block_tokens=block_tokens,
+    )
+    if raw.inherited is not None:
+        meta = _merge_inherited(meta, raw.inherited)
+    return Trace(df=frame, meta=meta)
+
+
+def _arrival_checks(column: Any, unit: str, zone: str | None) -> tuple[np.ndarray, str | None, list[_Check]]:
+    """The arrival column converted (see :func:`_times`), its datetime zone kind, and its checks: a value of
+    the unit, and (numbers) within :data:`MAX_SPAN_S` of the other arrivals."""
+    times, bad, values, zone = _times(column, unit, zone)
     unit_text = "an ISO-8601 datetime" if unit == "iso" or zone else f"a number of {unit.removeprefix('epoch_')}"
-    checks.append(_Check("arrival_s", bad, values, unit_text))
+    checks = [_Check("arrival_s", bad, values, unit_text)]
     if zone is None:
         far = _far_arrivals(times, bad, unit)
         span = f"{MAX_SPAN_S / (365.25 * 86400):.0f} years"
         checks.append(_Check("arrival_s", far, values, f"{unit_text} within {span} of the other arrivals"))
+    return times, zone, checks
+
+
+def _convert_columns(pending: dict[str, Any]) -> tuple[dict[str, Any], list[_Check]]:
+    """Every column but the arrival, converted to its canonical type (popped from ``pending`` one by one), and
+    the checks of their values."""
+    checks: list[_Check] = []
     columns: dict[str, Any] = {}
     for name in ("input_tokens", "output_tokens", "cached_tokens"):
         if name in pending:
@@ -313,7 +356,13 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         if name in pending:
             columns[name] = _text(pending.pop(name), categorical=name == "model")
     checks += _session_columns(pending, columns)
+    return columns, checks
 
+
+def _bad_rows(raw: RawTable, checks: list[_Check], *, skip_bad_rows: bool) -> tuple[np.ndarray | None, SkippedRows]:
+    """The rows that fail a check (a mask; None when none does) and what :class:`SkippedRows` records of
+    them and of the malformed lines. Without ``skip_bad_rows``, the first bad row raises :class:`InputError`."""
+    n = raw.n_rows
     checks = [c for c in checks if c.mask is not None and c.mask.any()]
     bad_any = np.zeros(n, dtype=bool) if checks else None
     for check in checks:
@@ -342,46 +391,26 @@ def assemble(raw: RawTable, *, skip_bad_rows: bool) -> Trace:
         first_lines=tuple(p[0] for p in problems[:MAX_REPORTED]),
         reasons=tuple(f"{raw.row_word} {p[0]}: {p[1]}" for p in problems[:MAX_REPORTED]),
     )
-    keep = ~bad_any if bad_any is not None and len(bad_rows) else None
-    if keep is not None:
-        times = times[keep]
-        for name, col in list(columns.items()):
-            columns[name] = col.filter(pa.array(keep)) if isinstance(col, pa.ChunkedArray) else col[keep]
-    if len(times) == 0:
-        raise InputError(f"{raw.source}: no valid requests left after skipping {_rows(total_bad, 'bad row')}")
+    return (bad_any if len(bad_rows) else None), skipped
 
-    arrival, start_time, raw.origin = _to_seconds(times, unit, zone, raw.origin)
-    warnings = list(raw.notes)
-    if skipped.count:
-        first = list(skipped.first_lines[:5])
-        warnings.append(f"skipped {_rows(skipped.count, 'bad row')} (first at {raw.row_word}s {first})")
-    order = None
-    if len(arrival) > 1 and not _is_sorted(arrival):
-        running_max = np.maximum.accumulate(arrival)
-        late = np.flatnonzero(arrival < running_max)
-        where = ""
-        if keep is None:
-            first_line = _locations(raw, late[:1], n)[0]
-            where = f"; first at {raw.row_word} {first_line}"
-        warnings.append(f"sorted {_rows(len(late), 'out-of-order row')} by arrival time{where}")
-        order = np.argsort(arrival, kind="stable")
-        arrival = arrival[order]
-    if zone is None and unit != "iso":
-        warnings += unit_warnings(arrival, unit=unit, column=raw.mapping.get("arrival_s", "arrival_s"))
-    frame = _frame(arrival, columns, order, len(arrival))
-    frame, block_tokens, prefix_notes = finish_prefix_columns(frame, raw.block_tokens, source=raw.source)
-    meta = TraceMeta(
-        source=raw.source,
-        format=raw.format,
-        start_time=start_time if start_time is not None else raw.start_time,
-        skipped=skipped,
-        warnings=(*warnings, *prefix_notes),
-        transforms=raw.inherited.transforms if raw.inherited else (),
-        block_tokens=block_tokens,
-    )
-    if raw.inherited is not None:
-        meta = _merge_inherited(meta, raw.inherited)
-    return Trace(df=frame, meta=meta)
+
+def _sort_arrivals(
+    arrival: np.ndarray, raw: RawTable, warnings: list[str], *, located: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``arrival`` sorted (stable) and the order that sorts it (None when it already was), with a warning
+    appended to ``warnings`` that counts the rows out of order (and, when rows are still where the file has
+    them, ``located``, names the first one's line)."""
+    if len(arrival) <= 1 or _is_sorted(arrival):
+        return arrival, None
+    running_max = np.maximum.accumulate(arrival)
+    late = np.flatnonzero(arrival < running_max)
+    where = ""
+    if located:
+        first_line = _locations(raw, late[:1], raw.n_rows)[0]
+        where = f"; first at {raw.row_word} {first_line}"
+    warnings.append(f"sorted {_rows(len(late), 'out-of-order row')} by arrival time{where}")
+    order = np.argsort(arrival, kind="stable")
+    return arrival[order], order
 
 
 _UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
