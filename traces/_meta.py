@@ -46,11 +46,7 @@ def meta_from_json(blob: bytes | str) -> TraceMeta | None:
             source=data.get("source"),
             format=str(data.get("format", "canonical")),
             start_time=datetime.fromisoformat(start) if start else None,
-            skipped=SkippedRows(
-                count=int(skipped.get("count", 0)),
-                first_lines=tuple(int(x) for x in skipped.get("first_lines", ())),
-                reasons=tuple(str(x) for x in skipped.get("reasons", ())),
-            ),
+            skipped=skipped_from_json(skipped),
             warnings=tuple(str(w) for w in data.get("warnings", ())),
             transforms=tuple(str(t) for t in data.get("transforms", ())),
             block_tokens=_positive_int(data.get("block_tokens")),
@@ -62,3 +58,14 @@ def meta_from_json(blob: bytes | str) -> TraceMeta | None:
 
 def _positive_int(value: object) -> int | None:
     return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def skipped_from_json(data: dict[str, Any]) -> SkippedRows:
+    """:class:`SkippedRows` from its JSON object (in the Parquet metadata and the dataset manifest).
+
+    Raises ValueError, TypeError or AttributeError when ``data`` is not one."""
+    return SkippedRows(
+        count=int(data.get("count", 0)),
+        first_lines=tuple(int(x) for x in data.get("first_lines", ())),
+        reasons=tuple(str(x) for x in data.get("reasons", ())),
+    )

@@ -9,7 +9,7 @@ line of every row so that errors can name it (CSV: pyarrow with an invalid-row h
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,17 @@ from traces._assemble import RawTable
 from traces._csv_stream import SlowPath, stream_csv
 from traces._meta import META_KEY, meta_from_json
 from traces._source import Source, nonempty_line_numbers
-from traces.formats import GENERIC_FORMATS, FormatSpec, resolve_columns, split_csv_header
+from traces.formats import (
+    GENERIC_FORMATS,
+    Container,
+    FormatSpec,
+    container_of,
+    detect_format,
+    get_format,
+    resolve_columns,
+    split_csv_header,
+)
+from traces.model import REQUIRED_COLUMNS
 
 _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
 
@@ -254,3 +264,37 @@ def read_parquet(source: Source, spec: FormatSpec, user: Mapping[str, str] | Non
         inherited=meta_from_json(meta) if meta else None,
         **_described(source, spec, mapping, note, _unit(spec, time_unit)),
     )
+
+
+# --------------------------------------------------------------------------------------------- dispatch
+
+READERS: dict[Container, Callable[[Source, FormatSpec, Mapping[str, str] | None, str | None], RawTable]] = {
+    "csv": read_csv,
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+}
+"""The reader of each container."""
+
+
+def resolve_format(source: Source, format: str | None, head: bytes) -> tuple[FormatSpec, Container]:
+    """The format ``source`` is read as and its container: ``format`` when given, else detected from the
+    first bytes, ``head`` (:func:`traces.formats.detect_format`; a Parquet file with the required canonical
+    columns is ``canonical``)."""
+    if format is None:
+        name, container = detect_format(head, source=source.name, suffix=source.suffix)
+        if container == "parquet" and _is_canonical_parquet(source):
+            name = "canonical"
+    else:
+        spec = get_format(format, context=source.name)
+        if not head.strip():
+            raise InputError(f"{source.name}: empty file; expected a trace with at least one request")
+        name, container = spec.name, container_of(spec.name, head, source=source.name, suffix=source.suffix)
+    return get_format(name, context=source.name), container
+
+
+def _is_canonical_parquet(source: Source) -> bool:
+    try:
+        names = set(pq.read_schema(source.arrow_input()).names)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{source.name}: cannot read as Parquet ({exc}); expected a complete Parquet file") from exc
+    return set(REQUIRED_COLUMNS) <= names

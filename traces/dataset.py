@@ -39,10 +39,10 @@ from breakeven.errors import InputError
 from breakeven.io import atomic_write_text
 from traces._assemble import assemble
 from traces._csv_stream import _pieces
-from traces._meta import META_KEY, meta_from_json
-from traces._readers import read_csv, read_jsonl, read_parquet
+from traces._meta import META_KEY, meta_from_json, skipped_from_json
+from traces._readers import READERS, resolve_format
 from traces._source import Source
-from traces.formats import container_of, detect_format, get_format, normalize_columns
+from traces.formats import Container, FormatSpec, normalize_columns
 from traces.model import CANONICAL_COLUMNS, REQUIRED_COLUMNS, SkippedRows, Trace, TraceMeta
 from traces.writer import write_trace
 
@@ -54,8 +54,6 @@ DEFAULT_MAX_ROWS = 8_000_000
 """At most this many requests per file (~200 MB in memory while it is written or read)."""
 DEFAULT_PIECE_BYTES = 64 << 20
 """Bytes of the source file parsed at a time."""
-
-_READERS = {"csv": read_csv, "jsonl": read_jsonl, "parquet": read_parquet}
 
 
 @dataclass(frozen=True)
@@ -286,14 +284,9 @@ def _dataset_meta(root: str, metas: list[TraceMeta | None]) -> TraceMeta:
     if manifest.is_file():
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
-            skipped = data.get("skipped") or {}
             meta = replace(
                 meta,
-                skipped=SkippedRows(
-                    count=int(skipped.get("count", 0)),
-                    first_lines=tuple(int(x) for x in skipped.get("first_lines", ())),
-                    reasons=tuple(str(x) for x in skipped.get("reasons", ())),
-                ),
+                skipped=skipped_from_json(data.get("skipped") or {}),
                 warnings=tuple(str(w) for w in data.get("warnings", ())),
             )
         except (ValueError, TypeError, AttributeError) as exc:
@@ -477,49 +470,33 @@ def convert_to_dataset(
     _check_partitioning(partition_s, max_rows)
     _check_output(out)
     user = normalize_columns(columns, context=f"{source.name}: column mapping") if columns else None
-    head = source.head()
-    if format is None:
-        name, container = detect_format(head, source=source.name, suffix=source.suffix)
-        if container == "parquet" and set(REQUIRED_COLUMNS) <= set(pq.read_schema(source.arrow_input()).names):
-            name = "canonical"
-    else:
-        name, container = format, container_of(format, head, source=source.name, suffix=source.suffix)
-    spec = get_format(name, context=source.name)
-    origin: float | int | None = None
+    spec, container = resolve_format(source, format, source.head())
+    pieces = _piece_traces(
+        source,
+        spec,
+        container,
+        user=user,
+        time_unit=time_unit,
+        skip_bad_rows=skip_bad_rows,
+        piece_bytes=piece_bytes,
+    )
     writer: _Writer | None = None
     pending: list[pd.DataFrame] = []
     pending_rows = 0
-    skipped, lines, reasons, warnings = 0, [], [], []
-    meta = TraceMeta()
+    log = _PieceLog()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        for piece, line_offset in _Pieces(source, container, piece_bytes):
-            raw = _READERS[container](piece, spec, user, time_unit)
-            raw.origin, raw.line_offset = origin, line_offset
-            raw.block_tokens = raw.block_tokens or spec.block_tokens
-            trace = assemble(raw, skip_bad_rows=skip_bad_rows)
-            origin = raw.origin
-            if transform is not None:
-                trace = transform(trace)
-            meta = trace.meta
-            skipped += meta.skipped.count
-            lines += list(meta.skipped.first_lines)
-            reasons += list(meta.skipped.reasons)
-            warnings += [w for w in meta.warnings if not w.startswith("skipped ")]
+        for trace, line_offset in pieces:
+            piece = transform(trace) if transform is not None else trace
+            log.add(piece.meta)
             if writer is None:
-                writer = _Writer(out, replace(meta, source=source.name), partition_s, max_rows)
-            df = trace.df
-            if df.empty:
+                writer = _Writer(out, replace(piece.meta, source=source.name), partition_s, max_rows)
+            if piece.df.empty:
                 continue
-            first = float(df["arrival_s"].iloc[0])
-            if first < writer.written_until:
-                raise InputError(
-                    f"{source.name}: requests near line {line_offset + 2:,} arrive at {first:,.3f} s, before "
-                    f"{writer.written_until:,.3f} s already written to {Path(writer.files[-1]).name}; expected a "
-                    "file in time order (sort it first, or convert it whole with `trace convert FILE -o out.parquet`)"
-                )
-            pending.append(df)
-            pending_rows += len(df)
+            first = float(piece.df["arrival_s"].iloc[0])
+            _check_in_order(source.name, writer, first, line_offset)
+            pending.append(piece.df)
+            pending_rows += len(piece.df)
             # rows before this piece's first arrival are final; write whole partitions of them
             boundary = math.floor(first / partition_s) * partition_s
             if pending_rows >= max_rows:
@@ -534,13 +511,61 @@ def convert_to_dataset(
         raise
     if writer.rows == 0:
         raise InputError(f"{source.name}: no requests left to write")
-    final = replace(
-        writer.meta,
-        skipped=SkippedRows(count=skipped, first_lines=tuple(lines[:10]), reasons=tuple(reasons[:10])),
-        warnings=tuple(dict.fromkeys(warnings)),
-    )
-    _write_manifest(out, final, writer)
+    _write_manifest(out, log.into(writer.meta), writer)
     return open_dataset(out)
+
+
+def _piece_traces(
+    source: Source,
+    spec: FormatSpec,
+    container: Container,
+    *,
+    user: Mapping[str, str] | None,
+    time_unit: str | None,
+    skip_bad_rows: bool,
+    piece_bytes: int,
+) -> Iterator[tuple[Trace, int]]:
+    """Each piece of ``source`` loaded as a trace, on the clock of the first piece, with the line its rows
+    start after."""
+    origin: float | int | None = None
+    for piece, line_offset in _Pieces(source, container, piece_bytes):
+        raw = READERS[container](piece, spec, user, time_unit)
+        raw.origin, raw.line_offset = origin, line_offset
+        raw.block_tokens = raw.block_tokens or spec.block_tokens
+        trace = assemble(raw, skip_bad_rows=skip_bad_rows)
+        origin = raw.origin
+        yield trace, line_offset
+
+
+def _check_in_order(name: str, writer: _Writer, first: float, line_offset: int) -> None:
+    """A piece whose first request arrives before what is already written cannot be converted in pieces."""
+    if first < writer.written_until:
+        raise InputError(
+            f"{name}: requests near line {line_offset + 2:,} arrive at {first:,.3f} s, before "
+            f"{writer.written_until:,.3f} s already written to {Path(writer.files[-1]).name}; expected a "
+            "file in time order (sort it first, or convert it whole with `trace convert FILE -o out.parquet`)"
+        )
+
+
+@dataclass
+class _PieceLog:
+    """What the pieces of a converted file skipped and warned, gathered for the dataset's manifest."""
+
+    count: int = 0
+    lines: list[int] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, meta: TraceMeta) -> None:
+        self.count += meta.skipped.count
+        self.lines += list(meta.skipped.first_lines)
+        self.reasons += list(meta.skipped.reasons)
+        self.warnings += [w for w in meta.warnings if not w.startswith("skipped ")]
+
+    def into(self, meta: TraceMeta) -> TraceMeta:
+        """``meta`` with the skipped rows (first 10) and the warnings (each once) of all pieces."""
+        skipped = SkippedRows(count=self.count, first_lines=tuple(self.lines[:10]), reasons=tuple(self.reasons[:10]))
+        return replace(meta, skipped=skipped, warnings=tuple(dict.fromkeys(self.warnings)))
 
 
 def _flush(writer: _Writer, pending: list[pd.DataFrame], *, below: float) -> tuple[list[pd.DataFrame], int]:

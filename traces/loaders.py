@@ -9,18 +9,14 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from breakeven.errors import InputError, UnknownNameError
 from breakeven.io import PathOrBuffer, check_utf8
-from traces._assemble import RawTable, assemble
-from traces._readers import read_csv, read_jsonl, read_parquet
+from traces._assemble import assemble
+from traces._readers import READERS, resolve_format
 from traces._source import Source, check_size
-from traces.formats import TIME_UNITS, container_of, detect_format, get_format, normalize_columns
-from traces.model import REQUIRED_COLUMNS, Trace
-
-_READERS = {"csv": read_csv, "jsonl": read_jsonl, "parquet": read_parquet}
+from traces.formats import TIME_UNITS, normalize_columns
+from traces.model import Trace
 
 
 def load_trace(
@@ -105,30 +101,13 @@ def _load(
     if not head.startswith(b"PAR1"):
         check_utf8(head, source.name)
     check_size(source, head)
-    if format is None:
-        name, container = detect_format(head, source=source.name, suffix=source.suffix)
-        if container == "parquet" and _is_canonical_parquet(source):
-            name = "canonical"
-    else:
-        spec = get_format(format, context=source.name)
-        if not head.strip():
-            raise InputError(f"{source.name}: empty file; expected a trace with at least one request")
-        name, container = spec.name, container_of(spec.name, head, source=source.name, suffix=source.suffix)
-    spec = get_format(name, context=source.name)
-    raw: RawTable = _READERS[container](source, spec, user, time_unit)
+    spec, container = resolve_format(source, format, head)
+    raw = READERS[container](source, spec, user, time_unit)
     raw.block_tokens = block_tokens or (raw.inherited.block_tokens if raw.inherited else None) or spec.block_tokens
     trace = assemble(raw, skip_bad_rows=skip_bad_rows)
     if model is not None:
         trace = _select_model(trace, model)
     return trace
-
-
-def _is_canonical_parquet(source: Source) -> bool:
-    try:
-        names = set(pq.read_schema(source.arrow_input()).names)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{source.name}: cannot read as Parquet ({exc}); expected a complete Parquet file") from exc
-    return set(REQUIRED_COLUMNS) <= names
 
 
 def _select_model(trace: Trace, model: str) -> Trace:
