@@ -11,7 +11,7 @@ the solution is cut at the first request still moving, for :mod:`._fluid` to car
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,11 @@ class Context:
         fixed_ms = service.ttft_base_ms + service.prefill_ms_per_token * n_in.astype(np.float64)
         tail = np.maximum(n_out, 1).astype(np.float64) - 1.0
         return cls(a=a, service=service, cap=cap, loss=loss, fixed_ms=fixed_ms, tail=tail)
+
+    def with_requests(self, a: FloatArray, n_in: IntArray, n_out: IntArray) -> Context:
+        """The same context (model, capacity, running guess and counters) on other requests (the next chunk)."""
+        fresh = Context.build(a, n_in, n_out, self.service, self.cap, loss=self.loss)
+        return replace(self, a=fresh.a, fixed_ms=fresh.fixed_ms, tail=fresh.tail)
 
     @property
     def slots(self) -> int:

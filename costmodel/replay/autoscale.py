@@ -174,6 +174,9 @@ def initial_replicas(policy: AutoscalePolicy, first_interval_desired: int | None
 
 # ------------------------------------------------------------------------------------ the state machine
 
+ScalerState = tuple[tuple[tuple[int, float, float], ...], int, int, float]
+"""An :class:`Autoscaler`'s state: running instances (id, start, ready), stopped count, next id, last scale-up."""
+
 
 class Autoscaler:
     """The fleet's state and the decision rule (see the module docstring). Scalar and cheap to copy."""
@@ -198,11 +201,11 @@ class Autoscaler:
         """Replicas billed now (booting included)."""
         return len(self.alive)
 
-    def snapshot(self) -> tuple[tuple[tuple[int, float, float], ...], int, int, float]:
+    def snapshot(self) -> ScalerState:
         """Everything :meth:`restore` needs to undo later decisions."""
         return tuple(self.alive), len(self.stopped), self.next_id, self.last_up
 
-    def restore(self, snap: tuple[tuple[tuple[int, float, float], ...], int, int, float]) -> None:
+    def restore(self, snap: ScalerState) -> None:
         """Return to a :meth:`snapshot`."""
         alive, n_stopped, next_id, last_up = snap
         self.alive = list(alive)
@@ -269,6 +272,44 @@ class Autoscaler:
         rows = sorted([*self.stopped, *((i, s, r, math.inf) for i, s, r in self.alive)])
         arr = np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 3)
         return Instances(start_s=arr[:, 0].copy(), ready_s=arr[:, 1].copy(), stop_s=arr[:, 2].copy())
+
+
+class QueueTrigger:
+    """A ``queue`` policy deciding while the pool runs: its signal (requests in the system at each decision
+    time) comes from the pool's own solution, so :mod:`.fleet` solves a chunk, decides the chunk's decisions
+    from it, re-solves on the new fleet, and repeats until the two agree (:meth:`snapshot` / :meth:`restore`
+    undo a round's decisions)."""
+
+    def __init__(self, scaler: Autoscaler, times: FloatArray, slots: int) -> None:
+        self.scaler = scaler
+        self.policy = scaler.policy
+        self.times = times
+        """Every decision time of the simulation [s]."""
+        self.slots = slots
+        self.desired = np.zeros(times.shape[0], dtype=np.int64)
+        self.k = 0
+        """Decisions taken so far (``times[:k]``)."""
+
+    def decide_block(self, k1: int, in_system: FloatArray) -> None:
+        """Decide at ``times[k:k1]`` given the requests in the system at each."""
+        k0 = self.k
+        if k1 <= k0:
+            return
+        self.desired[k0:k1] = queue_desired(in_system, self.policy, self.slots)
+        width = max(1, math.ceil(self.policy.idle_timeout_s / self.policy.decision_interval_s - 1e-12))
+        lo = max(0, k0 - width + 1)
+        recent = window_max(self.desired[lo:k1], self.policy)[k0 - lo :]
+        self.scaler.run(self.times[k0:k1], self.desired[k0:k1], recent)
+        self.k = k1
+
+    def snapshot(self) -> tuple[ScalerState, int]:
+        """Everything :meth:`restore` needs to undo later decisions."""
+        return self.scaler.snapshot(), self.k
+
+    def restore(self, snap: tuple[ScalerState, int]) -> None:
+        """Return to a :meth:`snapshot`."""
+        self.scaler.restore(snap[0])
+        self.k = snap[1]
 
 
 def plan_fleet(

@@ -20,6 +20,7 @@ from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import (
     Autoscaler,
     Instances,
+    QueueTrigger,
     decision_times,
     initial_replicas,
     interval_work,
@@ -254,8 +255,8 @@ def run_fleet(
         cold_start_s=cold_start_s,
         initial=queue_initial(req, work, policy, slots=slots, initial=initial, sim_end=sim_end),
     )
-    times = decision_times(policy, sim_end)
-    return simulate_pool(req, service, slots=slots, discipline=discipline, queue_policy=(scaler, policy, times))
+    trigger = QueueTrigger(scaler, decision_times(policy, sim_end), slots)
+    return simulate_pool(req, service, slots=slots, discipline=discipline, trigger=trigger)
 
 
 def simulation_end(req: RequestArrays, policy: AutoscalePolicy, horizon_s: float) -> float:

@@ -1,5 +1,12 @@
 """The fast fleet replay: when each request starts on a pool of replicas, vectorised over requests.
 
+Receives the requests (arrival, input and output tokens), one replica's latency model
+(:class:`~costmodel.service.ReplicaService`), the slots per replica, and the fleet: a planned instance
+table (``fixed`` and ``utilization`` policies, from :func:`.autoscale.plan_fleet`) or a
+:class:`~.autoscale.QueueTrigger` that decides while the pool runs. Returns a :class:`FleetSim`: each
+request's start, batch, service time and admission, and the instances that ran. Next:
+:func:`.dedicated.summarize_fleet` bills the fleet and turns starts into latency.
+
 The pool has ``slots`` request slots per ready replica. A request starts when a slot is free (FIFO) and
 holds it for ``service.service_s(n_in, n_out, batch)`` seconds, where ``batch = min(slots, ⌊in service ÷
 ready⌋ + 1)`` — the count on the least-loaded replica once it joins. Two disciplines:
@@ -7,27 +14,36 @@ ready⌋ + 1)`` — the count on the least-loaded replica once it joins. Two dis
 - ``queue``: a request that finds no free slot waits in a FIFO queue (the dedicated fleet);
 - ``loss``: it is turned away (the hybrid's overflow to serverless).
 
-**How it stays vectorised.** Number the requests; ``K_i`` of them came before request ``i`` (in the
-system or gone). Request ``i`` can start once fewer than ``c(t)`` of those are still in the system, i.e. at
-the ``(K_i − c + 1)``-th departure of the requests before it. So with ``D`` the sorted departure times::
+**The one equation.** Number the requests; ``K_i`` of them came before request ``i`` (in the system or
+gone). Request ``i`` can start once fewer than ``c(t)`` of those are still in the system, i.e. at the
+``(K_i − c + 1)``-th departure of the requests before it. So with ``D`` the sorted departures::
 
     start_i = max(arrival_i, D[K_i − c(t)])          (capacity c(t) = slots × ready replicas)
 
-(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``.) The trace is solved in chunks of requests:
+(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``.) ``D`` depends on the starts, so this is a fixed point.
 
-1. assume nobody waits: departures = arrival + service time, one sort, and ``D[K_i − c]`` is a gather. In
-   most chunks most requests pass; the rest are the chunk's *waiting set*;
-2. iterate on the waiting set only (a fixed point: their departures move, which moves ``D``); their
-   departures are kept apart from the large sorted array, so an iteration costs a ``searchsorted`` on the
-   small set (:mod:`._order`), not a sort. Capacity that arrives while a request waits (a replica becoming
-   ready) is found by checking the next capacity steps. Then re-check the rest of the chunk against the new
-   departures and grow the set if needed;
-3. where the fixed point does not settle within its budget (a long overload), the chunk is cut there and a
-   fluid stretch (:mod:`._fluid`: one server working at ``c`` times the speed, a vectorised Lindley
-   recursion) carries on until the backlog clears.
+**How a request goes through.** :class:`Pool` is fed the trace in chunks of :data:`_CHUNK` requests
+(:data:`_QUEUE_POLICY_CHUNK` under a queue trigger); between chunks it carries only the departures still to
+come, the autoscaler's state and a running guess of the batch. Within a chunk, :func:`_solve` cuts the
+requests into stretches:
 
-The batch of a request that starts on arrival is estimated from departures counted per time cell (an
-upper bound on the requests in service, off by at most the departures inside one cell).
+1. an *exact* window (:func:`._solver.solve_exact`): assume nobody waits, find who must (the *waiting
+   set*), iterate on those to the fixed point. Windows start at :data:`_FIRST_WINDOW` requests and double
+   while they solve whole;
+2. where the fixed point does not settle (a long overload) the exact solver stops before it, and a *fluid
+   stretch* (:func:`._fluid.solve_fluid`) carries the queue until the backlog clears; then exact again.
+
+Each stretch returns a :class:`._solver.Part`; their departures become the next stretch's ``carry``.
+Under a queue trigger, a chunk is solved, the decisions inside it are taken from that solution, and the
+chunk is re-solved on the new fleet until both agree (:meth:`Pool._solve_with_trigger`).
+
+**Known quirk: chunk boundaries.** The running batch guess (``Context.b_guess``, the batch assumed for the
+first guess of each window) and the exact/fluid windows restart at each chunk boundary, so where a chunk
+boundary falls inside a busy stretch the result can differ slightly with the chunk size (a queue solution
+agrees to the fixed point's tolerance; a loss pool in long overloads can admit somewhat different
+requests: with chunks of 1,024 instead of 262,144 a hybrid candidate's bill on the Azure code trace ×3
+moved by ~3 %). The streamed replay (:mod:`.streamed`) cuts its chunks at the same request numbers, so it
+gives the in-memory results exactly.
 """
 
 from __future__ import annotations
@@ -43,8 +59,7 @@ from costmodel.replay._arrays import RequestArrays
 from costmodel.replay._capacity import Capacity
 from costmodel.replay._fluid import solve_fluid
 from costmodel.replay._solver import Context, Part, solve_exact
-from costmodel.replay.autoscale import Autoscaler, Instances, queue_desired, window_max
-from costmodel.results import AutoscalePolicy
+from costmodel.replay.autoscale import Instances, QueueTrigger
 from costmodel.service import ReplicaService
 
 FloatArray = npt.NDArray[np.float64]
@@ -53,9 +68,13 @@ BoolArray = npt.NDArray[np.bool_]
 Discipline = Literal["queue", "loss"]
 
 _CHUNK = 1 << 18
+"""Requests per chunk on a planned fleet (read at run time: tests shrink it)."""
 _FIRST_WINDOW = 1 << 14
+"""Requests in the first exact window of a chunk, and after each fluid stretch."""
 _QUEUE_POLICY_CHUNK = 1 << 14
+"""Requests per chunk under a queue trigger (each chunk is re-solved until its decisions settle)."""
 _POLICY_ROUNDS = 12
+"""Re-solves of a chunk under a queue trigger before the last round is kept (with a note)."""
 
 
 @dataclass(frozen=True)
@@ -73,28 +92,33 @@ class FleetSim:
     """How many long overloads were solved as fluid stretches (0 = every start is from the exact solver)."""
 
 
-class _QueuePolicy:
-    """Decisions of a queue-triggered autoscaler, made while the simulation runs."""
+@dataclass(frozen=True)
+class PoolRows:
+    """Per request of a range: start [s] (NaN: turned away; inf: never served), batch, service time [s],
+    admitted."""
 
-    def __init__(self, scaler: Autoscaler, policy: AutoscalePolicy, times: FloatArray, slots: int) -> None:
-        self.scaler = scaler
-        self.policy = policy
-        self.times = times
-        self.slots = slots
-        self.desired = np.zeros(times.shape[0], dtype=np.int64)
-        self.k = 0
+    start_s: FloatArray
+    batch: npt.NDArray[np.int32]
+    service_s: FloatArray
+    admitted: BoolArray
 
-    def decide_block(self, k1: int, in_system: FloatArray) -> None:
-        """Decide at times[k:k1] given the requests in the system at each."""
-        k0 = self.k
-        if k1 <= k0:
-            return
-        self.desired[k0:k1] = queue_desired(in_system, self.policy, self.slots)
-        width = max(1, math.ceil(self.policy.idle_timeout_s / self.policy.decision_interval_s - 1e-12))
-        lo = max(0, k0 - width + 1)
-        recent = window_max(self.desired[lo:k1], self.policy)[k0 - lo :]
-        self.scaler.run(self.times[k0:k1], self.desired[k0:k1], recent)
-        self.k = k1
+    @classmethod
+    def empty(cls, n: int) -> PoolRows:
+        """Rows for ``n`` requests, to :meth:`put` the pool's parts into."""
+        return cls(np.full(n, np.nan), np.zeros(n, dtype=np.int32), np.zeros(n), np.ones(n, dtype=bool))
+
+    def put(self, parts: list[Part], offset: int = 0) -> None:
+        """Write the solver's parts of a chunk that starts at row ``offset``."""
+        for part in parts:
+            rows = slice(offset + part.lo, offset + part.lo + len(part))
+            self.start_s[rows] = part.start
+            self.batch[rows] = part.batch
+            self.service_s[rows] = part.svc
+            self.admitted[rows] = part.admitted
+
+    def mark_unserved(self) -> None:
+        """Admitted requests without a start were never served (no capacity ever came): start = inf."""
+        self.start_s[np.isnan(self.start_s) & self.admitted] = np.inf
 
 
 def _carry_after(carry: FloatArray, part: Part, now: float) -> FloatArray:
@@ -129,87 +153,92 @@ def _solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[list[Part],
     return parts, carry
 
 
-class _Pool:
+class Pool:
+    """The pool's state between chunks: the departures still to come (``carry``), the fleet (planned, or a
+    queue trigger deciding as it goes), and the solver's running counters. Feed it the trace's chunks in
+    order (:meth:`feed`), then :meth:`finish`."""
+
     def __init__(
         self,
-        req: RequestArrays,
         service: ReplicaService,
         slots: int,
         discipline: Discipline,
         *,
-        instances: Instances | None,
-        queue_policy: _QueuePolicy | None,
+        instances: Instances | None = None,
+        trigger: QueueTrigger | None = None,
     ) -> None:
-        self.n = len(req)
-        self.qp = queue_policy
-        self.static = instances or Instances(np.empty(0), np.empty(0), np.empty(0))
+        self.trigger = trigger
+        self.planned = instances or Instances(np.empty(0), np.empty(0), np.empty(0))
+        none = np.empty(0, dtype=np.int64)
         self.ctx = Context.build(
-            req.arrival_s,
-            req.input_tokens,
-            req.output_tokens,
-            service,
-            Capacity.of(self._instances(), slots),
-            loss=discipline == "loss",
+            np.empty(0), none, none, service, Capacity.of(self.instances(), slots), loss=discipline == "loss"
         )
-        self.start = np.full(self.n, np.nan)
-        self.batch = np.zeros(self.n, dtype=np.int32)
-        self.svc = np.zeros(self.n)
-        self.admitted = np.ones(self.n, dtype=bool)
+        self.carry: FloatArray = np.empty(0)
 
-    def _instances(self) -> Instances:
-        return self.qp.scaler.instances() if self.qp is not None else self.static
+    @property
+    def chunk_size(self) -> int:
+        """Requests per chunk (the streamed replay cuts a dataset at the same request numbers)."""
+        return _QUEUE_POLICY_CHUNK if self.trigger is not None else _CHUNK
 
-    def _commit(self, parts: list[Part]) -> None:
-        for part in parts:
-            rows = slice(part.lo, part.lo + len(part))
-            self.start[rows] = part.start
-            self.batch[rows] = part.batch
-            self.svc[rows] = part.svc
-            self.admitted[rows] = part.admitted
+    @property
+    def fluid_stretches(self) -> int:
+        """Long overloads solved as fluid stretches so far."""
+        return self.ctx.fluid_stretches
+
+    @property
+    def notes(self) -> list[str]:
+        """What the solver had to give up on (a queue trigger whose decisions did not settle)."""
+        return self.ctx.notes
+
+    def instances(self) -> Instances:
+        """The instances so far (a queue trigger's grow as the chunks are solved)."""
+        return self.trigger.scaler.instances() if self.trigger is not None else self.planned
+
+    def feed(self, a: FloatArray, n_in: IntArray, n_out: IntArray, *, last: bool) -> list[Part]:
+        """Solve the next chunk (its arrivals and token counts); ``last``: it ends the trace. Returns the
+        solver's parts, rows numbered from the chunk's start (see :meth:`PoolRows.put`)."""
+        self.ctx = self.ctx.with_requests(a, n_in, n_out)
+        parts, self.carry = self._solve_with_trigger(len(a), last=last)
         if parts and len(parts[-1]):
             self.ctx.b_guess = float(np.mean(parts[-1].batch))
+        return parts
 
-    def _in_system(self, parts: list[Part], carry: FloatArray, p: int, q: int, t: FloatArray) -> FloatArray:
+    def finish(self) -> None:
+        """Take a queue trigger's decisions after the last arrival (the backlog draining)."""
+        trig = self.trigger
+        if trig is not None and trig.k < trig.times.shape[0]:
+            t = trig.times[trig.k :]
+            in_system = (self.carry.size - np.searchsorted(self.carry, t, side="right")).astype(float)
+            trig.decide_block(trig.times.shape[0], in_system)
+
+    def _in_system(self, parts: list[Part], carry: FloatArray, q: int, t: FloatArray) -> FloatArray:
+        """Requests in the system at each ``t``: those carried in and the chunk's first ``q``."""
         dep = np.sort(np.concatenate([carry, *(part.departures() for part in parts)]))
-        arrived = carry.size + np.searchsorted(self.ctx.a[p:q], t, side="left")
+        arrived = carry.size + np.searchsorted(self.ctx.a[:q], t, side="left")
         return (arrived - np.searchsorted(dep, t, side="right")).astype(np.float64)
 
-    def _solve_with_policy(self, p: int, q: int, carry: FloatArray) -> tuple[list[Part], FloatArray]:
-        """Queue trigger: decisions inside the chunk depend on its solution; iterate until they agree."""
-        qp = self.qp
-        if qp is None:
-            return _solve(self.ctx, p, q, carry)
-        snap = (qp.scaler.snapshot(), qp.k)
-        limit = math.inf if q == self.n else float(self.ctx.a[q - 1])
-        k1 = int(np.searchsorted(qp.times, limit, side="right"))
-        t = qp.times[qp.k : k1]
-        parts, after = _solve(self.ctx, p, q, carry)
+    def _solve_with_trigger(self, q: int, *, last: bool) -> tuple[list[Part], FloatArray]:
+        """Solve the chunk ``[0, q)``. Queue trigger: decisions inside the chunk depend on its solution;
+        iterate until they agree."""
+        carry, trig = self.carry, self.trigger
+        if trig is None:
+            return _solve(self.ctx, 0, q, carry)
+        snap = trig.snapshot()
+        limit = math.inf if last else float(self.ctx.a[q - 1])
+        k1 = int(np.searchsorted(trig.times, limit, side="right"))
+        t = trig.times[trig.k : k1]
+        parts, after = _solve(self.ctx, 0, q, carry)
         for _ in range(_POLICY_ROUNDS):
-            signal = self._in_system(parts, carry, p, q, t)
-            qp.scaler.restore(snap[0])
-            qp.k = snap[1]
-            qp.decide_block(k1, signal)
-            self.ctx.cap = Capacity.of(self._instances(), self.ctx.slots)
-            parts, after = _solve(self.ctx, p, q, carry)
-            if np.array_equal(self._in_system(parts, carry, p, q, t), signal):
+            signal = self._in_system(parts, carry, q, t)
+            trig.restore(snap)
+            trig.decide_block(k1, signal)
+            self.ctx.cap = Capacity.of(self.instances(), self.ctx.slots)
+            parts, after = _solve(self.ctx, 0, q, carry)
+            if np.array_equal(self._in_system(parts, carry, q, t), signal):
                 break
         else:
             self.ctx.notes.append("queue-triggered decisions did not settle in one chunk; kept the last round")
         return parts, after
-
-    def run(self) -> None:
-        size = _QUEUE_POLICY_CHUNK if self.qp is not None else _CHUNK
-        carry = np.empty(0)
-        h = 0
-        while h < self.n:
-            q = min(self.n, h + size)
-            parts, carry = self._solve_with_policy(h, q, carry)
-            self._commit(parts)
-            h = q
-        qp = self.qp
-        if qp is not None and qp.k < qp.times.shape[0]:  # decisions after the last arrival
-            t = qp.times[qp.k :]
-            qp.decide_block(qp.times.shape[0], (carry.size - np.searchsorted(carry, t, side="right")).astype(float))
 
 
 def simulate_pool(
@@ -219,21 +248,25 @@ def simulate_pool(
     slots: int,
     discipline: Discipline = "queue",
     instances: Instances | None = None,
-    queue_policy: tuple[Autoscaler, AutoscalePolicy, FloatArray] | None = None,
+    trigger: QueueTrigger | None = None,
 ) -> FleetSim:
-    """Run the pool over ``req``: either on a planned fleet (``instances``), or with a queue-triggered
-    autoscaler deciding as it goes (``queue_policy`` = its state, the policy and the decision times)."""
-    qp = _QueuePolicy(queue_policy[0], queue_policy[1], queue_policy[2], slots) if queue_policy else None
-    pool = _Pool(req, service, slots, discipline, instances=instances, queue_policy=qp)
-    pool.run()
-    start = pool.start
-    start[np.isnan(start) & pool.admitted] = np.inf  # never served: no capacity ever came
+    """Run the pool over ``req``: either on a planned fleet (``instances``), or with a queue ``trigger``
+    deciding as it goes. The trace is fed in chunks of :attr:`Pool.chunk_size` requests."""
+    pool = Pool(service, slots, discipline, instances=instances, trigger=trigger)
+    n, size = len(req), pool.chunk_size
+    rows = PoolRows.empty(n)
+    for lo in range(0, n, size):
+        hi = min(n, lo + size)
+        parts = pool.feed(req.arrival_s[lo:hi], req.input_tokens[lo:hi], req.output_tokens[lo:hi], last=hi == n)
+        rows.put(parts, offset=lo)
+    pool.finish()
+    rows.mark_unserved()
     return FleetSim(
-        start_s=start,
-        batch=pool.batch,
-        service_s=pool.svc,
-        admitted=pool.admitted,
-        instances=pool._instances(),
-        decisions=int(qp.times.shape[0]) if qp is not None else 0,
-        fluid_stretches=pool.ctx.fluid_stretches,
+        start_s=rows.start_s,
+        batch=rows.batch,
+        service_s=rows.service_s,
+        admitted=rows.admitted,
+        instances=pool.instances(),
+        decisions=int(trigger.times.shape[0]) if trigger is not None else 0,
+        fluid_stretches=pool.fluid_stretches,
     )

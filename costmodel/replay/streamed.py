@@ -36,18 +36,17 @@ from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile
 from costmodel.replay import fleet
 from costmodel.replay._arrays import RequestArrays, request_arrays
-from costmodel.replay._capacity import Capacity
-from costmodel.replay._solver import Context
 from costmodel.replay.autoscale import (
     Autoscaler,
     Instances,
+    QueueTrigger,
     decision_times,
     initial_replicas,
     window_max,
 )
 from costmodel.replay.billing import Tier, gpu_costs, lease
 from costmodel.replay.dedicated import DedicatedReplay, RequestLatency, policy_label, request_latency
-from costmodel.replay.fleet import Discipline, _Pool, _QueuePolicy
+from costmodel.replay.fleet import Discipline, Pool, PoolRows
 from costmodel.replay.serverless import BillSums, RateLimitReport, ServerlessReplay, bill_sums, price_bill
 from costmodel.replay.stats import lognormal_sigma
 from costmodel.replay.timeline import cell_width, occupancy_per_cell, timeline
@@ -245,67 +244,21 @@ def plan_fleet_streamed(
 # --------------------------------------------------------------------------------------------- the pool
 
 
-class _ChunkPool(_Pool):
-    """:class:`.fleet._Pool` fed one chunk at a time: the same solver calls, on chunk-local arrays."""
-
-    def __init__(
-        self,
-        service: ReplicaService,
-        slots: int,
-        discipline: Discipline,
-        *,
-        instances: Instances | None,
-        queue_policy: _QueuePolicy | None,
-    ) -> None:
-        # _Pool.__init__ builds arrays for the whole trace; here they are built per chunk in feed().
-        self.qp = queue_policy
-        self.static = instances or Instances(np.empty(0), np.empty(0), np.empty(0))
-        self.service = service
-        self.pool_slots = slots
-        self.loss = discipline == "loss"
-        self.b_guess, self.iterations, self.fluid, self.notes = 1.0, 0, 0, cast(list[str], [])
-        self.carry = np.empty(0)
-
-    def feed(self, req: RequestArrays, *, last: bool) -> tuple[FloatArray, IntArray, FloatArray, npt.NDArray[np.bool_]]:
-        """Solve one chunk; returns its start times (NaN turned away), batches, service times and admission."""
-        m = len(req)
-        ctx = Context.build(
-            req.arrival_s,
-            req.input_tokens,
-            req.output_tokens,
-            self.service,
-            Capacity.of(self._instances(), self.pool_slots),
-            loss=self.loss,
-        )
-        ctx.b_guess, ctx.iterations, ctx.fluid_stretches, ctx.notes = (
-            self.b_guess,
-            self.iterations,
-            self.fluid,
-            self.notes,
-        )
-        self.ctx, self.n = ctx, (m if last else m + 1)  # _solve_with_policy: the trace's end is at the last chunk
-        parts, self.carry = self._solve_with_policy(0, m, self.carry)
-        start = np.full(m, np.nan)
-        batch = np.zeros(m, dtype=np.int64)
-        svc = np.zeros(m)
-        admitted = np.ones(m, dtype=bool)
-        for part in parts:
-            rows = slice(part.lo, part.lo + len(part))
-            start[rows], batch[rows], svc[rows], admitted[rows] = part.start, part.batch, part.svc, part.admitted
-        if parts and len(parts[-1]):
-            ctx.b_guess = float(np.mean(parts[-1].batch))
-        self.b_guess, self.iterations, self.fluid, self.notes = (
-            ctx.b_guess,
-            ctx.iterations,
-            ctx.fluid_stretches,
-            ctx.notes,
-        )
-        if last and self.qp is not None and self.qp.k < self.qp.times.shape[0]:  # decisions after the last arrival
-            t = self.qp.times[self.qp.k :]
-            in_system = (self.carry.size - np.searchsorted(self.carry, t, side="right")).astype(float)
-            self.qp.decide_block(self.qp.times.shape[0], in_system)
-        start[np.isnan(start) & admitted] = np.inf  # never served: no capacity ever came
-        return start, batch, svc, admitted
+def pool_chunks(pool: Pool, stream: Iterator[RequestArrays]) -> Iterator[tuple[RequestArrays, PoolRows]]:
+    """Each chunk of ``stream`` through the pool, in order, with its rows (start times: NaN turned away, inf
+    never served; batches; service times; admission); the decisions after the last arrival are taken before
+    the last chunk is handed out."""
+    req = next(stream, None)
+    while req is not None:
+        nxt = next(stream, None)
+        rows = PoolRows.empty(len(req))
+        rows.put(pool.feed(req.arrival_s, req.input_tokens, req.output_tokens, last=nxt is None))
+        if nxt is None:
+            pool.finish()
+        rows.mark_unserved()
+        yield req, rows
+        req = nxt
+    pool.finish()  # an empty trace: every decision comes after the (no) last arrival
 
 
 # ------------------------------------------------------------------------------------- exact percentiles
@@ -569,14 +522,13 @@ def replay_dedicated_streamed(
     n_slots = slots_for(service, t, slots, notes)
     sim_end = (max(horizon, last) + 2.0 * policy.decision_interval_s) if (t.n or horizon > 0) else 0.0
     instances: Instances | None = None
-    decisions = 0
-    qp = None
+    trigger = None
     if policy.kind != "queue":
         instances, decisions = plan_fleet_streamed(
             ds, service, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial_replicas
         )
     else:
-        qp = _queue_policy(
+        trigger = _queue_trigger(
             ds,
             service,
             policy=policy,
@@ -585,8 +537,8 @@ def replay_dedicated_streamed(
             initial=initial_replicas,
             sim_end=sim_end,
         )
-        decisions = int(qp.times.shape[0])
-    pool = _ChunkPool(service, n_slots, discipline, instances=instances, queue_policy=qp)
+        decisions = int(trigger.times.shape[0])
+    pool = Pool(service, n_slots, discipline, instances=instances, trigger=trigger)
     folder = Path(tempfile.mkdtemp(prefix="breakeven-replay-"))
     try:
         width = cell_width(horizon, max(1.0, horizon / 200_000))
@@ -594,7 +546,7 @@ def replay_dedicated_streamed(
         span = max(horizon, last)
         bin_w, bins = _timeline_grid(span, timeline_points)
         acc = _Accumulator(folder, cells, width, bins, bin_w)
-        size = fleet._QUEUE_POLICY_CHUNK if qp is not None else fleet._CHUNK  # the in-memory pool's chunks
+        size = pool.chunk_size  # the in-memory pool's chunks
         pool_out = _run_pool(ds, pool, size, acc, on_chunk)
         gens, final = _split_rng(rng, service, slo, acc.admitted)
         draws = cast(np.random.Generator, _SplitDraws(gens)) if gens else None
@@ -609,8 +561,7 @@ def replay_dedicated_streamed(
             acc.add_latency(lat)
         if rng is not None and final is not None:
             rng.bit_generator.state = final.bit_generator.state
-        ran = pool._instances() if qp is not None else instances
-        assert ran is not None
+        ran = pool.instances()
         notes += list(pool.notes)
         result = _summarize(
             acc,
@@ -634,7 +585,7 @@ def replay_dedicated_streamed(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _queue_policy(
+def _queue_trigger(
     ds: TraceDataset,
     service: ReplicaService,
     *,
@@ -643,7 +594,7 @@ def _queue_policy(
     cold_start_s: float,
     initial: int | None,
     sim_end: float,
-) -> _QueuePolicy:
+) -> QueueTrigger:
     """The queue-triggered autoscaler, started as :func:`.dedicated.queue_initial` starts it."""
     start = 0
     if sim_end > 0:
@@ -652,28 +603,24 @@ def _queue_policy(
         wanted = math.ceil(float(cum[1] - cum[0]) / (slots * step) - 1e-9)
         start = initial_replicas(policy, wanted, initial)
     scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
-    return _QueuePolicy(scaler, policy, decision_times(policy, sim_end), slots)
+    return QueueTrigger(scaler, decision_times(policy, sim_end), slots)
 
 
-def _run_pool(ds: TraceDataset, pool: _ChunkPool, size: int, acc: _Accumulator, on_chunk: Any) -> list[Path]:
+def _run_pool(ds: TraceDataset, pool: Pool, size: int, acc: _Accumulator, on_chunk: Any) -> list[Path]:
     """Pass one: the pool over every chunk; per chunk, the start times and batches (spilled to disk)."""
     out: list[Path] = []
     stream = chunks(ds, size, _COLUMNS if on_chunk is None else (*_COLUMNS, "cached_tokens", "deferrable"))
-    req = next(stream, None)
-    k = 0
-    while req is not None:
-        nxt = next(stream, None)
-        start, batch, svc, admitted = pool.feed(req, last=nxt is None)
+    for k, (req, rows) in enumerate(pool_chunks(pool, stream)):
+        start, admitted = rows.start_s, rows.admitted
         acc.add_arrivals(req.arrival_s)
-        acc.add_service(start[admitted], svc[admitted])
+        acc.add_service(start[admitted], rows.service_s[admitted])
         acc.admitted += int(admitted.sum())
         acc.never += int(np.isinf(start[admitted]).sum())
         if on_chunk is not None:
             on_chunk(req, admitted)
         path = acc.folder / f"pool-{k:06d}.npz"
-        np.savez(path, start=start, batch=batch)
+        np.savez(path, start=start, batch=rows.batch)
         out.append(path)
-        req, k = nxt, k + 1
     return out
 
 

@@ -26,6 +26,7 @@ from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Instances
 from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
+from costmodel.replay.fleet import Pool
 from costmodel.replay.hybrid import (
     MAX_HYBRID_REPLICAS,
     HybridCandidate,
@@ -40,10 +41,10 @@ from costmodel.replay.serverless import BillSums, bill_sums
 from costmodel.replay.streamed import (
     StreamedReplay,
     _Accumulator,
-    _ChunkPool,
     chunks,
     plan_fleet_streamed,
     plan_fleets_streamed,
+    pool_chunks,
     priced,
     replay_dedicated_streamed,
     serverless_bill_streamed,
@@ -106,21 +107,15 @@ def _quick_streamed(replicas: int, job: _HybridJob) -> HybridCandidate:
         cold_start_s=0.0,
         horizon_s=max(horizon, 0.0) + 2.0 * policy.decision_interval_s,
     )
-    pool = _ChunkPool(service, slots, "loss", instances=instances, queue_policy=None)
-    from costmodel.replay import fleet  # noqa: PLC0415 - the in-memory pool's chunk size, read at run time
-
-    stream = chunks(ds, fleet._CHUNK, _BILLED)
-    req = next(stream, None)
+    pool = Pool(service, slots, "loss", instances=instances)
     met = n = n_over = 0
     bills: list[BillSums] = []
-    while req is not None:
-        nxt = next(stream, None)
-        start, batch, _, admitted = pool.feed(req, last=nxt is None)
-        met += _met(req, service, start=start, batch=batch, adm=admitted, slo=slo)
+    for req, rows in pool_chunks(pool, chunks(ds, pool.chunk_size, _BILLED)):
+        admitted = rows.admitted
+        met += _met(req, service, start=rows.start_s, batch=rows.batch, adm=admitted, slo=slo)
         n += len(req)
         n_over += int((~admitted).sum())
         bills.append(bill_sums(req, token_price, ~admitted))
-        req = nxt
     leased = lease(instances, horizon)
     gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
     cost = float(gpu.sum()) / 3600.0 * hourly_price(gpu_price, tier) + priced(token_price, bills).total_usd
