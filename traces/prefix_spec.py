@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -130,81 +130,102 @@ def parse_prefix_spec(
     ``parsers`` are spec.py's (rate, duration, length) parsers; ``lengths`` parses ``input``/``output``/
     ``lengths`` into a pair model (for ``shared``).
     """
-    rate_of, duration_of, length_of = parsers
     for key in params:
         if key not in PREFIX_KIND_KEYS[kind]:
             raise UnknownNameError(f"key for {kind}", key, PREFIX_KIND_KEYS[kind], context=where)
-    block = _int(params["block"], f"{where}: block", low=1) if "block" in params else DEFAULT_BLOCK_TOKENS
-    system = _int(params.get("system", "0"), f"{where}: system")
-    model = params.get("model")
+    keys = _Keys(params, where, parsers)
+    return PrefixSpec(kind, text, _BUILDERS[kind](keys, keys.common(), lengths))
 
-    def length(key: str, default: int, column: str = "input_tokens") -> LengthModel:
-        return length_of(params.get(key, str(default)), f"{where}: {key}", column)
 
-    if kind == "conversations":
-        closed = "users" in params or "count" in params
-        if closed and ("rate" in params or "duration" in params):
-            raise InputError(f"{where}: give users= and count= (closed loop) or rate= and duration= (open loop)")
-        think_default = conv.CLOSED_LOOP_THINK_S if closed else conv.OPEN_LOOP_THINK_S
-        shape = conv.ConversationShape(
-            doc=length("doc", 3500),
-            question=length("question", 50),
-            output=length("output", 830, "output_tokens"),
-            turns=parse_turns(params.get("turns", "3..5"), f"{where}: turns"),
-            system_tokens=system,
-            docs=_int(params.get("docs", "0"), f"{where}: docs"),
-            zipf=_float(params.get("zipf", "1"), f"{where}: zipf"),
-            think=parse_think(params.get("think", str(think_default)), f"{where}: think"),
-            block_tokens=block,
+@dataclass(frozen=True)
+class _Keys:
+    """A spec's keys, read with their defaults; ``where`` prefixes every error."""
+
+    params: dict[str, str]
+    where: str
+    parsers: Parsers
+
+    def whole(self, key: str, default: int | None = None, *, low: int = 0) -> int:
+        text = self.required(key) if default is None else self.params.get(key, str(default))
+        return _int(text, f"{self.where}: {key}", low=low)
+
+    def number(self, key: str, default: float) -> float:
+        return _float(self.params.get(key, str(default)), f"{self.where}: {key}")
+
+    def length(self, key: str, default: int, column: str = "input_tokens") -> LengthModel:
+        return self.parsers[2](self.params.get(key, str(default)), f"{self.where}: {key}", column)
+
+    def rate_duration(self) -> tuple[float, float]:
+        """``rate`` [1/s] and ``duration`` [s], both required."""
+        rate_of, duration_of, _ = self.parsers
+        return (
+            rate_of(self.required("rate"), f"{self.where}: rate"),
+            duration_of(self.required("duration"), f"{self.where}: duration"),
         )
-        if closed:
-            users, count = (_required(params, key, where) for key in ("users", "count"))
-            n_users, n_conv = _int(users, f"{where}: users", low=1), _int(count, f"{where}: count", low=1)
-            return PrefixSpec(
-                kind, text, lambda rng: conv.closed_loop_conversations(n_users, n_conv, rng, shape=shape, model=model)
-            )
-        rate = rate_of(_required(params, "rate", where), f"{where}: rate")
-        duration = duration_of(_required(params, "duration", where), f"{where}: duration")
-        return PrefixSpec(kind, text, lambda rng: conv.conversations(rate, duration, rng, shape=shape, model=model))
-    rate = rate_of(_required(params, "rate", where), f"{where}: rate")
-    duration = duration_of(_required(params, "duration", where), f"{where}: duration")
-    if kind == "shared":
-        pairs = lengths()
-        prompts = _int(params.get("prompts", "1"), f"{where}: prompts", low=1)
-        return PrefixSpec(
-            kind,
-            text,
-            lambda rng: conv.shared_prompt(
-                rate,
-                duration,
-                pairs,  # type: ignore[arg-type]
-                rng,
-                system_tokens=system,
-                prompts=prompts,
-                block_tokens=block,
-                model=model,
-            ),
-        )
-    docs = _int(_required(params, "docs", where), f"{where}: docs", low=1)
-    zipf = _float(params.get("zipf", "1"), f"{where}: zipf")
-    doc, question, output = length("doc", 2000), length("question", 50), length("output", 200, "output_tokens")
-    return PrefixSpec(
-        kind,
-        text,
-        lambda rng: conv.rag(
-            rate,
-            duration,
-            rng,
-            docs=docs,
-            zipf=zipf,
-            doc=doc,
-            question=question,
-            output=output,
-            system_tokens=system,
-            block_tokens=block,
-            model=model,
-        ),
+
+    def required(self, key: str) -> str:
+        return _required(self.params, key, self.where)
+
+    def common(self) -> dict[str, Any]:
+        """The keys every kind takes: ``block`` (16), ``system`` (0) and ``model``."""
+        block_tokens = self.whole("block", DEFAULT_BLOCK_TOKENS, low=1)
+        return {
+            "system_tokens": self.whole("system", 0),
+            "block_tokens": block_tokens,
+            "model": self.params.get("model"),
+        }
+
+
+Draw = Callable[[np.random.Generator], Trace]
+
+
+def _conversations(keys: _Keys, common: dict[str, Any], _lengths: Callable[[], object]) -> Draw:
+    closed = "users" in keys.params or "count" in keys.params
+    if closed and ("rate" in keys.params or "duration" in keys.params):
+        raise InputError(f"{keys.where}: give users= and count= (closed loop) or rate= and duration= (open loop)")
+    model = common.pop("model")
+    think_default = conv.CLOSED_LOOP_THINK_S if closed else conv.OPEN_LOOP_THINK_S
+    shape = conv.ConversationShape(
+        doc=keys.length("doc", 3500),
+        question=keys.length("question", 50),
+        output=keys.length("output", 830, "output_tokens"),
+        turns=parse_turns(keys.params.get("turns", "3..5"), f"{keys.where}: turns"),
+        docs=keys.whole("docs", 0),
+        zipf=keys.number("zipf", 1),
+        think=parse_think(keys.params.get("think", str(think_default)), f"{keys.where}: think"),
+        **common,
     )
+    if closed:
+        n_users, n_conv = keys.whole("users", low=1), keys.whole("count", low=1)
+        return lambda rng: conv.closed_loop_conversations(n_users, n_conv, rng, shape=shape, model=model)
+    rate, duration = keys.rate_duration()
+    return lambda rng: conv.conversations(rate, duration, rng, shape=shape, model=model)
+
+
+def _shared(keys: _Keys, common: dict[str, Any], lengths: Callable[[], object]) -> Draw:
+    rate, duration = keys.rate_duration()
+    pairs = lengths()
+    prompts = keys.whole("prompts", 1, low=1)
+    return lambda rng: conv.shared_prompt(rate, duration, pairs, rng, prompts=prompts, **common)  # type: ignore[arg-type]
+
+
+def _rag(keys: _Keys, common: dict[str, Any], _lengths: Callable[[], object]) -> Draw:
+    rate, duration = keys.rate_duration()
+    docs = keys.whole("docs", low=1)
+    zipf = keys.number("zipf", 1)
+    doc, question = keys.length("doc", 2000), keys.length("question", 50)
+    output = keys.length("output", 200, "output_tokens")
+    return lambda rng: conv.rag(
+        rate, duration, rng, docs=docs, zipf=zipf, doc=doc, question=question, output=output, **common
+    )
+
+
+_BUILDERS: Final[dict[str, Callable[[_Keys, dict[str, Any], Callable[[], object]], Draw]]] = {
+    "conversations": _conversations,
+    "shared": _shared,
+    "rag": _rag,
+}
+"""Each kind of :data:`PREFIX_KIND_KEYS` → the function that reads its keys into a draw."""
 
 
 def _required(params: dict[str, str], key: str, where: str) -> str:
