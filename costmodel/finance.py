@@ -188,7 +188,8 @@ def above_words(mode: Mode, token: TokenPrice | None) -> str:
     }[mode]
 
 
-def _gpu_words(gpu: GpuPrice) -> str:
+def gpu_words(gpu: GpuPrice) -> str:
+    """``'H100 (nebius)'`` / ``'8× H100 (digitalocean)'``."""
     count = f"{gpu.gpu_count}× " if gpu.gpu_count > 1 else ""
     return f"{count}{gpu.gpu} ({gpu.provider})"
 
@@ -464,7 +465,7 @@ def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mi
         pricing: Literal["committed", "owned"] = "owned"
     else:
         months_text = f"{term.term_months} months" if term else "the term"
-        head = f"Commit {mix.replicas}× {_gpu_words(deployment.gpu)} for {months_text}"
+        head = f"Commit {mix.replicas}× {gpu_words(deployment.gpu)} for {months_text}"
         option_id = f"committed:{deployment.gpu.id}:{deployment.profile.id}"
         pricing = "committed"
     label = f"{head}, {above_words(mix.mode, token)}"
@@ -618,7 +619,7 @@ def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Optio
     )
     base = est.replay.option(
         id=f"spot:{gpu.id}:{deployment.profile.id}",
-        label=f"Dedicated {_gpu_words(gpu)} on spot, {fleet_words(policy)}",
+        label=f"Dedicated {gpu_words(gpu)} on spot, {fleet_words(policy)}",
         gpu_price_id=gpu.id,
         profile_id=deployment.profile.id,
         slo=slo,

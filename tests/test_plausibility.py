@@ -24,7 +24,6 @@ from breakeven.plausibility import (
     require_memory,
     require_requests,
 )
-from costmodel.analyze import _steady_hybrid
 from costmodel.checks import check_prices, check_trace, profile_problem
 from costmodel.profiles import bundled_profile, parse_profile
 from costmodel.profiles.importers.vllm_log import parse_vllm_log, unmarkdown
@@ -33,6 +32,7 @@ from costmodel.replay.hybrid import route_by_output
 from costmodel.results import AutoscalePolicy, CostCurve, Slo
 from costmodel.sensitivity import check_samples
 from costmodel.service import ReplicaService
+from costmodel.steps.breakeven import steady_hybrid as _steady_hybrid
 from pricing import load_catalog
 from pricing.models import TokenPrice
 from pricing.plausibility import catalog_warnings, gpu_price_warning, token_price_warning
