@@ -105,6 +105,12 @@ def parse_date(text: str | None, *, option: str) -> date | None:
         raise InputError(f"option {option}: expected a date YYYY-MM-DD, found {text!r}") from exc
 
 
+def _catalog_on(prices: list[Path] | None, no_bundled: bool, today: str | None) -> tuple[Catalog, date]:
+    """The catalog of ``list``/``show`` and the day (``--today``, else today UTC) prices' age is measured on."""
+    catalog = catalog_from_options(prices, no_bundled=no_bundled)
+    return catalog, parse_date(today, option="--today") or today_utc()
+
+
 class KindChoice(StrEnum):
     """Which kind of price to list."""
 
@@ -142,8 +148,7 @@ def list_prices(
     as_json: JsonOption = False,
 ) -> None:
     """List catalog prices with their dates, sources, origins and a STALE flag."""
-    catalog = catalog_from_options(prices, no_bundled=no_bundled)
-    day = parse_date(today, option="--today") or today_utc()
+    catalog, day = _catalog_on(prices, no_bundled, today)
     entries = catalog.entries(kind=kind.value if kind else None, provider=provider, match=match)
     if as_json:
         print_json([catalog.annotated(e.id, day, stale_after) for e in entries])
@@ -177,8 +182,7 @@ def show_price(
     as_json: JsonOption = False,
 ) -> None:
     """Show every field of one price, where it came from and whether it is stale."""
-    catalog = catalog_from_options(prices, no_bundled=no_bundled)
-    day = parse_date(today, option="--today") or today_utc()
+    catalog, day = _catalog_on(prices, no_bundled, today)
     data = catalog.annotated(entry_id, day, stale_after)
     if as_json:
         print_json(data)
@@ -299,61 +303,80 @@ def _date_cell(catalog: Catalog, price: Price, day: date, stale_after: int) -> s
     return price.as_of.isoformat() + ("\n[bold red]STALE[/]" if stale else "")
 
 
-def _token_table(catalog: Catalog, entries: list[TokenPrice], day: date, stale_after: int) -> Table:
-    table = _new_table(
-        "Per-token prices (USD per 1M tokens unless marked)",
-        [("id · source · origin", "left"), ("in", "right"), ("out", "right"), ("cached", "right"),
-         ("batch", "right"), ("as_of", "left")],
-    )  # fmt: skip
-    for e in entries:
-        table.add_row(
-            _id_cell(catalog, e),
-            _money(e.input_usd_per_mtok, e.currency),
-            _money(e.output_usd_per_mtok, e.currency),
-            _money(e.cached_input_usd_per_mtok, e.currency),
-            "—" if e.batch_discount is None else f"-{e.batch_discount:.0%}",
-            _date_cell(catalog, e, day, stale_after),
-        )
+def _price_table(
+    catalog: Catalog,
+    title: str,
+    columns: list[tuple[str, str]],
+    rows: list[tuple[Price, list[str]]],
+    *,
+    day: date,
+    stale_after: int,
+) -> Table:
+    """A table of prices: the id cell, each row's own ``columns`` (name, justify), then the date cell."""
+    table = _new_table(title, [("id · source · origin", "left"), *columns, ("as_of", "left")])
+    for price, cells in rows:
+        table.add_row(_id_cell(catalog, price), *cells, _date_cell(catalog, price, day, stale_after))
     return table
+
+
+def _token_table(catalog: Catalog, entries: list[TokenPrice], day: date, stale_after: int) -> Table:
+    rows: list[tuple[Price, list[str]]] = [
+        (
+            e,
+            [
+                _money(e.input_usd_per_mtok, e.currency),
+                _money(e.output_usd_per_mtok, e.currency),
+                _money(e.cached_input_usd_per_mtok, e.currency),
+                "—" if e.batch_discount is None else f"-{e.batch_discount:.0%}",
+            ],
+        )
+        for e in entries
+    ]
+    columns = [("in", "right"), ("out", "right"), ("cached", "right"), ("batch", "right")]
+    return _price_table(
+        catalog, "Per-token prices (USD per 1M tokens unless marked)", columns, rows, day=day, stale_after=stale_after
+    )
 
 
 def _gpu_table(catalog: Catalog, entries: list[GpuPrice], day: date, stale_after: int) -> Table:
-    table = _new_table(
-        "GPU instance prices (USD per hour unless marked)",
-        [("id · source · origin", "left"), ("GPUs", "left"), ("/h", "right"), ("/GPU-h", "right"),
-         ("spot/h", "right"), ("bill", "left"), ("as_of", "left")],
-    )  # fmt: skip
-    for e in entries:
-        table.add_row(
-            _id_cell(catalog, e),
-            escape(f"{e.gpu_count}x {e.gpu}"),
-            _money(e.hourly_usd, e.currency, 6),
-            _money(e.gpu_hourly_usd, e.currency),
-            _money(e.spot_hourly_usd, e.currency),
-            _billing(e),
-            _date_cell(catalog, e, day, stale_after),
+    rows: list[tuple[Price, list[str]]] = [
+        (
+            e,
+            [
+                escape(f"{e.gpu_count}x {e.gpu}"),
+                _money(e.hourly_usd, e.currency, 6),
+                _money(e.gpu_hourly_usd, e.currency),
+                _money(e.spot_hourly_usd, e.currency),
+                _billing(e),
+            ],
         )
-    return table
+        for e in entries
+    ]
+    columns = [("GPUs", "left"), ("/h", "right"), ("/GPU-h", "right"), ("spot/h", "right"), ("bill", "left")]
+    return _price_table(
+        catalog, "GPU instance prices (USD per hour unless marked)", columns, rows, day=day, stale_after=stale_after
+    )
 
 
 def _owned_table(catalog: Catalog, entries: list[OwnedServer], day: date, stale_after: int) -> Table:
-    table = _new_table(
-        "Owned servers (USD unless marked; fixed = depreciation + hosting + other, per month)",
-        [("id · source · origin", "left"), ("GPUs", "left"), ("purchase", "right"), ("years", "right"),
-         ("fixed/mo", "right"), ("kW x PUE", "right"), ("/kWh", "right"), ("as_of", "left")],
-    )  # fmt: skip
-    for e in entries:
-        table.add_row(
-            _id_cell(catalog, e),
-            escape(f"{e.gpu_count}x {e.gpu}"),
-            _money(e.purchase_usd, e.currency, 7),
-            f"{e.depreciation_years:g}",
-            _money(e.fixed_usd_per_month, e.currency, 6),
-            f"{e.power_w / 1000:g} x {e.pue:g}",
-            _money(e.electricity_usd_per_kwh, e.currency),
-            _date_cell(catalog, e, day, stale_after),
+    rows: list[tuple[Price, list[str]]] = [
+        (
+            e,
+            [
+                escape(f"{e.gpu_count}x {e.gpu}"),
+                _money(e.purchase_usd, e.currency, 7),
+                f"{e.depreciation_years:g}",
+                _money(e.fixed_usd_per_month, e.currency, 6),
+                f"{e.power_w / 1000:g} x {e.pue:g}",
+                _money(e.electricity_usd_per_kwh, e.currency),
+            ],
         )
-    return table
+        for e in entries
+    ]
+    columns = [("GPUs", "left"), ("purchase", "right"), ("years", "right"), ("fixed/mo", "right"),
+               ("kW x PUE", "right"), ("/kWh", "right")]  # fmt: skip
+    title = "Owned servers (USD unless marked; fixed = depreciation + hosting + other, per month)"
+    return _price_table(catalog, title, columns, rows, day=day, stale_after=stale_after)
 
 
 def _billing(price: GpuPrice) -> str:
