@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from pydantic import ValidationError
 
@@ -169,6 +169,48 @@ def read_litellm(src: PathOrBuffer, *, as_of: date | None = None, source: str | 
 
 
 def _convert(key: str, spec: Any, *, as_of: date, source: str) -> TokenPrice:
+    """One entry of the cost map as a token price; :class:`_Skip` says why it is not imported."""
+    raw_provider, mode = _provider_and_mode(key, spec)
+    prices = _token_prices(spec)
+    _check_plausible(prices)
+    provider = provider_name(raw_provider)
+    model = _strip_provider(key, raw_provider, provider)
+    entry_id = f"{provider}/{model}"
+    if not _ID_RE.match(entry_id):
+        raise _Skip(BAD_ID, entry_id)
+
+    notes = [f"[table] imported from LiteLLM key {key!r} (litellm_provider {raw_provider!r}, mode {mode!r})"]
+    if prices.input == 0 and prices.output == 0:
+        notes.append("listed at 0/0 (free, experimental or self-hosted)")
+    batch_discount = _batch_discount(prices.input, prices.output, prices.batch_input, prices.batch_output, notes)
+    if any(k.endswith(("_priority", "_flex")) for k in spec):
+        notes.append("LiteLLM also lists priority/flex service-tier prices (not imported)")
+    upstream_source = spec.get("source")
+
+    try:
+        return TokenPrice(
+            id=entry_id,
+            provider=provider,
+            model=model,
+            input_usd_per_mtok=scale_to_per_mtok(prices.input),
+            output_usd_per_mtok=scale_to_per_mtok(prices.output),
+            cached_input_usd_per_mtok=None if prices.cached is None else scale_to_per_mtok(prices.cached),
+            batch_discount=batch_discount,
+            long_context_tiers=tuple(_tier_models(prices.tiers)),
+            rate_limits=_rate_limits(spec),
+            context_window_tokens=_positive_int(spec.get("max_input_tokens")),
+            as_of=as_of,
+            source=f"{source}, key {key!r}"
+            + (f"; upstream page {upstream_source}" if isinstance(upstream_source, str) and upstream_source else ""),
+            notes="; ".join(notes),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _Skip(INVALID, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+
+
+def _provider_and_mode(key: str, spec: Any) -> tuple[str, str]:
+    """``litellm_provider`` and ``mode`` of an entry that is a priced model (else :class:`_Skip`)."""
     if key == "sample_spec":
         raise _Skip(SAMPLE_SPEC)
     if not isinstance(spec, Mapping):
@@ -179,7 +221,27 @@ def _convert(key: str, spec: Any, *, as_of: date, source: str) -> TokenPrice:
     mode = spec.get("mode")
     if not isinstance(mode, str):
         raise _Skip(NO_MODE)
+    return raw_provider, mode
 
+
+Tier = tuple[int, float, float, float | None]
+"""A long-context tier: (lower bound [tokens], input, output, cached [USD / token])."""
+
+
+class _TokenPrices(NamedTuple):
+    """An entry's per-token prices [USD / token], as LiteLLM stores them."""
+
+    input: float
+    output: float
+    cached: float | None
+    batch_input: float | None
+    batch_output: float | None
+    tiers: list[Tier]
+
+
+def _token_prices(spec: Mapping[str, Any]) -> _TokenPrices:
+    """The entry's prices: flat fields first, else the first ``tiered_pricing`` tier (which also gives the
+    cached price when no flat field does); :class:`_Skip` when it has no input and output price per token."""
     tiers_list = _tiered_pricing(spec)
     input_pt = _price(spec, "input_cost_per_token")
     output_pt = _price(spec, "output_cost_per_token")
@@ -203,55 +265,24 @@ def _convert(key: str, spec: Any, *, as_of: date, source: str) -> TokenPrice:
     if batch_in is None:
         batch_in = _price(spec, "input_cost_per_token_batch_requests")
     batch_out = _price(spec, "output_cost_per_token_batches")
-
     tiers = _above_tiers(spec, output_pt) + [(lo, i, o, c) for lo, i, o, c in tiers_list[1:] if lo > 0]
+    return _TokenPrices(input_pt, output_pt, cached_pt, batch_in, batch_out, tiers)
+
+
+def _check_plausible(prices: _TokenPrices) -> None:
+    """:class:`_Skip` when the dearest price is beyond any real one (a per-1M price in a per-token field)."""
     named = [
-        ("input_cost_per_token", input_pt),
-        ("output_cost_per_token", output_pt),
-        ("cache_read_input_token_cost", cached_pt),
-        ("input_cost_per_token_batches", batch_in),
-        ("output_cost_per_token_batches", batch_out),
-    ] + [(f"tier above {t[0]:,} tokens", v) for t in tiers for v in t[1:]]
+        ("input_cost_per_token", prices.input),
+        ("output_cost_per_token", prices.output),
+        ("cache_read_input_token_cost", prices.cached),
+        ("input_cost_per_token_batches", prices.batch_input),
+        ("output_cost_per_token_batches", prices.batch_output),
+    ] + [(f"tier above {t[0]:,} tokens", v) for t in prices.tiers for v in t[1:]]
     field, worst = max(((n, v) for n, v in named if v is not None), key=lambda item: item[1])
     if worst >= MAX_USD_PER_TOKEN:
         raise _Skip(
             IMPLAUSIBLE, f"field {field} = {worst:g} USD/token = {scale_to_per_mtok(worst):,.0f} USD per 1M tokens"
         )
-
-    provider = provider_name(raw_provider)
-    model = _strip_provider(key, raw_provider, provider)
-    entry_id = f"{provider}/{model}"
-    if not _ID_RE.match(entry_id):
-        raise _Skip(BAD_ID, entry_id)
-
-    notes = [f"[table] imported from LiteLLM key {key!r} (litellm_provider {raw_provider!r}, mode {mode!r})"]
-    if input_pt == 0 and output_pt == 0:
-        notes.append("listed at 0/0 (free, experimental or self-hosted)")
-    batch_discount = _batch_discount(input_pt, output_pt, batch_in, batch_out, notes)
-    if any(k.endswith(("_priority", "_flex")) for k in spec):
-        notes.append("LiteLLM also lists priority/flex service-tier prices (not imported)")
-    upstream_source = spec.get("source")
-
-    try:
-        return TokenPrice(
-            id=entry_id,
-            provider=provider,
-            model=model,
-            input_usd_per_mtok=scale_to_per_mtok(input_pt),
-            output_usd_per_mtok=scale_to_per_mtok(output_pt),
-            cached_input_usd_per_mtok=None if cached_pt is None else scale_to_per_mtok(cached_pt),
-            batch_discount=batch_discount,
-            long_context_tiers=tuple(_tier_models(tiers)),
-            rate_limits=_rate_limits(spec),
-            context_window_tokens=_positive_int(spec.get("max_input_tokens")),
-            as_of=as_of,
-            source=f"{source}, key {key!r}"
-            + (f"; upstream page {upstream_source}" if isinstance(upstream_source, str) and upstream_source else ""),
-            notes="; ".join(notes),
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _Skip(INVALID, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
 
 
 def _price(spec: Mapping[str, Any], name: str) -> float | None:
@@ -272,7 +303,7 @@ def _non_token_meters(spec: Mapping[str, Any]) -> list[str]:
     return sorted(set(found))
 
 
-def _tiered_pricing(spec: Mapping[str, Any]) -> list[tuple[int, float, float, float | None]]:
+def _tiered_pricing(spec: Mapping[str, Any]) -> list[Tier]:
     """``tiered_pricing`` as ``(lower bound [tokens], input, output, cached)`` sorted by lower bound; [] if none."""
     tiered = spec.get("tiered_pricing")
     if not isinstance(tiered, list):
@@ -291,7 +322,7 @@ def _tiered_pricing(spec: Mapping[str, Any]) -> list[tuple[int, float, float, fl
     return sorted(tiers)
 
 
-def _above_tiers(spec: Mapping[str, Any], base_output: float) -> list[tuple[int, float, float, float | None]]:
+def _above_tiers(spec: Mapping[str, Any], base_output: float) -> list[Tier]:
     """Flat ``*_above_<N>k_tokens`` fields as tiers (N×1000 tokens, LiteLLM's convention)."""
     tiers = []
     for name in spec:
@@ -308,8 +339,8 @@ def _above_tiers(spec: Mapping[str, Any], base_output: float) -> list[tuple[int,
     return tiers
 
 
-def _tier_models(tiers: list[tuple[int, float, float, float | None]]) -> list[LongContextTier]:
-    by_threshold: dict[int, tuple[int, float, float, float | None]] = {}
+def _tier_models(tiers: list[Tier]) -> list[LongContextTier]:
+    by_threshold: dict[int, Tier] = {}
     for tier in tiers:
         by_threshold.setdefault(tier[0], tier)
     return [
