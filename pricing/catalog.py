@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from breakeven.errors import InputError, UnknownNameError
 from pricing.fileformat import parse_catalog_toml
@@ -35,6 +35,7 @@ DEFAULT_MAX_AGE_DAYS: Final = 180
 BUNDLED_PREFIX: Final = "bundled:"
 
 Kind = Literal["token", "gpu", "owned"]
+_P = TypeVar("_P", TokenPrice, GpuPrice, OwnedServer)
 
 
 @dataclass(frozen=True)
@@ -104,24 +105,22 @@ class Catalog:
 
     def token(self, entry_id: str) -> TokenPrice:
         """The per-token price with this id; unknown id or a GPU id raises :class:`UnknownNameError`."""
-        price = self._records.get(entry_id)
-        if price is None or not isinstance(price.price, TokenPrice):
-            raise UnknownNameError("per-token price id", entry_id, self.ids("token"), context=self._kind_hint(entry_id))
-        return price.price
+        return self._of_kind(entry_id, TokenPrice, "per-token price id")
 
     def gpu(self, entry_id: str) -> GpuPrice:
         """The GPU instance price with this id; unknown id or a token id raises :class:`UnknownNameError`."""
-        price = self._records.get(entry_id)
-        if price is None or not isinstance(price.price, GpuPrice):
-            raise UnknownNameError("GPU price id", entry_id, self.ids("gpu"), context=self._kind_hint(entry_id))
-        return price.price
+        return self._of_kind(entry_id, GpuPrice, "GPU price id")
 
     def owned(self, entry_id: str) -> OwnedServer:
         """The owned server with this id; unknown id or another kind raises :class:`UnknownNameError`."""
-        price = self._records.get(entry_id)
-        if price is None or not isinstance(price.price, OwnedServer):
-            raise UnknownNameError("owned server id", entry_id, self.ids("owned"), context=self._kind_hint(entry_id))
-        return price.price
+        return self._of_kind(entry_id, OwnedServer, "owned server id")
+
+    def _of_kind(self, entry_id: str, cls: type[_P], what: str) -> _P:
+        record = self._records.get(entry_id)
+        if record is None or not isinstance(record.price, cls):
+            kind = cls.model_fields["kind"].default
+            raise UnknownNameError(what, entry_id, self.ids(kind), context=self._kind_hint(entry_id))
+        return record.price
 
     def _kind_hint(self, entry_id: str) -> str | None:
         record = self._records.get(entry_id)
