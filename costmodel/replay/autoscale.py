@@ -125,27 +125,10 @@ def interval_work(
     return np.diff(cum[edges])
 
 
-def utilization_desired(
-    arrival_s: FloatArray,
-    work_s: FloatArray,
-    times: FloatArray,
-    policy: AutoscalePolicy,
-    slots: int,
-    *,
-    cum_work: FloatArray | None = None,
-) -> IntArray:
-    """Desired replicas at each decision time from the offered load of the interval before it."""
-    step = policy.decision_interval_s
-    work = interval_work(arrival_s, work_s, step, times.shape[0], cum_work=cum_work)  # interval k-1 ends at k
-    per_replica = slots * policy.target_utilization * step
-    return np.ceil(work / per_replica - 1e-9).astype(np.int64)
-
-
-def first_interval_desired(arrival_s: FloatArray, work_s: FloatArray, policy: AutoscalePolicy, slots: int) -> int:
-    """Desired replicas from the offered load of the first decision interval ``[0, Δ)``."""
-    end = int(np.searchsorted(arrival_s, policy.decision_interval_s, side="left"))
-    load = float(work_s[:end].sum()) / (slots * policy.target_utilization * policy.decision_interval_s)
-    return math.ceil(load - 1e-9)
+def first_interval_work(arrival_s: FloatArray, work_s: FloatArray, interval_s: float) -> float:
+    """Sum of ``work_s`` over the arrivals of the first interval ``[0, Δ)`` [slot-seconds] (``ndarray.sum``)."""
+    end = int(np.searchsorted(arrival_s, interval_s, side="left"))
+    return float(work_s[:end].sum())
 
 
 def queue_desired(in_system: npt.ArrayLike, policy: AutoscalePolicy, slots: int) -> IntArray:
@@ -154,11 +137,16 @@ def queue_desired(in_system: npt.ArrayLike, policy: AutoscalePolicy, slots: int)
     return np.ceil(x / (slots + policy.queue_threshold) - 1e-9).astype(np.int64)
 
 
+def idle_window(policy: AutoscalePolicy) -> int:
+    """Decisions within the idle timeout (at least 1): a scale-down looks at the largest desired over them."""
+    return max(1, math.ceil(policy.idle_timeout_s / policy.decision_interval_s - 1e-12))
+
+
 def window_max(desired: IntArray, policy: AutoscalePolicy) -> IntArray:
     """Largest desired count over the decisions within the idle timeout, ending at each decision."""
     if desired.size == 0:
         return desired
-    width = max(1, math.ceil(policy.idle_timeout_s / policy.decision_interval_s - 1e-12))
+    width = idle_window(policy)
     if width == 1:
         return desired
     return maximum_filter1d(desired, size=width, origin=(width - 1) // 2, mode="constant", cval=0)
@@ -296,8 +284,7 @@ class QueueTrigger:
         if k1 <= k0:
             return
         self.desired[k0:k1] = queue_desired(in_system, self.policy, self.slots)
-        width = max(1, math.ceil(self.policy.idle_timeout_s / self.policy.decision_interval_s - 1e-12))
-        lo = max(0, k0 - width + 1)
+        lo = max(0, k0 - idle_window(self.policy) + 1)
         recent = window_max(self.desired[lo:k1], self.policy)[k0 - lo :]
         self.scaler.run(self.times[k0:k1], self.desired[k0:k1], recent)
         self.k = k1
@@ -310,6 +297,92 @@ class QueueTrigger:
         """Return to a :meth:`snapshot`."""
         self.scaler.restore(snap[0])
         self.k = snap[1]
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a fleet's decisions start from: the policy, the decision times, the replicas ready at t = 0, and
+    (``fixed`` and ``utilization``) the desired count at each decision, which depends on arrivals only.
+    ``desired`` is None under a ``queue`` trigger: its desired counts come from the pool as it runs
+    (:class:`QueueTrigger`)."""
+
+    policy: AutoscalePolicy
+    times: FloatArray
+    initial: int
+    desired: IntArray | None
+
+    def autoscaler(self, cold_start_s: float) -> Autoscaler:
+        """The autoscaler with every planned decision taken (none yet under a queue trigger)."""
+        scaler = Autoscaler(self.policy, cold_start_s=cold_start_s, initial=self.initial)
+        if self.desired is not None and self.times.size:
+            scaler.run(self.times, self.desired, window_max(self.desired, self.policy))
+        return scaler
+
+
+def utilization_plan(
+    policy: AutoscalePolicy,
+    times: FloatArray,
+    interval_work_s: FloatArray,
+    first_work_s: float,
+    *,
+    slots: int,
+    initial: int | None,
+    sim_end_s: float,
+) -> Plan:
+    """The plan of a ``fixed`` or ``utilization`` policy from the offered work: ``interval_work_s[j]`` over
+    the arrivals of ``[jΔ, (j+1)Δ)`` for each decision time, ``first_work_s`` over ``[0, Δ)`` [slot-seconds]."""
+    per_replica = slots * policy.target_utilization * policy.decision_interval_s
+    desired = np.ceil(interval_work_s / per_replica - 1e-9).astype(np.int64)
+    first = math.ceil(first_work_s / per_replica - 1e-9)
+    start = initial_replicas(policy, first, initial) if sim_end_s > 0 else 0
+    return Plan(policy, times, start, desired)
+
+
+def queue_plan(
+    policy: AutoscalePolicy,
+    times: FloatArray,
+    first_work_s: float,
+    *,
+    slots: int,
+    initial: int | None,
+    sim_end_s: float,
+) -> Plan:
+    """The start of a ``queue`` trigger: the first interval's offered load in full replicas."""
+    if sim_end_s <= 0:
+        return Plan(policy, times, 0, None)
+    wanted = math.ceil(first_work_s / (slots * policy.decision_interval_s) - 1e-9)
+    return Plan(policy, times, initial_replicas(policy, wanted, initial), None)
+
+
+def plan_of(
+    arrival_s: FloatArray,
+    work_s: FloatArray,
+    policy: AutoscalePolicy,
+    *,
+    slots: int,
+    sim_end_s: float,
+    initial: int | None = None,
+    cum_work: FloatArray | None = None,
+) -> Plan:
+    """The :class:`Plan` of a trace in memory; ``work_s`` is each request's service time at a full batch [s]
+    and decisions run until ``sim_end_s``."""
+    times = decision_times(policy, sim_end_s)
+    step = policy.decision_interval_s
+    if policy.kind == "queue":
+        first = float(interval_work(arrival_s, work_s, step, 1)[0]) if sim_end_s > 0 else 0.0
+        return queue_plan(policy, times, first, slots=slots, initial=initial, sim_end_s=sim_end_s)
+    return utilization_plan(
+        policy,
+        times,
+        interval_work(arrival_s, work_s, step, times.shape[0], cum_work=cum_work),  # interval k-1 ends at k
+        first_interval_work(arrival_s, work_s, step),
+        slots=slots,
+        initial=initial,
+        sim_end_s=sim_end_s,
+    )
 
 
 def plan_fleet(
@@ -331,11 +404,5 @@ def plan_fleet(
     if policy.kind == "queue":
         raise InputError("plan_fleet: a queue-triggered policy depends on the simulated queue; use replay_dedicated")
     check_policy(policy)
-    times = decision_times(policy, horizon_s)
-    start = initial_replicas(policy, first_interval_desired(arrival_s, work_s, policy, slots), initial)
-    start = start if horizon_s > 0 else 0
-    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
-    if times.size:
-        desired = utilization_desired(arrival_s, work_s, times, policy, slots, cum_work=cum_work)
-        scaler.run(times, desired, window_max(desired, policy))
-    return scaler.instances(), int(times.shape[0])
+    plan = plan_of(arrival_s, work_s, policy, slots=slots, sim_end_s=horizon_s, initial=initial, cum_work=cum_work)
+    return plan.autoscaler(cold_start_s).instances(), int(plan.times.shape[0])

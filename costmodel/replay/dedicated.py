@@ -17,16 +17,7 @@ import numpy.typing as npt
 
 from breakeven.errors import InputError
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
-from costmodel.replay.autoscale import (
-    Autoscaler,
-    Instances,
-    QueueTrigger,
-    decision_times,
-    initial_replicas,
-    interval_work,
-    plan_fleet,
-    step_value,
-)
+from costmodel.replay.autoscale import Instances, QueueTrigger, plan_of, step_value
 from costmodel.replay.billing import Lease, Tier, gpu_costs, lease
 from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
 from costmodel.replay.stats import distribution, jitter
@@ -244,18 +235,12 @@ def run_fleet(
     """
     sim_end = simulation_end(req, policy, horizon_s)
     work = service.service_s(req.input_tokens, req.output_tokens, slots)
+    plan = plan_of(req.arrival_s, work, policy, slots=slots, sim_end_s=sim_end, initial=initial)
+    scaler = plan.autoscaler(cold_start_s)
     if policy.kind != "queue":
-        instances, decisions = plan_fleet(
-            req.arrival_s, work, policy, slots=slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial
-        )
-        sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=instances)
-        return replace(sim, decisions=decisions)
-    scaler = Autoscaler(
-        policy,
-        cold_start_s=cold_start_s,
-        initial=queue_initial(req, work, policy, slots=slots, initial=initial, sim_end=sim_end),
-    )
-    trigger = QueueTrigger(scaler, decision_times(policy, sim_end), slots)
+        sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=scaler.instances())
+        return replace(sim, decisions=int(plan.times.shape[0]))
+    trigger = QueueTrigger(scaler, plan.times, slots)
     return simulate_pool(req, service, slots=slots, discipline=discipline, trigger=trigger)
 
 
@@ -264,17 +249,6 @@ def simulation_end(req: RequestArrays, policy: AutoscalePolicy, horizon_s: float
     if len(req) == 0 and horizon_s <= 0:
         return 0.0
     return max(horizon_s, req.last_arrival_s) + 2.0 * policy.decision_interval_s
-
-
-def queue_initial(
-    req: RequestArrays, work: FloatArray, policy: AutoscalePolicy, *, slots: int, initial: int | None, sim_end: float
-) -> int:
-    """Replicas ready at t = 0 under a queue trigger: the first interval's offered load in full replicas."""
-    if sim_end <= 0:
-        return 0
-    first = interval_work(req.arrival_s, work, policy.decision_interval_s, 1)
-    wanted = math.ceil(float(first[0]) / (slots * policy.decision_interval_s) - 1e-9)
-    return initial_replicas(policy, wanted, initial)
 
 
 def replay_dedicated(

@@ -21,17 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.replay._arrays import RequestArrays
-from costmodel.replay.autoscale import (
-    Autoscaler,
-    Instances,
-    decision_times,
-    first_interval_desired,
-    initial_replicas,
-    queue_desired,
-    utilization_desired,
-    window_max,
-)
-from costmodel.replay.dedicated import queue_initial, simulation_end
+from costmodel.replay.autoscale import Autoscaler, Instances, Plan, idle_window, plan_of, queue_desired, window_max
+from costmodel.replay.dedicated import simulation_end
 from costmodel.replay.fleet import Discipline, FleetSim
 from costmodel.results import AutoscalePolicy
 from costmodel.service import ReplicaService
@@ -59,118 +50,141 @@ def reference_fleet(
     initial: int | None = None,
 ) -> FleetSim:
     """Simulate every request exactly; returns the same :class:`FleetSim` as the fast pool."""
-    n = len(req)
-    a = req.arrival_s
-    n_in = req.input_tokens.astype(np.float64)
-    n_out = req.output_tokens.astype(np.float64)
     sim_end = simulation_end(req, policy, horizon_s)
-    work = service.service_s(n_in, n_out, slots)
-    times = decision_times(policy, sim_end)
-    if policy.kind == "queue":
-        start_count = queue_initial(req, work, policy, slots=slots, initial=initial, sim_end=sim_end)
-        planned = None
-    else:  # same initial count and desired signal as the fast planner
-        planned = utilization_desired(a, work, times, policy, slots)
-        first = first_interval_desired(a, work, policy, slots)
-        start_count = initial_replicas(policy, first, initial) if sim_end > 0 else 0
-    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start_count)
-    width = max(1, math.ceil(policy.idle_timeout_s / policy.decision_interval_s - 1e-12))
-    desired_hist: list[int] = []
+    work = service.service_s(req.input_tokens, req.output_tokens, slots)
+    plan = plan_of(req.arrival_s, work, policy, slots=slots, sim_end_s=sim_end, initial=initial)  # as the fast one
+    sim = _EventSim(req, service, plan, slots=slots, cold_start_s=cold_start_s, discipline=discipline)
+    sim.run()
+    return sim.result()
 
-    replicas: dict[int, _Replica] = {i: _Replica(ready=True) for i in range(start_count)}
-    drain_stop: dict[int, float] = {}
-    start = np.full(n, np.nan)
-    batch = np.zeros(n, dtype=np.int32)
-    svc = np.zeros(n)
-    admitted = np.ones(n, dtype=bool)
-    queue: deque[int] = deque()
-    events: list[tuple[float, int, int, int, int]] = []  # time, kind, seq, a, b
-    seq = 0
 
-    def push(t: float, kind: int, x: int, y: int = -1) -> None:
-        nonlocal seq
-        heapq.heappush(events, (t, kind, seq, x, y))
-        seq += 1
+class _EventSim:
+    """The state of the event simulation: replicas, the queue, the event heap, and per-request results."""
 
-    for i in range(n):
-        push(float(a[i]), _ARRIVE, i)
-    for k in range(times.shape[0]):
-        push(float(times[k]), _DECIDE, k)
+    def __init__(
+        self,
+        req: RequestArrays,
+        service: ReplicaService,
+        plan: Plan,
+        *,
+        slots: int,
+        cold_start_s: float,
+        discipline: Discipline,
+    ) -> None:
+        n = len(req)
+        self.service, self.plan, self.slots = service, plan, slots
+        self.policy = plan.policy
+        self.cold_start_s, self.discipline = cold_start_s, discipline
+        self.n_in = req.input_tokens.astype(np.float64)
+        self.n_out = req.output_tokens.astype(np.float64)
+        self.scaler = Autoscaler(plan.policy, cold_start_s=cold_start_s, initial=plan.initial)
+        self.replicas: dict[int, _Replica] = {i: _Replica(ready=True) for i in range(plan.initial)}
+        self.drain_stop: dict[int, float] = {}
+        self.desired_hist: list[int] = []
+        self.start = np.full(n, np.nan)
+        self.batch = np.zeros(n, dtype=np.int32)
+        self.svc = np.zeros(n)
+        self.admitted = np.ones(n, dtype=bool)
+        self.queue: deque[int] = deque()
+        self.events: list[tuple[float, int, int, int, int]] = []  # time, kind, seq, a, b
+        self.seq = 0
+        self.arrived = self.departed = 0
+        for i in range(n):
+            self.push(float(req.arrival_s[i]), _ARRIVE, i)
+        for k in range(plan.times.shape[0]):
+            self.push(float(plan.times[k]), _DECIDE, k)
 
-    departed = 0
-    arrived = 0
+    def push(self, t: float, kind: int, x: int, y: int = -1) -> None:
+        heapq.heappush(self.events, (t, kind, self.seq, x, y))
+        self.seq += 1
 
-    def free_replica() -> int | None:
-        best, best_count = None, slots
-        for rid, rep in replicas.items():
+    def run(self) -> None:
+        """Handle every event in time order (at equal times: departures, decisions, ready, arrivals)."""
+        handlers = {_ARRIVE: self.arrive, _DEPART: self.depart, _READY: self.ready, _DECIDE: self.decide}
+        while self.events:
+            t, kind, _, x, y = heapq.heappop(self.events)
+            handlers[kind](t, x, y)
+
+    def free_replica(self) -> int | None:
+        """The least-loaded ready replica with a free slot (ties: the oldest), if any."""
+        best, best_count = None, self.slots
+        for rid, rep in self.replicas.items():
             if rep.ready and not rep.stopping and rep.count < best_count:
                 best, best_count = rid, rep.count
         return best
 
-    def begin(i: int, rid: int, t: float) -> None:
-        rep = replicas[rid]
+    def begin(self, i: int, rid: int, t: float) -> None:
+        """Request ``i`` starts on replica ``rid`` at ``t``; its batch is the replica's count once it joins."""
+        rep = self.replicas[rid]
         rep.count += 1
-        start[i] = t
-        batch[i] = rep.count
-        svc[i] = float(service.service_s(n_in[i], n_out[i], rep.count))
-        push(t + svc[i], _DEPART, i, rid)
+        self.start[i] = t
+        self.batch[i] = rep.count
+        self.svc[i] = float(self.service.service_s(self.n_in[i], self.n_out[i], rep.count))
+        self.push(t + self.svc[i], _DEPART, i, rid)
 
-    while events:
-        t, kind, _, x, y = heapq.heappop(events)
-        if kind == _ARRIVE:
-            arrived += 1
-            rid = free_replica() if not queue else None
-            if rid is not None:
-                begin(x, rid, t)
-            elif discipline == "queue":
-                queue.append(x)
-            else:
-                admitted[x] = False
-        elif kind == _DEPART:
-            departed += 1
-            rep = replicas[y]
-            rep.count -= 1
-            if rep.stopping:
-                if rep.count == 0:
-                    drain_stop[y] = t
-            elif queue:
-                begin(queue.popleft(), y, t)
-        elif kind == _READY:
-            rep = replicas[x]
-            if rep.cancelled:
-                continue
-            rep.ready = True
-            while queue and rep.count < slots:
-                begin(queue.popleft(), x, t)
-        else:  # decision
-            if planned is not None:
-                desired = int(planned[x])
-            else:
-                desired = int(queue_desired(np.array([arrived - departed]), policy, slots)[0])
-            desired_hist.append(desired)
-            recent = int(window_max(np.array(desired_hist[-width:], dtype=np.int64), policy)[-1])
-            started, stopped = scaler.decide(t, desired, recent)
-            for rid in started:
-                replicas[rid] = _Replica()
-                push(t + cold_start_s, _READY, rid)
-            for rid in stopped:
-                rep = replicas[rid]
-                if not rep.ready:
-                    rep.cancelled = True
-                rep.stopping = True
-                if rep.count > 0:
-                    drain_stop[rid] = math.inf  # until its last request departs
-    start[np.isnan(start) & admitted] = math.inf
-    table = scaler.instances()
-    stop = table.stop_s.copy()
-    for rid, when in drain_stop.items():
-        if math.isfinite(stop[rid]):
-            stop[rid] = max(stop[rid], when)
-    return FleetSim(
-        start_s=start,
-        batch=batch,
-        service_s=svc,
-        admitted=admitted,
-        instances=Instances(table.start_s, table.ready_s, stop),
-        decisions=int(times.shape[0]),
-    )
+    def arrive(self, t: float, i: int, _: int) -> None:
+        self.arrived += 1
+        rid = self.free_replica() if not self.queue else None
+        if rid is not None:
+            self.begin(i, rid, t)
+        elif self.discipline == "queue":
+            self.queue.append(i)
+        else:
+            self.admitted[i] = False
+
+    def depart(self, t: float, _: int, rid: int) -> None:
+        self.departed += 1
+        rep = self.replicas[rid]
+        rep.count -= 1
+        if rep.stopping:
+            if rep.count == 0:
+                self.drain_stop[rid] = t
+        elif self.queue:
+            self.begin(self.queue.popleft(), rid, t)
+
+    def ready(self, t: float, rid: int, _: int) -> None:
+        rep = self.replicas[rid]
+        if rep.cancelled:
+            return
+        rep.ready = True
+        while self.queue and rep.count < self.slots:
+            self.begin(self.queue.popleft(), rid, t)
+
+    def decide(self, t: float, k: int, _: int) -> None:
+        """Decision ``k``: the planned desired count, or requests in the system under a queue trigger."""
+        if self.plan.desired is not None:
+            desired = int(self.plan.desired[k])
+        else:
+            desired = int(queue_desired(np.array([self.arrived - self.departed]), self.policy, self.slots)[0])
+        self.desired_hist.append(desired)
+        recent = int(
+            window_max(np.array(self.desired_hist[-idle_window(self.policy) :], dtype=np.int64), self.policy)[-1]
+        )
+        started, stopped = self.scaler.decide(t, desired, recent)
+        for rid in started:
+            self.replicas[rid] = _Replica()
+            self.push(t + self.cold_start_s, _READY, rid)
+        for rid in stopped:
+            rep = self.replicas[rid]
+            if not rep.ready:
+                rep.cancelled = True
+            rep.stopping = True
+            if rep.count > 0:
+                self.drain_stop[rid] = math.inf  # until its last request departs
+
+    def result(self) -> FleetSim:
+        """The starts, and the instances with stopped replicas billed until their last request departed."""
+        self.start[np.isnan(self.start) & self.admitted] = math.inf
+        table = self.scaler.instances()
+        stop = table.stop_s.copy()
+        for rid, when in self.drain_stop.items():
+            if math.isfinite(stop[rid]):
+                stop[rid] = max(stop[rid], when)
+        return FleetSim(
+            start_s=self.start,
+            batch=self.batch,
+            service_s=self.svc,
+            admitted=self.admitted,
+            instances=Instances(table.start_s, table.ready_s, stop),
+            decisions=int(self.plan.times.shape[0]),
+        )

@@ -36,14 +36,7 @@ from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile
 from costmodel.replay import fleet
 from costmodel.replay._arrays import RequestArrays, request_arrays
-from costmodel.replay.autoscale import (
-    Autoscaler,
-    Instances,
-    QueueTrigger,
-    decision_times,
-    initial_replicas,
-    window_max,
-)
+from costmodel.replay.autoscale import Instances, QueueTrigger, decision_times, queue_plan, utilization_plan
 from costmodel.replay.billing import Tier, gpu_costs, lease
 from costmodel.replay.dedicated import DedicatedReplay, RequestLatency, policy_label, request_latency
 from costmodel.replay.fleet import Discipline, Pool, PoolRows
@@ -211,16 +204,10 @@ def plan_fleets_streamed(
     times = [decision_times(policy, h) for h in horizons_s]
     edges = [np.arange(t.shape[0] + 1, dtype=np.float64) * step for t in times]
     sums = _interval_cums(ds, service, slots=slots, edges=edges, first_edge=step, ks=ks)
-    per_replica = slots * policy.target_utilization * step
     out = []
     for t, horizon, (cum, head) in zip(times, horizons_s, sums, strict=True):
-        first = math.ceil(head / per_replica - 1e-9)
-        start = initial_replicas(policy, first, initial) if horizon > 0 else 0
-        scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
-        if t.size:
-            desired = np.ceil(np.diff(cum) / per_replica - 1e-9).astype(np.int64)
-            scaler.run(t, desired, window_max(desired, policy))
-        out.append((scaler.instances(), int(t.shape[0])))
+        plan = utilization_plan(policy, t, np.diff(cum), head, slots=slots, initial=initial, sim_end_s=horizon)
+        out.append((plan.autoscaler(cold_start_s).instances(), int(t.shape[0])))
     return out
 
 
@@ -595,15 +582,14 @@ def _queue_trigger(
     initial: int | None,
     sim_end: float,
 ) -> QueueTrigger:
-    """The queue-triggered autoscaler, started as :func:`.dedicated.queue_initial` starts it."""
-    start = 0
+    """The queue-triggered autoscaler, started as :func:`.autoscale.plan_of` starts it in memory."""
+    step = policy.decision_interval_s
+    first = 0.0
     if sim_end > 0:
-        step = policy.decision_interval_s
         ((cum, _),) = _interval_cums(ds, service, slots=slots, edges=[np.array([0.0, step])], first_edge=step, ks=[1.0])
-        wanted = math.ceil(float(cum[1] - cum[0]) / (slots * step) - 1e-9)
-        start = initial_replicas(policy, wanted, initial)
-    scaler = Autoscaler(policy, cold_start_s=cold_start_s, initial=start)
-    return QueueTrigger(scaler, decision_times(policy, sim_end), slots)
+        first = float(cum[1] - cum[0])
+    plan = queue_plan(policy, decision_times(policy, sim_end), first, slots=slots, initial=initial, sim_end_s=sim_end)
+    return QueueTrigger(plan.autoscaler(cold_start_s), plan.times, slots)
 
 
 def _run_pool(ds: TraceDataset, pool: Pool, size: int, acc: _Accumulator, on_chunk: Any) -> list[Path]:
