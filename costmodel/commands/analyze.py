@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +21,19 @@ from breakeven.parallel import connect
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
+from costmodel.commands.options import (
+    OutputTokensOption,
+    PercentileChoice,
+    PercentileOption,
+    SloTpotOption,
+    SloTtftOption,
+    TierChoice,
+)
 from costmodel.commands.simulate import RoutingChoice
 from costmodel.commands.sweep import SchedulerOption, WorkersOption
 from costmodel.finance import FinanceRequest, parse_commitment
 from costmodel.policy import parse_policy
-from costmodel.profiles import profile_from_path_or_name
+from costmodel.profiles import Profile, profile_from_path_or_name
 from costmodel.results import Results, Slo
 from costmodel.sensitivity import check_samples
 from pricing.cli import PricesOption, StaleAfterOption, TodayOption, catalog_from_options, parse_date
@@ -43,15 +52,6 @@ from traces.cli import (
 from traces.dataset import TraceDataset, is_dataset, open_dataset
 
 
-class Percentile(StrEnum):
-    """Latency percentile at which capacity planning checks the SLO."""
-
-    mean = "mean"
-    p50 = "p50"
-    p90 = "p90"
-    p99 = "p99"
-
-
 class LostRequests(StrEnum):
     """What happens to the requests in flight on a preempted spot replica."""
 
@@ -59,15 +59,7 @@ class LostRequests(StrEnum):
     fail = "fail"
 
 
-class PriceTier(StrEnum):
-    """GPU price tier."""
-
-    on_demand = "on_demand"
-    reserved = "reserved"
-    spot = "spot"
-
-
-def analyze(
+def analyze(  # long by its option declarations: typer reads every option from the signature
     *,
     trace_file: Annotated[
         Path | None,
@@ -123,15 +115,9 @@ def analyze(
             show_default=False,
         ),
     ] = None,
-    slo_ttft_ms: Annotated[
-        float, typer.Option("--slo-ttft-ms", min=0.001, help="Time-to-first-token target [ms].")
-    ] = 600.0,
-    slo_tpot_ms: Annotated[
-        float, typer.Option("--slo-tpot-ms", min=0.001, help="Time-per-output-token target [ms].")
-    ] = 60.0,
-    percentile: Annotated[
-        Percentile, typer.Option("--percentile", help="Latency percentile the SLO is planned at.")
-    ] = Percentile.p90,
+    slo_ttft_ms: SloTtftOption = 600.0,
+    slo_tpot_ms: SloTpotOption = 60.0,
+    percentile: PercentileOption = PercentileChoice.p90,
     slo_target: Annotated[
         float,
         typer.Option(
@@ -151,13 +137,13 @@ def analyze(
         ),
     ] = "utilization:min=1,max=8",
     price_tier: Annotated[
-        PriceTier,
+        TierChoice,
         typer.Option(
             "--price-tier",
             help="GPU price tier of the fleet (spot and committed prices are priced as their own options: "
             "see --spot and --commitment; 'reserved' is refused).",
         ),
-    ] = PriceTier.on_demand,
+    ] = TierChoice.on_demand,
     commitment: Annotated[
         str,
         typer.Option(
@@ -224,13 +210,11 @@ def analyze(
         typer.Option(
             "--cold-start-s",
             min=0,
-            help="Replica cold start [s] (default: the profile's measured one, else 61 s from the seed article).",
+            help="Replica cold start \\[s] (default: the profile's measured one, else 61 s from the seed article).",
             show_default=False,
         ),
     ] = None,
-    output_tokens: Annotated[
-        str, typer.Option("--output-tokens", metavar="LIST", help="Output lengths of the break-even table.")
-    ] = "30,220,1200",
+    output_tokens: OutputTokensOption = "30,220,1200",
     today: TodayOption = None,
     stale_after: StaleAfterOption = 180,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw (latency spread, Monte Carlo).")] = 0,
@@ -296,11 +280,7 @@ def analyze(
     )
     as_of = parse_date(today, option="--today")
     catalog = catalog_from_options(prices, warn=False)  # the analysis warns about the prices it compares
-    profiles = [profile_from_path_or_name(p) for p in profile_files] if profile_files else None
-    for profile in profiles or []:
-        problem = profile_problem(profile)
-        if problem is not None:  # said now, not after the trace has been read and replayed
-            raise InputError(f"option --profile: {problem}")
+    profiles = _profiles(profile_files)
     trace = _trace(
         trace_file,
         synthetic=synthetic,
@@ -313,14 +293,7 @@ def analyze(
     )
     serverless_profile = profile_from_path_or_name(serverless_profile_file) if serverless_profile_file else None
 
-    cluster = connect(workers=workers, scheduler=scheduler) if workers or scheduler else contextlib.nullcontext()
-    with (
-        cluster,
-        Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True
-        ) as bar,
-    ):
-        task = bar.add_task("analyzing", total=None)
+    with _running(workers=workers, scheduler=scheduler) as progress:
         results = run_analysis(
             trace,
             profiles=profiles,
@@ -341,7 +314,7 @@ def analyze(
             hybrid=not no_hybrid,
             trace_shaped=not no_trace_breakeven,
             sensitivity_samples=samples,
-            progress=lambda step: bar.update(task, description=step),
+            progress=progress,
             finance=finance,
             routing=routing.value,
             prefix_caching=prefix_caching,
@@ -350,6 +323,31 @@ def analyze(
     if as_json:
         print_json(results)
     _print_verdict(results, results_path, report_path, console=stderr if as_json else stdout)
+
+
+def _profiles(files: list[Path] | None) -> list[Profile] | None:
+    """The --profile files or names, each refused now if the analysis cannot use it (not after the trace has
+    been read and replayed)."""
+    profiles = [profile_from_path_or_name(p) for p in files] if files else None
+    for profile in profiles or []:
+        problem = profile_problem(profile)
+        if problem is not None:
+            raise InputError(f"option --profile: {problem}")
+    return profiles
+
+
+@contextlib.contextmanager
+def _running(*, workers: int | None, scheduler: str | None) -> Iterator[Callable[[str], None]]:
+    """The Dask cluster (with --workers or --scheduler) and a progress line on stderr naming each step."""
+    cluster = connect(workers=workers, scheduler=scheduler) if workers or scheduler else contextlib.nullcontext()
+    with (
+        cluster,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=stderr, transient=True
+        ) as bar,
+    ):
+        task = bar.add_task("analyzing", total=None)
+        yield lambda step: bar.update(task, description=step)
 
 
 def _trace(

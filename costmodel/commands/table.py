@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -20,6 +19,14 @@ from breakeven.errors import InputError
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST
 from costmodel.breakeven import breakeven_table
 from costmodel.capacity import ReplicaCapacity
+from costmodel.commands.options import (
+    OutputTokensOption,
+    PercentileChoice,
+    PercentileOption,
+    SloTpotOption,
+    SloTtftOption,
+    TierChoice,
+)
 from costmodel.engine.capacity import replica_capacity
 from costmodel.matching import mismatches
 from costmodel.profiles import Profile, profile_from_path_or_name
@@ -32,23 +39,6 @@ from pricing.plausibility import gpu_price_warning, price_warnings, token_price_
 #: The seed article's comparison: gpt-oss-120b on DigitalOcean Serverless Inference vs a 1×MI300X droplet.
 DEFAULT_SERVERLESS_ID: Final = "digitalocean/gpt-oss-120b"
 DEFAULT_GPU_ID: Final = "digitalocean/gpu-mi300x-1x-article"
-
-
-class PercentileChoice(StrEnum):
-    """Latency statistic the SLO is planned at."""
-
-    mean = "mean"
-    p50 = "p50"
-    p90 = "p90"
-    p99 = "p99"
-
-
-class TierChoice(StrEnum):
-    """GPU price tier."""
-
-    on_demand = "on_demand"
-    reserved = "reserved"
-    spot = "spot"
 
 
 @dataclass(frozen=True)
@@ -218,7 +208,7 @@ def table(  # typer passes every option by keyword
         typer.Option(
             "--serverless",
             metavar="ID",
-            help=f"Per-token price id from the catalog [default: {DEFAULT_SERVERLESS_ID}].",
+            help=f"Per-token price id from the catalog \\[default: {DEFAULT_SERVERLESS_ID}].",
         ),
     ] = None,
     gpu: Annotated[
@@ -226,7 +216,7 @@ def table(  # typer passes every option by keyword
         typer.Option(
             "--gpu",
             metavar="ID",
-            help=f"GPU price id from the catalog [default: the profile's, else {DEFAULT_GPU_ID}].",
+            help=f"GPU price id from the catalog \\[default: the profile's, else {DEFAULT_GPU_ID}].",
         ),
     ] = None,
     gpu_hourly: Annotated[
@@ -243,9 +233,7 @@ def table(  # typer passes every option by keyword
     input_tokens: Annotated[
         float, typer.Option("--input-tokens", metavar="N", help="Input tokens per request.")
     ] = 80.0,
-    output_tokens: Annotated[
-        str, typer.Option("--output-tokens", metavar="LIST", help="Output lengths to tabulate, comma-separated.")
-    ] = "30,220,1200",
+    output_tokens: OutputTokensOption = "30,220,1200",
     profile: Annotated[
         Path | None,
         typer.Option(
@@ -256,18 +244,12 @@ def table(  # typer passes every option by keyword
         ),
     ] = None,
     prices: PricesOption = None,
-    slo_ttft_ms: Annotated[
-        float, typer.Option("--slo-ttft-ms", metavar="MS", help="Time-to-first-token target [ms].")
-    ] = 600.0,
-    slo_tpot_ms: Annotated[
-        float, typer.Option("--slo-tpot-ms", metavar="MS", help="Time-per-output-token target [ms].")
-    ] = 60.0,
-    percentile: Annotated[
-        PercentileChoice, typer.Option("--percentile", help="Latency statistic the SLO targets apply to.")
-    ] = PercentileChoice.p90,
+    slo_ttft_ms: SloTtftOption = 600.0,
+    slo_tpot_ms: SloTpotOption = 60.0,
+    percentile: PercentileOption = PercentileChoice.p90,
     price_tier: Annotated[
         TierChoice | None,
-        typer.Option("--price-tier", help="GPU price tier of a catalog GPU [default: on_demand].", show_default=False),
+        typer.Option("--price-tier", help="GPU price tier of a catalog GPU \\[default: on_demand].", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"rows": [...]} as JSON instead of a table.')] = False,
 ) -> None:
