@@ -201,7 +201,7 @@ def _render(
     return table
 
 
-def table(  # typer passes every option by keyword
+def table(  # typer passes every option by keyword; long by their declarations
     *,
     serverless: Annotated[
         str | None,
@@ -249,20 +249,15 @@ def table(  # typer passes every option by keyword
     percentile: PercentileOption = PercentileChoice.p90,
     price_tier: Annotated[
         TierChoice | None,
-        typer.Option("--price-tier", help="GPU price tier of a catalog GPU \\[default: on_demand].", show_default=False),
+        typer.Option(
+            "--price-tier", help="GPU price tier of a catalog GPU \\[default: on_demand].", show_default=False
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print {"rows": [...]} as JSON instead of a table.')] = False,
 ) -> None:
     """Print break-even request rates by output length: closed form, and capacity-aware with --profile."""
     outputs = parse_number_list(output_tokens, option="--output-tokens", maximum=MAX_TOKENS_PER_REQUEST)
-    if not math.isfinite(input_tokens) or input_tokens < 0 or input_tokens > MAX_TOKENS_PER_REQUEST:
-        raise InputError(
-            f"option --input-tokens: expected a non-negative number up to {MAX_TOKENS_PER_REQUEST:,}, "
-            f"found {input_tokens!r}"
-        )
-    for option, value in (("--slo-ttft-ms", slo_ttft_ms), ("--slo-tpot-ms", slo_tpot_ms)):
-        if not math.isfinite(value) or value <= 0:
-            raise InputError(f"option {option}: expected a positive number of milliseconds, found {value!r}")
+    _check_numbers(input_tokens, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms)
     explicit = any(v is not None for v in (gpu_hourly, input_price, output_price))
     if explicit and prices:
         raise InputError("option --prices: only used to look up catalog ids; explicit prices were given")
@@ -296,8 +291,19 @@ def table(  # typer passes every option by keyword
         print_json({"rows": rows})
     else:
         stdout.print(_render(rows, resolved, input_tokens, fit))
-        for row in rows:
-            for note in row.notes:
-                warnings.append(f"{row.output_tokens:,.0f} out, {row.method.replace('_', ' ')}: {note}")
+        notes = [(row, note) for row in rows for note in row.notes]
+        warnings += [f"{row.output_tokens:,.0f} out, {row.method.replace('_', ' ')}: {note}" for row, note in notes]
     for warning in warnings:
         stderr.print(f"warning: {warning}", markup=False)
+
+
+def _check_numbers(input_tokens: float, *, slo_ttft_ms: float, slo_tpot_ms: float) -> None:
+    """Refuse a token count or SLO target typer's ranges let through (NaN, infinity, beyond the plausible)."""
+    if not math.isfinite(input_tokens) or input_tokens < 0 or input_tokens > MAX_TOKENS_PER_REQUEST:
+        raise InputError(
+            f"option --input-tokens: expected a non-negative number up to {MAX_TOKENS_PER_REQUEST:,}, "
+            f"found {input_tokens!r}"
+        )
+    for option, value in (("--slo-ttft-ms", slo_ttft_ms), ("--slo-tpot-ms", slo_tpot_ms)):
+        if not math.isfinite(value) or value <= 0:
+            raise InputError(f"option {option}: expected a positive number of milliseconds, found {value!r}")
