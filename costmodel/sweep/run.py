@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -111,27 +111,29 @@ class SweepOutcome:
     workers: int
 
 
-def run_sweep(
-    spec: SweepSpec | str | os.PathLike[str],
-    *,
-    out: str | os.PathLike[str],
-    workers: int | None = None,
-    scheduler: str | None = None,
-    client: Client | None = None,
-    base: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-) -> pd.DataFrame:
+class SweepRunOptions(TypedDict, total=False):
+    """The keywords of :func:`run_sweep`, as :func:`sweep_outcome` declares them."""
+
+    out: Required[str | os.PathLike[str]]
+    workers: int | None
+    scheduler: str | None
+    client: Client | None
+    base: str | os.PathLike[str] | None
+    progress: Progress | None
+
+
+def run_sweep(spec: SweepSpec | str | os.PathLike[str], **options: Unpack[SweepRunOptions]) -> pd.DataFrame:
     """Run every cell of ``spec`` (a :class:`SweepSpec` or the path of a TOML spec) and return the table
     written to ``out/sweep.parquet`` (see :data:`COLUMNS`).
 
     Where it runs: ``client`` (an open ``distributed.Client``), else ``scheduler`` (an existing cluster's
     address), else the client already open in this process, else a ``LocalCluster`` of ``workers``
     processes; ``workers=0`` (or Dask not installed) runs the cells here, one after the other. Cells already
-    in ``out/cells/`` from an interrupted run of the same spec are not run again.
+    in ``out/cells/`` from an interrupted run of the same spec are not run again. ``base`` is the folder a
+    :class:`SweepSpec`'s relative paths start from (default: the spec file's folder, or the current one);
+    ``progress`` is called as cells finish.
     """
-    return sweep_outcome(
-        spec, out=out, workers=workers, scheduler=scheduler, client=client, base=base, progress=progress
-    ).frame
+    return sweep_outcome(spec, **options).frame
 
 
 def sweep_outcome(
