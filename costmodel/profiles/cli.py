@@ -22,6 +22,7 @@ from costmodel.checks import profile_problem
 from costmodel.profiles import measure_cli
 from costmodel.profiles.importers import FORMATS, import_profile
 from costmodel.profiles.io import profile_from_path_or_name, save_profile
+from costmodel.profiles.options import EngineOption, GpuOption, GpuPriceOption, ProfileIdOption, ServerlessPriceOption
 from costmodel.profiles.schema import Profile, Stat, WarmPoint
 
 app = new_app("Measured deployment profiles: import vLLM logs and benchmark results, or measure an endpoint live.")
@@ -174,7 +175,7 @@ def _summary_line(profile: Profile, output: Path) -> str:
     return f"wrote {output}: {len(profile.warm)} warm points ({valid} valid), {cold}"
 
 
-def import_cmd(  # typer passes every option by keyword
+def import_cmd(  # typer passes every option by keyword; its length is its option declarations
     files: Annotated[
         list[Path],
         typer.Argument(
@@ -188,9 +189,7 @@ def import_cmd(  # typer passes every option by keyword
         Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the profile JSON here (atomically).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the profile JSON to stdout.")] = False,
-    gpu: Annotated[
-        str | None, typer.Option("--gpu", help="GPU model, e.g. H100 (benchmark files do not record it).")
-    ] = None,
+    gpu: GpuOption = None,
     gpu_count: Annotated[
         int | None,
         typer.Option(
@@ -201,24 +200,13 @@ def import_cmd(  # typer passes every option by keyword
         ),
     ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model name, overriding what the files say.")] = None,
-    gpu_price: Annotated[
-        str | None,
-        typer.Option("--gpu-price", metavar="ID", help="Catalog id of the GPU price, e.g. digitalocean/gpu-h100-1x."),
-    ] = None,
-    serverless_price: Annotated[
-        str | None,
-        typer.Option("--serverless-price", metavar="ID", help="Catalog id of the per-token price (serverless)."),
-    ] = None,
-    profile_id: Annotated[
-        str | None,
-        typer.Option("--id", metavar="NAME", help="Profile id [default: '<model>@<count>x<gpu>'].", show_default=False),
-    ] = None,
+    gpu_price: GpuPriceOption = None,
+    serverless_price: ServerlessPriceOption = None,
+    profile_id: ProfileIdOption = None,
     kind: Annotated[Kind, typer.Option("--kind", help="A self-hosted deployment or a serverless endpoint.")] = (
         Kind.dedicated
     ),
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="Engine name, when the files do not say (e.g. vllm).")
-    ] = None,
+    engine: EngineOption = None,
     engine_version: Annotated[str | None, typer.Option("--engine-version", help="Engine version, e.g. 0.5.4.")] = None,
     setting: Annotated[
         list[str] | None,

@@ -19,6 +19,7 @@ from breakeven.io import atomic_write_text, check_output_file
 from costmodel.profiles.live.aggregate import build_profile
 from costmodel.profiles.live.measure import MeasureConfig, run_measurement
 from costmodel.profiles.live.samples import SampleLog, read_samples, scrub
+from costmodel.profiles.options import EngineOption, GpuOption, GpuPriceOption, ProfileIdOption, ServerlessPriceOption
 from costmodel.profiles.schema import Profile
 
 #: Exit code of a run stopped by Ctrl-C / SIGTERM (a partial profile was still written).
@@ -131,7 +132,7 @@ class KindChoice(StrEnum):
     serverless = "serverless"
 
 
-def measure(  # typer passes every option by keyword
+def measure(  # typer passes every option by keyword; its length is its option declarations
     *,
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Profile JSON to write (atomically).")],
     base_url: Annotated[
@@ -189,22 +190,12 @@ def measure(  # typer passes every option by keyword
     kind: Annotated[
         KindChoice, typer.Option("--kind", help="Profile kind; auto guesses from the URL (see docs/profiler.md).")
     ] = KindChoice.auto,
-    profile_id: Annotated[
-        str | None, typer.Option("--id", metavar="NAME", help="Profile id [default: MODEL@HOST].")
-    ] = None,
-    gpu: Annotated[
-        str | None, typer.Option("--gpu", help="GPU model of the deployment, e.g. H100 (recorded, not measured).")
-    ] = None,
+    profile_id: ProfileIdOption = None,
+    gpu: GpuOption = None,
     gpu_count: Annotated[int, typer.Option("--gpu-count", min=1, help="GPUs per replica (recorded).")] = 1,
-    gpu_price: Annotated[
-        str | None,
-        typer.Option("--gpu-price", metavar="ID", help="Catalog id of the GPU price, e.g. digitalocean/gpu-h100-1x."),
-    ] = None,
-    serverless_price: Annotated[
-        str | None,
-        typer.Option("--serverless-price", metavar="ID", help="Catalog id of the per-token price (serverless)."),
-    ] = None,
-    engine: Annotated[str | None, typer.Option("--engine", help="Engine or provider name [default: detected].")] = None,
+    gpu_price: GpuPriceOption = None,
+    serverless_price: ServerlessPriceOption = None,
+    engine: EngineOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random prompt words.")] = 0,
     launch_timeout: Annotated[
         float, typer.Option("--launch-timeout", min=1.0, help="With --launch: seconds to wait for the first token.")
@@ -236,18 +227,12 @@ def measure(  # typer passes every option by keyword
         return
     if base_url is None or model is None:
         raise InputError("options --base-url and --model are required (or give --from-samples FILE)")
-    api: Literal["chat", "completions"] = "chat" if endpoint is EndpointName.chat else "completions"
-    kinds: dict[KindChoice, Literal["auto", "dedicated", "serverless"]] = {
-        KindChoice.auto: "auto",
-        KindChoice.dedicated: "dedicated",
-        KindChoice.serverless: "serverless",
-    }
     samples_path = samples or output.with_name(output.stem + ".samples.jsonl")
     check_output_file(samples_path, option="--samples", example="profile.samples.jsonl")
     config = MeasureConfig(
         base_url=base_url,
         model=model,
-        endpoint=api,
+        endpoint="chat" if endpoint is EndpointName.chat else "completions",
         concurrency=_ints(concurrency, "--concurrency"),
         input_tokens=input_tokens,
         output_tokens=_ints(output_tokens, "--output-tokens"),
@@ -256,7 +241,7 @@ def measure(  # typer passes every option by keyword
         restarts=restarts,
         timeout_s=timeout,
         retries=retries,
-        kind=kinds[kind],
+        kind=_KINDS[kind],
         profile_id=profile_id,
         gpu=gpu,
         gpu_count=gpu_count,
@@ -269,6 +254,36 @@ def measure(  # typer passes every option by keyword
     )
     key = _api_key(api_key_env)
     secrets = (key,) if key else ()
+    records, interrupted, error = _run_with_progress(config, samples_path, key, secrets)
+    has_requests = any(r.get("type") == "request" for r in records)
+    if not has_requests and interrupted and not error:
+        stderr.print(f"interrupted before any request finished: no profile written (samples: {samples_path})")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not has_requests:
+        raise MeasurementError(f"{error or 'no request finished'} (no profile written; samples: {samples_path})")
+    profile = build_profile(records, samples_source=str(samples_path), created=datetime.now(UTC))
+    _write_profile(profile, output, secrets, as_json)
+    if not as_json:
+        _print_summary(profile, output, samples_path)
+    if error:
+        raise MeasurementError(f"{error} (a partial profile was written to {output})")
+    if interrupted:
+        stderr.print(f"interrupted: a partial profile was written to {output}")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+_KINDS: dict[KindChoice, Literal["auto", "dedicated", "serverless"]] = {
+    KindChoice.auto: "auto",
+    KindChoice.dedicated: "dedicated",
+    KindChoice.serverless: "serverless",
+}
+
+
+def _run_with_progress(
+    config: MeasureConfig, samples_path: Path, key: str | None, secrets: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], bool, str | None]:
+    """Run the measurement with a progress bar on stderr, logging every record to ``samples_path`` as it
+    comes; returns the records, whether it was interrupted, and the error that stopped it (if any)."""
     total = sum(n for _, _, n in config.levels())
     with (
         SampleLog(samples_path, secrets=secrets) as log,
@@ -288,19 +303,4 @@ def measure(  # typer passes every option by keyword
             reporter.record(record)
 
         interrupted, error = run_measurement(config, emit, api_key=key, reporter=reporter)
-        records = log.records
-    has_requests = any(r.get("type") == "request" for r in records)
-    if not has_requests and interrupted and not error:
-        stderr.print(f"interrupted before any request finished: no profile written (samples: {samples_path})")
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if not has_requests:
-        raise MeasurementError(f"{error or 'no request finished'} (no profile written; samples: {samples_path})")
-    profile = build_profile(records, samples_source=str(samples_path), created=datetime.now(UTC))
-    _write_profile(profile, output, secrets, as_json)
-    if not as_json:
-        _print_summary(profile, output, samples_path)
-    if error:
-        raise MeasurementError(f"{error} (a partial profile was written to {output})")
-    if interrupted:
-        stderr.print(f"interrupted: a partial profile was written to {output}")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        return log.records, interrupted, error
