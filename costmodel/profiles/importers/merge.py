@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from os import PathLike
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from breakeven import __version__
 from breakeven.errors import InputError
@@ -149,41 +149,33 @@ def build_profile(
     )
 
 
+class ProfileIdentity(TypedDict, total=False):
+    """The keywords of :func:`import_profile` that it hands to :func:`build_profile` (see there)."""
+
+    profile_id: str | None
+    model: str | None
+    kind: Literal["dedicated", "serverless"]
+    gpu: str | None
+    gpu_count: int | None
+    engine: str | None
+    engine_version: str | None
+    gpu_price_id: str | None
+    serverless_price_id: str | None
+    settings: Mapping[str, SettingValue] | None
+    notes: Sequence[str]
+    created: datetime | None
+
+
 def import_profile(
     sources: PathOrBuffer | Sequence[PathOrBuffer],
     *,
     format: str | None = None,  # mirrors the --format option
-    profile_id: str | None = None,
-    model: str | None = None,
-    kind: Literal["dedicated", "serverless"] = "dedicated",
-    gpu: str | None = None,
-    gpu_count: int | None = None,
-    engine: str | None = None,
-    engine_version: str | None = None,
-    gpu_price_id: str | None = None,
-    serverless_price_id: str | None = None,
-    settings: Mapping[str, SettingValue] | None = None,
-    notes: Sequence[str] = (),
-    created: datetime | None = None,
+    **identity: Unpack[ProfileIdentity],
 ) -> Profile:
     """Read one or more files (paths or file-like objects; formats detected by content) into one profile.
 
-    The keywords are :func:`build_profile`'s; ``format`` forces one input format for every file.
+    The other keywords are :func:`build_profile`'s; ``format`` forces one input format for every file.
     """
     items = [sources] if isinstance(sources, str | PathLike) or not isinstance(sources, Sequence) else list(sources)
     parts = [read_part(src, format=format) for src in items]
-    return build_profile(
-        parts,
-        profile_id=profile_id,
-        model=model,
-        kind=kind,
-        gpu=gpu,
-        gpu_count=gpu_count,
-        engine=engine,
-        engine_version=engine_version,
-        gpu_price_id=gpu_price_id,
-        serverless_price_id=serverless_price_id,
-        settings=settings,
-        notes=notes,
-        created=created,
-    )
+    return build_profile(parts, **identity)
