@@ -120,19 +120,8 @@ _CLI_SETTINGS: dict[str, tuple[str, type]] = {
     "-q": ("quantization", str),
     "--kv-cache-dtype": ("kv_cache_dtype", str),
 }
-_NON_DEFAULT_KEYS = {
-    "max_model_len",
-    "tensor_parallel_size",
-    "pipeline_parallel_size",
-    "gpu_memory_utilization",
-    "max_num_seqs",
-    "max_num_batched_tokens",
-    "block_size",
-    "dtype",
-    "quantization",
-    "kv_cache_dtype",
-    "enforce_eager",
-}
+#: Keys of the "non-default args" line kept as settings: the same settings, and enforce_eager (a flag).
+_NON_DEFAULT_KEYS = {name for name, _ in _CLI_SETTINGS.values()} | {"enforce_eager"}
 
 _MAIN = "main"  # rank key of the API server / engine core / V0 driver (unprefixed) lines
 
