@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -27,12 +28,40 @@ from costmodel.profiles.schema import PROFILE_SCHEMA
 #: Every format name, for ``--format`` and error messages.
 FORMATS: tuple[str, ...] = get_args(FormatName)
 
-_JSON_FORMATS: dict[str, Callable[..., ImportedPart]] = {
-    "vllm-bench": parse_vllm_bench,
-    "guidellm": parse_guidellm,
-    "aiperf": parse_aiperf,
-    "llmperf-summary": parse_llmperf_summary,
-    "llmperf-responses": parse_llmperf_responses,
+
+@dataclass(frozen=True)
+class _Importer:
+    """How one format is recognised (``detect`` on the decoded JSON, or on the text) and read (``parse``,
+    called as ``parse(payload, source=NAME, sha256=HEX)``)."""
+
+    detect: Callable[[Any], bool]
+    parse: Callable[..., ImportedPart]
+
+
+def _is_vllm_bench(value: Any) -> bool:
+    """One ``vllm bench serve`` result, or a list of them (JSON Lines of ``--append-result``)."""
+    return is_vllm_bench_record(value) or (
+        isinstance(value, list) and bool(value) and all(is_vllm_bench_record(v) for v in value)
+    )
+
+
+def _parse_vllm_log(text: str, *, source: str, sha256: str) -> ImportedPart:
+    return part_from_log(parse_vllm_log(text, source=source), sha256=sha256)
+
+
+#: JSON formats, tried in this order on the decoded document (a new JSON importer: one more line here).
+_JSON_FORMATS: dict[FormatName, _Importer] = {
+    "vllm-bench": _Importer(_is_vllm_bench, parse_vllm_bench),
+    "guidellm": _Importer(is_guidellm, parse_guidellm),
+    "aiperf": _Importer(is_aiperf, parse_aiperf),
+    "llmperf-summary": _Importer(is_llmperf_summary, parse_llmperf_summary),
+    "llmperf-responses": _Importer(is_llmperf_responses, parse_llmperf_responses),
+}
+#: Text formats, tried in this order on text that is not JSON.
+_TEXT_FORMATS: dict[FormatName, _Importer] = {
+    "aiperf-csv": _Importer(is_aiperf_csv, parse_aiperf_csv),
+    "vllm-metrics": _Importer(is_vllm_metrics, parse_vllm_metrics),
+    "vllm-log": _Importer(looks_like_vllm_log, _parse_vllm_log),
 }
 
 
@@ -78,30 +107,18 @@ def detect_format(text: str, *, name: str = "<input>") -> tuple[FormatName, Any]
         else:
             raise
     if is_json:
-        if is_vllm_bench_record(value) or (
-            isinstance(value, list) and value and all(is_vllm_bench_record(v) for v in value)
-        ):
-            return "vllm-bench", value
-        if is_guidellm(value):
-            return "guidellm", value
-        if is_aiperf(value):
-            return "aiperf", value
-        if is_llmperf_summary(value):
-            return "llmperf-summary", value
-        if is_llmperf_responses(value):
-            return "llmperf-responses", value
+        for fmt, importer in _JSON_FORMATS.items():
+            if importer.detect(value):
+                return fmt, value
         if isinstance(value, dict) and value.get("schema") == PROFILE_SCHEMA:
             raise InputError(f"{name}: this is already a profile ({PROFILE_SCHEMA}); use 'breakeven profile show'")
         raise InputError(
             f"{name}: JSON of an unknown kind; expected one of: vllm bench serve result, GuideLLM "
             "benchmarks.json, AIPerf/genai-perf export, llmperf summary or individual responses"
         )
-    if is_aiperf_csv(text):
-        return "aiperf-csv", text
-    if is_vllm_metrics(text):
-        return "vllm-metrics", text
-    if looks_like_vllm_log(text):
-        return "vllm-log", text
+    for fmt, importer in _TEXT_FORMATS.items():
+        if importer.detect(text):
+            return fmt, text
     raise InputError(
         f"{name}: format not recognised; expected a vLLM server log, benchmark result JSON "
         f"(vllm bench serve, GuideLLM, AIPerf/genai-perf, llmperf), an AIPerf CSV or a vLLM /metrics "
@@ -131,14 +148,9 @@ def _parse_part(data: bytes, *, name: str, format: str | None) -> ImportedPart:
         fmt, payload = detect_format(text, name=name)
     else:
         fmt = format  # type: ignore[assignment]
-        payload = text if fmt in {"vllm-log", "aiperf-csv", "vllm-metrics"} else _decode_json(text, name)[1]
-    if fmt == "vllm-log":
-        return part_from_log(parse_vllm_log(payload, source=name), sha256=digest)
-    if fmt == "aiperf-csv":
-        return parse_aiperf_csv(payload, source=name, sha256=digest)
-    if fmt == "vllm-metrics":
-        return parse_vllm_metrics(payload, source=name, sha256=digest)
-    return _JSON_FORMATS[fmt](payload, source=name, sha256=digest)
+        payload = text if fmt in _TEXT_FORMATS else _decode_json(text, name)[1]
+    importer = _TEXT_FORMATS[fmt] if fmt in _TEXT_FORMATS else _JSON_FORMATS[fmt]
+    return importer.parse(payload, source=name, sha256=digest)
 
 
 def read_part(src: PathOrBuffer, *, format: str | None = None) -> ImportedPart:
