@@ -39,12 +39,12 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.billing.committed import effective_hourly, uncovered
+from costmodel.billing.committed import effective_hourly, on_demand_billed_s
 from costmodel.billing.owned import owned_bill, owned_hourly_at
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances, interval_work
-from costmodel.replay.billing import billed_seconds, lease
+from costmodel.replay.billing import lease
 from costmodel.replay.dedicated import billing_horizon, replica_slots, run_fleet
 from costmodel.replay.fleet import Discipline, FleetSim
 from costmodel.replay.hybrid import dedicated_met, serverless_share
@@ -189,11 +189,37 @@ class _Context:
     """Share of serverless requests meeting the SLO (1 without a serverless profile)."""
 
 
-def _policy(ctx: _Context, replicas: int, mode: Mode) -> AutoscalePolicy:
-    if mode == "serverless":
-        return AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
-    floor = max(ctx.policy.min_replicas, replicas)
-    return ctx.policy.model_copy(update={"min_replicas": floor, "max_replicas": max(ctx.policy.max_replicas, floor)})
+@dataclass(frozen=True)
+class MixFleet:
+    """How a mix's fleet runs: its autoscaling policy, cold start and what a request finding no slot does."""
+
+    policy: AutoscalePolicy
+    cold_start_s: float
+    discipline: Discipline
+
+    @classmethod
+    def of(cls, policy: AutoscalePolicy, replicas: int, mode: Mode, cold_start_s: float) -> MixFleet:
+        """``replicas`` base replicas in ``mode`` under the analysis' ``policy``: overflow to serverless runs
+        exactly the base (always on, so no cold start; a request finding every slot busy leaves); on demand
+        autoscales with at least the base running, and a request waits for a slot."""
+        if mode == "serverless":
+            fixed = AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
+            return cls(fixed, 0.0, "loss")
+        floor = max(policy.min_replicas, replicas)
+        grown = policy.model_copy(update={"min_replicas": floor, "max_replicas": max(policy.max_replicas, floor)})
+        return cls(grown, cold_start_s, "queue" if mode == "on_demand" else "loss")
+
+    def run(self, req: RequestArrays, service: ReplicaService, *, slots: int, horizon_s: float) -> FleetSim:
+        """Replay the requests on this fleet."""
+        return run_fleet(
+            req,
+            service,
+            self.policy,
+            slots=slots,
+            cold_start_s=self.cold_start_s,
+            horizon_s=horizon_s,
+            discipline=self.discipline,
+        )
 
 
 def evaluate(ctx: _Context, replicas: int, mode: Mode) -> Mix:
@@ -201,32 +227,24 @@ def evaluate(ctx: _Context, replicas: int, mode: Mode) -> Mix:
     if mode != "on_demand" and ctx.token is None:
         raise InputError(f"commitment planner: mode {mode!r} needs a serverless price")
     req = ctx.req
-    discipline: Discipline = "queue" if mode == "on_demand" else "loss"
-    policy = _policy(ctx, replicas, mode)
+    fleet = MixFleet.of(ctx.policy, replicas, mode, ctx.cold_start_s)
     sim: FleetSim | None = None
     n = len(req)
-    if policy.min_replicas == 0 and policy.kind == "fixed":  # no replica at all: everything to serverless
+    if fleet.policy.min_replicas == 0 and fleet.policy.kind == "fixed":  # no replica: everything to serverless
         met, admitted = 0, np.zeros(n, dtype=bool)
         instances = _NO_INSTANCES
         busy_s = 0.0
     else:
-        sim = run_fleet(
-            req,
-            ctx.service,
-            policy,
-            slots=ctx.slots,
-            cold_start_s=0.0 if mode == "serverless" else ctx.cold_start_s,
-            horizon_s=ctx.horizon_s,
-            discipline=discipline,
-        )
+        sim = fleet.run(req, ctx.service, slots=ctx.slots, horizon_s=ctx.horizon_s)
         met, admitted = dedicated_met(req, ctx.service, sim, ctx.slo), sim.admitted
         instances = sim.instances
         busy_s = _busy_s(sim, instances, ctx.horizon_s)
     over = ~admitted
     n_over = int(over.sum())
-    od = uncovered(instances, replicas, ctx.horizon_s)
-    billed = billed_seconds(od.raw_s, increment_s=ctx.gpu.billing_increment_s, minimum_s=ctx.gpu.minimum_billed_s)
-    billed_s = round(float(billed.sum()))
+    gpu = ctx.gpu
+    billed_s = on_demand_billed_s(
+        instances, replicas, ctx.horizon_s, increment_s=gpu.billing_increment_s, minimum_s=gpu.minimum_billed_s
+    )
     serverless_usd = Decimal(0)
     if n_over and ctx.token is not None:
         serverless_usd = dec(serverless_bill(req, ctx.token, mask=over).total_usd)

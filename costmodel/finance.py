@@ -20,23 +20,21 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
 import numpy as np
 
 from breakeven.errors import InputError
-from costmodel.billing.committed import obligation, uncovered
+from costmodel.billing.committed import obligation, on_demand_billed_s
 from costmodel.billing.owned import replicas_per_server
 from costmodel.billing.spot import capacity_gap_s
 from costmodel.billing.volume import has_volume_pricing, volume_factor
-from costmodel.commitment import Base, CommitmentPlan, Mix, Mode, plan_commitment
+from costmodel.commitment import Base, CommitmentPlan, Mix, MixFleet, Mode, plan_commitment
 from costmodel.profiles.schema import Profile
-from costmodel.replay._arrays import TraceLike, request_arrays
-from costmodel.replay.billing import billed_seconds
-from costmodel.replay.dedicated import billing_horizon, replica_slots, run_fleet, summarize_fleet
-from costmodel.replay.fleet import Discipline
+from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay.dedicated import DedicatedReplay, billing_horizon, replica_slots, summarize_fleet
 from costmodel.replay.hybrid import combined_latency
 from costmodel.replay.serverless import serverless_bill
 from costmodel.results import (
@@ -46,6 +44,7 @@ from costmodel.results import (
     FinanceInputs,
     GpuCosts,
     GpuHours,
+    Latency,
     MixPoint,
     Option,
     Slo,
@@ -351,11 +350,92 @@ def _plan_result(
     )
 
 
-def _mix_policy(policy: AutoscalePolicy, replicas: int, mode: Mode) -> AutoscalePolicy:
-    if mode == "serverless":
-        return AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
-    floor = max(policy.min_replicas, replicas)
-    return policy.model_copy(update={"min_replicas": floor, "max_replicas": max(policy.max_replicas, floor)})
+@dataclass(frozen=True)
+class _MixRun:
+    """A mix replayed: its fleet, the overflow's token bill and the on-demand seconds above the base, over
+    ``horizon_s`` (the whole trace's, also when replayed on the search window and scaled)."""
+
+    fleet: DedicatedReplay
+    latency: Latency
+    tokens: TokenCosts | None
+    overflow_share: float | None
+    on_demand_s: int
+    on_demand_usd: Decimal
+    busy_h: float
+    cold_h: float
+    horizon_s: float
+    notes: tuple[str, ...]
+
+
+def _replay_mix(ask: _Ask, deployment: Deployment, mix: Mix, req: RequestArrays) -> _MixRun:
+    """Replay ``mix`` on ``req`` and bill its on-demand replicas above the base."""
+    horizon = billing_horizon(req, None)
+    notes: list[str] = []
+    slots = replica_slots(deployment.service, req, None, notes)
+    fleet = MixFleet.of(ask.policy, mix.replicas, mix.mode, deployment.cold_start_s)
+    sim = fleet.run(req, deployment.service, slots=slots, horizon_s=horizon)
+    ded = summarize_fleet(
+        req,
+        deployment.service,
+        sim,
+        deployment.gpu,
+        policy=fleet.policy,
+        slo=ask.slo,
+        slots=slots,
+        cold_start_s=fleet.cold_start_s,
+        tier="on_demand",
+        horizon_s=horizon,
+        rng=None,
+        timeline_points=200,
+        notes=notes,
+    )
+    over = ~sim.admitted
+    n_over = int(over.sum())
+    tokens = serverless_bill(req, ask.token, mask=over) if n_over and ask.token is not None else None
+    latency = ded.latency
+    if mix.mode != "on_demand":
+        latency = combined_latency(ded, n_over, ask.serverless_profile, ask.slo, notes)
+    gpu = deployment.gpu
+    od_s = on_demand_billed_s(
+        sim.instances, mix.replicas, horizon, increment_s=gpu.billing_increment_s, minimum_s=gpu.minimum_billed_s
+    )
+    return _MixRun(
+        fleet=ded,
+        latency=latency,
+        tokens=tokens,
+        overflow_share=n_over / len(req) if len(req) and mix.mode != "on_demand" else None,
+        on_demand_s=od_s,
+        on_demand_usd=dec(od_s) * dec(gpu.hourly_usd) / 3600,
+        busy_h=ded.costs.hours.busy,
+        cold_h=ded.costs.hours.cold_start,
+        horizon_s=horizon,
+        notes=tuple(notes),
+    )
+
+
+def _scaled_run(run: _MixRun, whole: RequestArrays, window: RequestArrays, token: TokenPrice | None) -> _MixRun:
+    """A run replayed on the search ``window`` scaled to the ``whole`` trace: on-demand hours by time, the
+    overflow by the token bill; the SLO attainment stays the window's."""
+    full = billing_horizon(whole, None)
+    f_time = full / run.horizon_s if run.horizon_s > 0 else 1.0
+    tokens = run.tokens
+    if tokens is not None and token is not None:
+        f_tokens = dec(serverless_bill(whole, token).total_usd) / dec(serverless_bill(window, token).total_usd)
+        tokens = _scaled_tokens(tokens, f_tokens, len(whole) / len(window))
+    note = (
+        f"mix replayed on the first {len(window):,} requests, then scaled to all {len(whole):,}: on-demand "
+        f"hours by time (x{f_time:.2f}), overflow by the token bill; SLO attainment is the window's"
+    )
+    return replace(
+        run,
+        tokens=tokens,
+        on_demand_s=round(run.on_demand_s * f_time),
+        on_demand_usd=run.on_demand_usd * dec(f_time),
+        busy_h=run.busy_h * f_time,
+        cold_h=run.cold_h * f_time,
+        horizon_s=full,
+        notes=(*run.notes, note),
+    )
 
 
 def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mix) -> Option:
@@ -365,143 +445,108 @@ def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mi
     than twice as long (turn-aways over millions of requests cost tens of seconds, as for the hybrid
     option): its on-demand hours are then scaled to the whole trace by time, its overflow by the token
     bill, and the base is billed for the whole trace's hours; the notes say so."""
-    token, slo, request = ask.token, ask.slo, ask.request
     whole = request_arrays(ask.trace)
     window = request_arrays(ask.window)
     scaled = mix.mode != "on_demand" and len(whole) > 2 * len(window) > 0
-    req = window if scaled else whole
-    horizon = billing_horizon(req, None)
-    notes: list[str] = []
-    slots = replica_slots(deployment.service, req, None, notes)
-    mode_policy = _mix_policy(ask.policy, mix.replicas, mix.mode)
-    cold = 0.0 if mix.mode == "serverless" else deployment.cold_start_s
-    discipline: Discipline = "queue" if mix.mode == "on_demand" else "loss"
-    sim = run_fleet(
-        req, deployment.service, mode_policy, slots=slots, cold_start_s=cold, horizon_s=horizon, discipline=discipline
-    )
-    ded = summarize_fleet(
-        req,
-        deployment.service,
-        sim,
-        deployment.gpu,
-        policy=mode_policy,
-        slo=slo,
-        slots=slots,
-        cold_start_s=cold,
-        tier="on_demand",
-        horizon_s=horizon,
-        rng=None,
-        timeline_points=200,
-        notes=notes,
-    )
-    over = ~sim.admitted
-    n_over = int(over.sum())
-    tokens: TokenCosts | None = None
-    if n_over and token is not None:
-        tokens = serverless_bill(req, token, mask=over)
-    latency = ded.latency
-    if mix.mode != "on_demand":
-        latency = combined_latency(ded, n_over, ask.serverless_profile, slo, notes)
-    # The bill: the base every hour, on demand above it, serverless overflow.
-    od = uncovered(sim.instances, mix.replicas, horizon)
-    od_s = round(
-        float(
-            billed_seconds(
-                od.raw_s, increment_s=deployment.gpu.billing_increment_s, minimum_s=deployment.gpu.minimum_billed_s
-            ).sum()
-        )
-    )
-    od_usd = dec(od_s) * dec(deployment.gpu.hourly_usd) / 3600
-    busy_h = ded.costs.hours.busy
-    cold_h = ded.costs.hours.cold_start
+    run = _replay_mix(ask, deployment, mix, window if scaled else whole)
     if scaled:
-        full = billing_horizon(whole, None)
-        f_time = full / horizon if horizon > 0 else 1.0
-        if tokens is not None and token is not None:
-            f_tokens = dec(serverless_bill(whole, token).total_usd) / dec(serverless_bill(window, token).total_usd)
-            tokens = _scaled_tokens(tokens, f_tokens, len(whole) / len(window))
-        od_s, od_usd = round(od_s * f_time), od_usd * dec(f_time)
-        busy_h, cold_h = busy_h * f_time, cold_h * f_time
-        notes.append(
-            f"mix replayed on the first {len(window):,} requests, then scaled to all {len(whole):,}: on-demand "
-            f"hours by time (x{f_time:.2f}), overflow by the token bill; SLO attainment is the window's"
-        )
-        horizon = full
-    base_usd = plan.base.cost(mix.replicas, horizon, min(busy_h * 3600.0, mix.replicas * horizon))
-    sls_usd = dec(tokens.total_usd) if tokens is not None else Decimal(0)
-    total = base_usd + od_usd + sls_usd
-    base_hours = mix.replicas * horizon / 3600.0
-    hours_total = base_hours + od_s / 3600.0
-    busy = min(busy_h, hours_total)
-    cold_h = min(cold_h, max(hours_total - busy, 0.0))
-    gpu_costs = GpuCosts(
-        hours=GpuHours(busy=busy, idle=max(hours_total - busy - cold_h, 0.0), cold_start=cold_h, total=hours_total),
-        hourly_usd=to_float(plan.base.replica_hourly()),
-        tier="reserved" if plan.base.kind == "committed" else "on_demand",
-        total_usd=to_float(base_usd + od_usd),
-    )
+        run = _scaled_run(run, whole, window, ask.token)
+    # The bill: the base every hour, on demand above it, serverless overflow.
+    horizon = run.horizon_s
+    base_usd = plan.base.cost(mix.replicas, horizon, min(run.busy_h * 3600.0, mix.replicas * horizon))
+    sls_usd = dec(run.tokens.total_usd) if run.tokens is not None else Decimal(0)
+    total = base_usd + run.on_demand_usd + sls_usd
     months = per_month(Decimal(1), horizon)
-    term = plan.base.term
-    server = plan.base.server
-    used = CommitmentUsed(
-        base=plan.base.kind,
-        replicas=mix.replicas,
-        servers=mix.replicas // plan.base.per_unit if server is not None else None,
-        term_months=term.term_months if term else None,
-        hourly_usd=term.hourly_usd if term else None,
-        upfront_usd=term.upfront_usd if term else None,
-        mode=mix.mode,
-        monthly_base_usd=to_float(base_usd * months),
-        monthly_on_demand_usd=to_float(od_usd * months),
-        monthly_serverless_usd=to_float(sls_usd * months),
-        obligation_usd=to_float(obligation(term, mix.replicas)) if term else None,
-        breakeven_utilization=plan.estimate.breakeven_utilization,
-        growth=request.growth,
-    )
-    kind: Literal["dedicated", "hybrid"] = "dedicated" if mix.mode == "on_demand" else "hybrid"
-    if server is not None:
-        head = f"Own {mix.replicas // plan.base.per_unit}× {server.offering} ({mix.replicas} replicas)"
-        option_id = f"owned:{server.id}:{deployment.profile.id}"
-        pricing: Literal["committed", "owned"] = "owned"
-    else:
-        months_text = f"{term.term_months} months" if term else "the term"
-        head = f"Commit {mix.replicas}× {gpu_words(deployment.gpu)} for {months_text}"
-        option_id = f"committed:{deployment.gpu.id}:{deployment.profile.id}"
-        pricing = "committed"
-    label = f"{head}, {above_words(mix.mode, token)}"
-    if plan.growth != 1.0:
-        notes.append(
-            f"the base was sized for the trace's rate × {plan.growth:g}; this bill is at today's rate "
-            f"({mix.replicas} base replicas)"
-        )
-    if term is not None:
-        notes.append(
-            f"commitment: {mix.replicas} × ${term.hourly_usd:g}/h for {term.term_months} months, paid every hour "
-            f"busy or idle; obligation ${to_float(obligation(term, mix.replicas)):,.2f} over the term"
-        )
-    target = slo.attainment_target
+    option_id, label, pricing = _mix_names(plan, mix, deployment, ask.token)
+    used = _commitment_used(plan, mix, ask.request.growth, months=months, base_usd=base_usd, run=run, sls_usd=sls_usd)
     return Option(
         id=option_id,
-        kind=kind,
+        kind="dedicated" if mix.mode == "on_demand" else "hybrid",
         label=label,
-        serverless_price_id=token.id if tokens is not None and token is not None else None,
+        serverless_price_id=ask.token.id if run.tokens is not None and ask.token is not None else None,
         gpu_price_id=deployment.gpu.id,
         profile_id=deployment.profile.id,
         total_cost_usd=to_float(total),
         monthly_cost_usd=to_float(total * months),
         cost_per_request_usd=to_float(total / len(whole)) if len(whole) else 0.0,
-        token_costs=tokens,
-        gpu_costs=gpu_costs,
-        gpu_hours_billed=hours_total,
-        replicas=ded.replicas,
-        latency=latency,
-        slo_attainment=latency.slo_attainment,
-        meets_slo=latency.slo_attainment >= target,
-        overflow_share=n_over / len(req) if len(req) and mix.mode != "on_demand" else None,
-        notes=[*dict.fromkeys(notes)],
+        token_costs=run.tokens,
+        gpu_costs=_mix_gpu_costs(plan, mix, run, base_usd),
+        gpu_hours_billed=mix.replicas * horizon / 3600.0 + run.on_demand_s / 3600.0,
+        replicas=run.fleet.replicas,
+        latency=run.latency,
+        slo_attainment=run.latency.slo_attainment,
+        meets_slo=run.latency.slo_attainment >= ask.slo.attainment_target,
+        overflow_share=run.overflow_share,
+        notes=[*dict.fromkeys([*run.notes, *_mix_notes(plan, mix)])],
         pricing=pricing,
         commitment=used,
     )
+
+
+def _mix_gpu_costs(plan: CommitmentPlan, mix: Mix, run: _MixRun, base_usd: Decimal) -> GpuCosts:
+    """The GPU hours of a mix: the base every hour of the window, on-demand replicas above it."""
+    hours_total = mix.replicas * run.horizon_s / 3600.0 + run.on_demand_s / 3600.0
+    busy = min(run.busy_h, hours_total)
+    cold_h = min(run.cold_h, max(hours_total - busy, 0.0))
+    return GpuCosts(
+        hours=GpuHours(busy=busy, idle=max(hours_total - busy - cold_h, 0.0), cold_start=cold_h, total=hours_total),
+        hourly_usd=to_float(plan.base.replica_hourly()),
+        tier="reserved" if plan.base.kind == "committed" else "on_demand",
+        total_usd=to_float(base_usd + run.on_demand_usd),
+    )
+
+
+def _commitment_used(
+    plan: CommitmentPlan, mix: Mix, growth: float, *, months: Decimal, base_usd: Decimal, run: _MixRun, sls_usd: Decimal
+) -> CommitmentUsed:
+    """What the option commits to (or owns), and its monthly bill by part."""
+    term = plan.base.term
+    return CommitmentUsed(
+        base=plan.base.kind,
+        replicas=mix.replicas,
+        servers=mix.replicas // plan.base.per_unit if plan.base.server is not None else None,
+        term_months=term.term_months if term else None,
+        hourly_usd=term.hourly_usd if term else None,
+        upfront_usd=term.upfront_usd if term else None,
+        mode=mix.mode,
+        monthly_base_usd=to_float(base_usd * months),
+        monthly_on_demand_usd=to_float(run.on_demand_usd * months),
+        monthly_serverless_usd=to_float(sls_usd * months),
+        obligation_usd=to_float(obligation(term, mix.replicas)) if term else None,
+        breakeven_utilization=plan.estimate.breakeven_utilization,
+        growth=growth,
+    )
+
+
+def _mix_names(
+    plan: CommitmentPlan, mix: Mix, deployment: Deployment, token: TokenPrice | None
+) -> tuple[str, str, Literal["committed", "owned"]]:
+    """(option id, label, pricing) of a committed or owned mix."""
+    server, term = plan.base.server, plan.base.term
+    if server is not None:
+        head = f"Own {mix.replicas // plan.base.per_unit}× {server.offering} ({mix.replicas} replicas)"
+        return f"owned:{server.id}:{deployment.profile.id}", f"{head}, {above_words(mix.mode, token)}", "owned"
+    months_text = f"{term.term_months} months" if term else "the term"
+    head = f"Commit {mix.replicas}× {gpu_words(deployment.gpu)} for {months_text}"
+    option_id = f"committed:{deployment.gpu.id}:{deployment.profile.id}"
+    return option_id, f"{head}, {above_words(mix.mode, token)}", "committed"
+
+
+def _mix_notes(plan: CommitmentPlan, mix: Mix) -> list[str]:
+    """The base's sizing for growth and the commitment's terms, in words."""
+    notes = []
+    if plan.growth != 1.0:
+        notes.append(
+            f"the base was sized for the trace's rate × {plan.growth:g}; this bill is at today's rate "
+            f"({mix.replicas} base replicas)"
+        )
+    term = plan.base.term
+    if term is not None:
+        notes.append(
+            f"commitment: {mix.replicas} × ${term.hourly_usd:g}/h for {term.term_months} months, paid every hour "
+            f"busy or idle; obligation ${to_float(obligation(term, mix.replicas)):,.2f} over the term"
+        )
+    return notes
 
 
 def _scaled_tokens(tokens: TokenCosts, factor: Decimal, requests: float) -> TokenCosts:

@@ -100,6 +100,15 @@ def uncovered(instances: Instances, committed: int, horizon_s: float) -> Lease:
     )
 
 
+def on_demand_billed_s(
+    instances: Instances, committed: int, horizon_s: float, *, increment_s: float, minimum_s: float
+) -> int:
+    """Whole seconds billed on demand for a fleet whose ``committed`` oldest running instances are covered
+    (:func:`uncovered`): each on-demand stretch rounded up to the increment and the minimum per start."""
+    od = uncovered(instances, committed, horizon_s)
+    return round(float(billed_seconds(od.raw_s, increment_s=increment_s, minimum_s=minimum_s).sum()))
+
+
 @dataclass(frozen=True)
 class CommitmentBill:
     """A commitment of ``committed`` instances plus on-demand instances above it, over a window [currency]."""
@@ -157,9 +166,9 @@ def commitment_bill(
     """Bill a fleet whose first ``committed`` running instances are covered by ``term`` (see
     :func:`uncovered`) and the rest run on demand; ``overflow_usd`` is what went to serverless."""
     recurring, upfront = committed_cost(term, committed, horizon_s)
-    od = uncovered(instances, committed, horizon_s)
-    billed = billed_seconds(od.raw_s, increment_s=billing_increment_s, minimum_s=minimum_billed_s)
-    billed_s = round(float(billed.sum()))
+    billed_s = on_demand_billed_s(
+        instances, committed, horizon_s, increment_s=billing_increment_s, minimum_s=minimum_billed_s
+    )
     return CommitmentBill(
         committed=committed,
         term=term,
