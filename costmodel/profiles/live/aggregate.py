@@ -168,30 +168,7 @@ def build_profile(
     levels = [(c, o) for o in run["output_tokens"] for c in run["concurrency"]]
     planned = dict(zip(levels, run["requests_per_level"], strict=False))
     warm = warm_points(frame, planned=planned, source=samples_source or "live")
-
-    all_notes = list(notes)
-    if end is None:
-        all_notes.append("partial: the run did not finish (killed); built from the samples written so far")
-    elif end.get("interrupted"):
-        all_notes.append("partial: the run was interrupted; built from the samples measured so far")
-    if end is not None and end.get("error"):
-        all_notes.append(f"the run ended with an error: {end['error']}")
-    if probe is not None:
-        all_notes.append(
-            f"prompts: {probe['words']} words for {run['input_tokens']} target input tokens "
-            + (
-                f"(calibrated: {probe['intercept_tokens']:.1f} + {probe['tokens_per_word']:.3f}/word)"
-                if probe["calibrated"]
-                else "(uncalibrated: the server reported no prompt tokens)"
-            )
-        )
-        if not probe["ignore_eos"]:
-            all_notes.append("the server refused ignore_eos: outputs may end before max_tokens")
-        if not probe["usage"]:
-            all_notes.append("the server sent no usage: completion tokens are counted stream events")
-
     last_launch = launches[-1] if launches else {}
-    kv_tokens = last_launch.get("kv_cache_tokens")
     max_conc = None
     if last_launch.get("max_concurrency") and last_launch.get("max_concurrency_tokens"):
         max_conc = MaxConcurrency(
@@ -206,19 +183,12 @@ def build_profile(
     }
     if probe is not None:
         settings["ignore_eos"] = probe["ignore_eos"]
-    started = run["started"]
-    sources = [
-        SourceRef(
-            path=run["base_url"],
-            kind="live",
-            tool="breakeven profile measure",
-            tool_version=run.get("tool_version"),
-            date=started.isoformat() if hasattr(started, "isoformat") else str(started),
-        )
-    ]
-    if samples_source:
-        sources.append(SourceRef(path=samples_source, kind="live-samples", tool="breakeven profile measure"))
-    sources += [SourceRef(path=str(r["log_path"]), kind="vllm-log") for r in launches if r.get("log_path")]
+    provenance = Provenance(
+        sources=_sources(run, launches, samples_source),
+        created=created,
+        tool_version=run.get("tool_version"),
+        notes=[*notes, *_run_notes(run, probe, end)],
+    )
     return Profile(
         id=run["profile_id"],
         kind=run["kind"],
@@ -233,8 +203,53 @@ def build_profile(
         ),
         settings=settings,
         cold_start=cold_start(launches),
-        kv_cache_tokens=kv_tokens,
+        kv_cache_tokens=last_launch.get("kv_cache_tokens"),
         max_concurrency=max_conc,
         warm=warm,
-        provenance=Provenance(sources=sources, created=created, tool_version=run.get("tool_version"), notes=all_notes),
+        provenance=provenance,
     )
+
+
+def _run_notes(run: Mapping[str, Any], probe: Mapping[str, Any] | None, end: Mapping[str, Any] | None) -> list[str]:
+    """What the provenance says about the run: how it ended, and what the probe learned of the server."""
+    notes = []
+    if end is None:
+        notes.append("partial: the run did not finish (killed); built from the samples written so far")
+    elif end.get("interrupted"):
+        notes.append("partial: the run was interrupted; built from the samples measured so far")
+    if end is not None and end.get("error"):
+        notes.append(f"the run ended with an error: {end['error']}")
+    if probe is not None:
+        notes.append(
+            f"prompts: {probe['words']} words for {run['input_tokens']} target input tokens "
+            + (
+                f"(calibrated: {probe['intercept_tokens']:.1f} + {probe['tokens_per_word']:.3f}/word)"
+                if probe["calibrated"]
+                else "(uncalibrated: the server reported no prompt tokens)"
+            )
+        )
+        if not probe["ignore_eos"]:
+            notes.append("the server refused ignore_eos: outputs may end before max_tokens")
+        if not probe["usage"]:
+            notes.append("the server sent no usage: completion tokens are counted stream events")
+    return notes
+
+
+def _sources(
+    run: Mapping[str, Any], launches: Sequence[Mapping[str, Any]], samples_source: str | None
+) -> list[SourceRef]:
+    """The endpoint measured, the samples file and the server logs of the launches."""
+    started = run["started"]
+    sources = [
+        SourceRef(
+            path=run["base_url"],
+            kind="live",
+            tool="breakeven profile measure",
+            tool_version=run.get("tool_version"),
+            date=started.isoformat() if hasattr(started, "isoformat") else str(started),
+        )
+    ]
+    if samples_source:
+        sources.append(SourceRef(path=samples_source, kind="live-samples", tool="breakeven profile measure"))
+    sources += [SourceRef(path=str(r["log_path"]), kind="vllm-log") for r in launches if r.get("log_path")]
+    return sources
