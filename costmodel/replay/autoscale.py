@@ -64,6 +64,12 @@ class Instances:
         deltas = np.concatenate([np.ones(int(serves.sum()), np.int64), -np.ones(int(serves.sum()), np.int64)])
         return _steps(times, deltas)
 
+    def peak_running(self, horizon_s: float) -> int:
+        """The most replicas running at once before ``horizon_s`` (0 if none ran)."""
+        times, counts = self.running_steps()
+        inside = times < horizon_s
+        return int(counts[inside].max()) if inside.any() else 0
+
     def running_steps(self) -> tuple[FloatArray, IntArray]:
         """Running (billed) replicas as a step function: change times and the count from each time on."""
         n = len(self)

@@ -21,7 +21,7 @@ from costmodel.replay.autoscale import Instances, QueueTrigger, plan_of, step_va
 from costmodel.replay.billing import Lease, Tier, gpu_costs, lease
 from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
 from costmodel.replay.stats import distribution, jitter
-from costmodel.replay.timeline import busy_seconds, cell_width, timeline
+from costmodel.replay.timeline import busy_from_cells, busy_grid, served_per_cell, timeline
 from costmodel.results import AutoscalePolicy, GpuCosts, Latency, Option, Replicas, Slo, Timeline
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice
@@ -190,14 +190,19 @@ class DedicatedReplay:
         )
 
 
-def replica_slots(service: ReplicaService, req: RequestArrays, slots: int | None, notes: list[str]) -> int:
-    """Slots per replica: given, else the service's slots for the trace's mean mix (at least 1)."""
+def mean_mix(req: RequestArrays) -> tuple[float, float]:
+    """The trace's mean input and output tokens (0 and 1 for an empty trace)."""
+    mean_in = float(req.input_tokens.mean()) if len(req) else 0.0
+    mean_out = float(req.output_tokens.mean()) if len(req) else 1.0
+    return mean_in, mean_out
+
+
+def slots_at(service: ReplicaService, mean_in: float, mean_out: float, slots: int | None, notes: list[str]) -> int:
+    """Slots per replica: given, else the service's slots for the mean mix (at least 1, with a note)."""
     if slots is not None:
         if slots < 1:
             raise InputError(f"slots: expected at least 1 request per replica, found {slots}")
         return int(slots)
-    mean_in = float(req.input_tokens.mean()) if len(req) else 0.0
-    mean_out = float(req.output_tokens.mean()) if len(req) else 1.0
     found = service.slots_for(mean_in, mean_out)
     if found < 1:
         notes.append(
@@ -207,14 +212,28 @@ def replica_slots(service: ReplicaService, req: RequestArrays, slots: int | None
     return found
 
 
+def replica_slots(service: ReplicaService, req: RequestArrays, slots: int | None, notes: list[str]) -> int:
+    """Slots per replica: given, else the service's slots for the trace's mean mix (at least 1)."""
+    return slots_at(service, *mean_mix(req), slots, notes)
+
+
+def replica_rps(service: ReplicaService, slots: int, mean_in: float, mean_out: float) -> float:
+    """One replica's sustainable rate at ``slots`` for the mean mix [req/s] (Little's law)."""
+    return float(slots / service.service_s(mean_in, mean_out, slots))
+
+
+def checked_horizon(last_arrival_s: float, horizon_s: float | None) -> float:
+    """The billing window's end [s]: ``horizon_s`` (checked ≥ the last arrival) or the last arrival."""
+    if horizon_s is None:
+        return last_arrival_s
+    if not (math.isfinite(horizon_s) and horizon_s >= last_arrival_s):
+        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last_arrival_s:g} s), found {horizon_s!r}")
+    return float(horizon_s)
+
+
 def billing_horizon(req: RequestArrays, horizon_s: float | None) -> float:
     """The billing window's end [s]: ``horizon_s`` (checked ≥ the last arrival) or the last arrival."""
-    last = req.last_arrival_s
-    if horizon_s is None:
-        return last
-    if not (math.isfinite(horizon_s) and horizon_s >= last):
-        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon_s!r}")
-    return float(horizon_s)
+    return checked_horizon(req.last_arrival_s, horizon_s)
 
 
 def run_fleet(
@@ -246,9 +265,14 @@ def run_fleet(
 
 def simulation_end(req: RequestArrays, policy: AutoscalePolicy, horizon_s: float) -> float:
     """Decisions run until two intervals after the later of the horizon and the last arrival (0: nothing)."""
-    if len(req) == 0 and horizon_s <= 0:
+    return decisions_end(len(req), req.last_arrival_s, policy, horizon_s)
+
+
+def decisions_end(requests: int, last_arrival_s: float, policy: AutoscalePolicy, horizon_s: float) -> float:
+    """:func:`simulation_end` from the request count and the last arrival [s]."""
+    if requests == 0 and horizon_s <= 0:
         return 0.0
-    return max(horizon_s, req.last_arrival_s) + 2.0 * policy.decision_interval_s
+    return max(horizon_s, last_arrival_s) + 2.0 * policy.decision_interval_s
 
 
 def replay_dedicated(
@@ -344,70 +368,125 @@ def summarize_fleet(
     notes: list[str],
 ) -> DedicatedReplay:
     """Bill a simulated fleet and summarise its latency (shared by the dedicated and hybrid replays)."""
-    served_mask = sim.admitted
-    served = req.subset(served_mask) if not served_mask.all() else req
-    start = sim.start_s[served_mask]
-    batch = sim.batch[served_mask]
+    taken = sim.admitted
+    served = req.subset(taken) if not taken.all() else req
+    start = sim.start_s[taken]
+    batch = sim.batch[taken]
     lat = request_latency(served, service, start, batch, slo=slo, rng=rng)
-    leased = lease(sim.instances, horizon_s)
-    width = cell_width(horizon_s, max(1.0, horizon_s / 200_000))
-    service_s = sim.service_s[served_mask]
+    service_s = sim.service_s[taken]
     ok = np.isfinite(start)
     everyone = bool(ok.all())
-    busy_s, served_s, _, _ = busy_seconds(
-        start if everyone else start[ok],
-        service_s if everyone else service_s[ok],
-        leased.ready_s,
-        leased.stop_s,
-        horizon_s,
-        width=width,
+    width, cells = busy_grid(horizon_s)
+    counts = Served(
+        requests=len(served),
+        never=int((~ok).sum()),
+        mean_mix=mean_mix(req),
+        served_cells=served_per_cell(
+            start if everyone else start[ok], service_s if everyone else service_s[ok], width, cells
+        ),
+        latency=latency_summary(lat),
+        arrival_s=req.arrival_s,
     )
-    costs = gpu_costs(leased, gpu_price, busy_s=busy_s, tier=tier)
-    ready_s = leased.ready_time_s
-    run_t, run_c = sim.instances.running_steps()
-    inside = run_t < horizon_s
-    peak = int(run_c[inside].max()) if inside.any() else 0
+    return bill_fleet(
+        sim.instances,
+        counts,
+        gpu_price,
+        FleetSettings(service, policy, slots, cold_start_s, tier, horizon_s, timeline_points),
+        decisions=sim.decisions,
+        notes=notes,
+        per_request=(start, batch, lat),
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the bill and the summary take from the requests, however they were gathered: whole arrays in
+    memory (:func:`summarize_fleet`), or sums chunk by chunk from a dataset (:mod:`.streamed`)."""
+
+    requests: int
+    """Requests the fleet took (a loss pool turns some away)."""
+    never: int
+    """Of those, requests never served (no capacity ever came)."""
+    mean_mix: tuple[float, float]
+    """The trace's mean input and output tokens (one replica's capacity in the summary)."""
+    served_cells: FloatArray
+    """Request-seconds in service per cell of :func:`.timeline.busy_grid` (for busy hours)."""
+    latency: Latency
+    arrival_s: FloatArray
+    """Arrivals for the timeline (streamed: the last one only, with ``arrival_counts`` per bin)."""
+    arrival_counts: npt.NDArray[np.int64] | None = None
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    """How a replayed fleet is billed and summarised."""
+
+    service: ReplicaService
+    policy: AutoscalePolicy
+    slots: int
+    cold_start_s: float
+    tier: Tier
+    horizon_s: float
+    timeline_points: int
+
+
+def bill_fleet(
+    instances: Instances,
+    served: Served,
+    gpu_price: GpuPrice,
+    settings: FleetSettings,
+    *,
+    decisions: int,
+    notes: list[str],
+    per_request: tuple[FloatArray, npt.NDArray[np.int32], RequestLatency],
+) -> DedicatedReplay:
+    """The bill of the instances over ``[0, horizon_s]`` (cold start, busy and idle hours), the fleet's
+    summary and timeline, and the latency of what it served, as a :class:`DedicatedReplay`."""
+    horizon_s, slots, policy = settings.horizon_s, settings.slots, settings.policy
+    leased = lease(instances, horizon_s)
+    width, _ = busy_grid(horizon_s)
+    busy_s, served_s, _ = busy_from_cells(served.served_cells, leased.ready_s, leased.stop_s, horizon_s, width)
+    costs = gpu_costs(leased, gpu_price, busy_s=busy_s, tier=settings.tier)
     cold_starts = leased.start_s[leased.start_s > 0]
-    mean_in = float(req.input_tokens.mean()) if len(req) else 0.0
-    mean_out = float(req.output_tokens.mean()) if len(req) else 1.0
-    per_replica = float(slots / service.service_s(mean_in, mean_out, slots))
     replicas = Replicas(
         policy=policy_label(policy),
         fixed=policy.min_replicas if policy.kind == "fixed" else None,
         mean=float(leased.raw_s.sum() / horizon_s) if horizon_s > 0 else 0.0,
-        peak=peak,
+        peak=instances.peak_running(horizon_s),
         cold_starts=int(cold_starts.size),
-        capacity_rps_per_replica=per_replica,
+        capacity_rps_per_replica=replica_rps(settings.service, slots, *served.mean_mix),
         utilization=min(1.0, costs.hours.busy / costs.hours.total) if costs.hours.total > 0 else 0.0,
     )
-    never = int((~np.isfinite(start)).sum())
-    if never:
-        notes.append(f"{never:,} request(s) were never served: the fleet had no capacity after they arrived")
+    if served.never:
+        notes.append(f"{served.never:,} request(s) were never served: the fleet had no capacity after they arrived")
+    ready_s = leased.ready_time_s
+    start_s, batch, lat = per_request
     return DedicatedReplay(
         costs=costs,
-        latency=latency_summary(lat),
+        latency=served.latency,
         replicas=replicas,
         horizon_s=horizon_s,
-        requests=len(served),
+        requests=served.requests,
         slots=slots,
-        cold_start_s=cold_start_s,
+        cold_start_s=settings.cold_start_s,
         policy=policy,
-        start_s=start,
+        start_s=start_s,
         batch=batch,
         per_request=lat,
-        instances=sim.instances,
+        instances=instances,
         lease=leased,
         slot_utilization=served_s / (ready_s * slots) if ready_s > 0 else 0.0,
-        decisions=sim.decisions,
+        decisions=decisions,
         timeline=timeline(
-            req.arrival_s,
+            served.arrival_s,
             leased.start_s,
             leased.stop_s,
             ready_from=leased.ready_s,
             ready_until=leased.stop_s,
             horizon_s=horizon_s,
-            points=timeline_points,
+            points=settings.timeline_points,
             cold_start_times_s=cold_starts,
+            arrival_counts=served.arrival_counts,
         ),
         notes=notes,
     )

@@ -21,11 +21,10 @@ Nothing per request is kept on the returned :class:`DedicatedReplay` (its arrays
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,13 +36,23 @@ from costmodel.profiles.schema import Profile
 from costmodel.replay import fleet
 from costmodel.replay._arrays import RequestArrays, request_arrays
 from costmodel.replay.autoscale import Instances, QueueTrigger, decision_times, queue_plan, utilization_plan
-from costmodel.replay.billing import Tier, gpu_costs, lease
-from costmodel.replay.dedicated import DedicatedReplay, RequestLatency, policy_label, request_latency
+from costmodel.replay.billing import Tier
+from costmodel.replay.dedicated import (
+    DedicatedReplay,
+    FleetSettings,
+    RequestLatency,
+    Served,
+    bill_fleet,
+    checked_horizon,
+    decisions_end,
+    request_latency,
+    slots_at,
+)
 from costmodel.replay.fleet import Discipline, Pool, PoolRows
 from costmodel.replay.serverless import BillSums, RateLimitReport, ServerlessReplay, bill_sums, price_bill
 from costmodel.replay.stats import lognormal_sigma
-from costmodel.replay.timeline import cell_width, occupancy_per_cell, timeline
-from costmodel.results import AutoscalePolicy, Distribution, Latency, Replicas, Slo, TokenCosts
+from costmodel.replay.timeline import busy_grid, timeline_grid
+from costmodel.results import AutoscalePolicy, Distribution, Latency, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, RateLimits, TokenPrice
 from traces.dataset import TraceDataset
@@ -128,21 +137,6 @@ def totals(ds: TraceDataset) -> Totals:
         tin += int(df["input_tokens"].to_numpy().sum())
         tout += int(df["output_tokens"].to_numpy().sum())
     return Totals(n=n, input_tokens=tin, output_tokens=tout, last_arrival_s=ds.last_arrival_s)
-
-
-def slots_for(service: ReplicaService, t: Totals, slots: int | None, notes: list[str]) -> int:
-    """Slots per replica as :func:`.dedicated.replica_slots` decides them."""
-    if slots is not None:
-        if slots < 1:
-            raise InputError(f"slots: expected at least 1 request per replica, found {slots}")
-        return int(slots)
-    found = service.slots_for(t.mean_in, t.mean_out)
-    if found < 1:
-        notes.append(
-            "no batch meets the SLO for the trace's mean request (0 slots): replayed at one request per replica"
-        )
-        return 1
-    return found
 
 
 # ---------------------------------------------------------------------------------------- the planned fleet
@@ -502,69 +496,41 @@ def replay_dedicated_streamed(
     slo = slo or Slo()
     notes: list[str] = []
     t = totals(ds)
-    last = t.last_arrival_s
-    horizon = last if horizon_s is None else float(horizon_s)
-    if not (math.isfinite(horizon) and horizon >= last):
-        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon_s!r}")
-    n_slots = slots_for(service, t, slots, notes)
-    sim_end = (max(horizon, last) + 2.0 * policy.decision_interval_s) if (t.n or horizon > 0) else 0.0
-    instances: Instances | None = None
-    trigger = None
-    if policy.kind != "queue":
-        instances, decisions = plan_fleet_streamed(
-            ds, service, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial_replicas
-        )
-    else:
-        trigger = _queue_trigger(
-            ds,
-            service,
-            policy=policy,
-            slots=n_slots,
-            cold_start_s=cold_start_s,
-            initial=initial_replicas,
-            sim_end=sim_end,
-        )
-        decisions = int(trigger.times.shape[0])
-    pool = Pool(service, n_slots, discipline, instances=instances, trigger=trigger)
+    horizon = checked_horizon(t.last_arrival_s, horizon_s)
+    n_slots = slots_at(service, t.mean_in, t.mean_out, slots, notes)
+    sim_end = decisions_end(t.n, t.last_arrival_s, policy, horizon)
+    pool, decisions = _fleet_pool(
+        ds,
+        service,
+        policy,
+        slots=n_slots,
+        discipline=discipline,
+        cold_start_s=cold_start_s,
+        sim_end=sim_end,
+        initial=initial_replicas,
+    )
     folder = Path(tempfile.mkdtemp(prefix="breakeven-replay-"))
     try:
-        width = cell_width(horizon, max(1.0, horizon / 200_000))
-        cells = max(1, math.ceil(horizon / width - 1e-9)) if horizon > 0 else 0
-        span = max(horizon, last)
-        bin_w, bins = _timeline_grid(span, timeline_points)
+        width, cells = busy_grid(horizon)
+        bin_w, bins = timeline_grid(max(horizon, t.last_arrival_s), timeline_points)
         acc = _Accumulator(folder, cells, width, bins, bin_w)
-        size = pool.chunk_size  # the in-memory pool's chunks
-        pool_out = _run_pool(ds, pool, size, acc, on_chunk)
-        gens, final = _split_rng(rng, service, slo, acc.admitted)
-        draws = cast(np.random.Generator, _SplitDraws(gens)) if gens else None
-        for req, path in zip(chunks(ds, size, _COLUMNS), pool_out, strict=True):
-            with np.load(path) as data:
-                start, batch = data["start"], data["batch"]
-            adm = ~np.isnan(start)
-            served = req if adm.all() else req.subset(adm)
-            lat = request_latency(served, service, start[adm], batch[adm], slo=slo, rng=draws)
-            if draws is not None:
-                cast(_SplitDraws, draws).calls = 0
-            acc.add_latency(lat)
-        if rng is not None and final is not None:
-            rng.bit_generator.state = final.bit_generator.state
-        ran = pool.instances()
+        pool_out = _run_pool(ds, pool, acc, on_chunk)
+        _latency_pass(ds, service, acc, slo=slo, rng=rng, size=pool.chunk_size, pool_out=pool_out)
         notes += list(pool.notes)
-        result = _summarize(
-            acc,
-            ran,
-            gpu_price,
-            service=service,
-            policy=policy,
-            slots=n_slots,
-            cold_start_s=cold_start_s,
-            tier=tier,
-            horizon_s=horizon,
-            totals_=t,
-            decisions=decisions,
-            timeline_points=timeline_points,
-            notes=notes,
+        served = Served(
+            requests=acc.admitted,
+            never=acc.never,
+            mean_mix=(t.mean_in, t.mean_out),
+            served_cells=acc.served,
+            latency=acc.latency(),
+            arrival_s=np.array([t.last_arrival_s]) if t.n else np.zeros(0),
+            arrival_counts=acc.arrivals,
         )
+        settings = FleetSettings(service, policy, n_slots, cold_start_s, tier, horizon, timeline_points)
+        base = bill_fleet(
+            pool.instances(), served, gpu_price, settings, decisions=decisions, notes=notes, per_request=_NO_ARRAYS
+        )
+        result = StreamedReplay(**_fields_of(base), unserved_count=acc.never, admitted=acc.admitted)
         if on_latency is not None:
             on_latency(acc)
         return result
@@ -572,30 +538,77 @@ def replay_dedicated_streamed(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _queue_trigger(
+_EMPTY = np.zeros(0)
+_NO_ARRAYS = (
+    _EMPTY,
+    np.zeros(0, dtype=np.int32),
+    RequestLatency(_EMPTY, _EMPTY, _EMPTY, *(np.zeros(0, dtype=bool),) * 3),
+)
+"""The per-request arrays of a streamed replay: none are kept."""
+
+
+def _fields_of(replay: DedicatedReplay) -> dict[str, Any]:
+    return {f.name: getattr(replay, f.name) for f in fields(DedicatedReplay)}
+
+
+def _fleet_pool(
     ds: TraceDataset,
     service: ReplicaService,
-    *,
     policy: AutoscalePolicy,
+    *,
     slots: int,
+    discipline: Discipline,
     cold_start_s: float,
-    initial: int | None,
     sim_end: float,
-) -> QueueTrigger:
-    """The queue-triggered autoscaler, started as :func:`.autoscale.plan_of` starts it in memory."""
+    initial: int | None,
+) -> tuple[Pool, int]:
+    """The pool on the planned fleet (``fixed``, ``utilization``) or with a queue trigger, as
+    :func:`.dedicated.run_fleet` makes it in memory; and the number of decisions."""
+    if policy.kind != "queue":
+        instances, decisions = plan_fleet_streamed(
+            ds, service, policy, slots=slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial
+        )
+        return Pool(service, slots, discipline, instances=instances), decisions
     step = policy.decision_interval_s
     first = 0.0
     if sim_end > 0:
         ((cum, _),) = _interval_cums(ds, service, slots=slots, edges=[np.array([0.0, step])], first_edge=step, ks=[1.0])
         first = float(cum[1] - cum[0])
     plan = queue_plan(policy, decision_times(policy, sim_end), first, slots=slots, initial=initial, sim_end_s=sim_end)
-    return QueueTrigger(plan.autoscaler(cold_start_s), plan.times, slots)
+    trigger = QueueTrigger(plan.autoscaler(cold_start_s), plan.times, slots)
+    return Pool(service, slots, discipline, trigger=trigger), int(plan.times.shape[0])
 
 
-def _run_pool(ds: TraceDataset, pool: Pool, size: int, acc: _Accumulator, on_chunk: Any) -> list[Path]:
+def _latency_pass(
+    ds: TraceDataset,
+    service: ReplicaService,
+    acc: _Accumulator,
+    *,
+    slo: Slo,
+    rng: np.random.Generator | None,
+    size: int,
+    pool_out: list[Path],
+) -> None:
+    """Pass two: each chunk's latency from its spilled starts, with the in-memory replay's random draws."""
+    gens, final = _split_rng(rng, service, slo, acc.admitted)
+    draws = _SplitDraws(gens) if gens else None
+    for req, path in zip(chunks(ds, size, _COLUMNS), pool_out, strict=True):
+        with np.load(path) as data:
+            start, batch = data["start"], data["batch"]
+        adm = ~np.isnan(start)
+        served = req if adm.all() else req.subset(adm)
+        lat = request_latency(served, service, start[adm], batch[adm], slo=slo, rng=cast(Any, draws))
+        if draws is not None:
+            draws.calls = 0
+        acc.add_latency(lat)
+    if rng is not None and final is not None:
+        rng.bit_generator.state = final.bit_generator.state
+
+
+def _run_pool(ds: TraceDataset, pool: Pool, acc: _Accumulator, on_chunk: Any) -> list[Path]:
     """Pass one: the pool over every chunk; per chunk, the start times and batches (spilled to disk)."""
     out: list[Path] = []
-    stream = chunks(ds, size, _COLUMNS if on_chunk is None else (*_COLUMNS, "cached_tokens", "deferrable"))
+    stream = chunks(ds, pool.chunk_size, _COLUMNS if on_chunk is None else (*_COLUMNS, "cached_tokens", "deferrable"))
     for k, (req, rows) in enumerate(pool_chunks(pool, stream)):
         start, admitted = rows.start_s, rows.admitted
         acc.add_arrivals(req.arrival_s)
@@ -608,89 +621,6 @@ def _run_pool(ds: TraceDataset, pool: Pool, size: int, acc: _Accumulator, on_chu
         np.savez(path, start=start, batch=rows.batch)
         out.append(path)
     return out
-
-
-def _timeline_grid(span: float, points: int) -> tuple[float, int]:
-    from costmodel.replay.timeline import MIN_BIN_S, _nice  # noqa: PLC0415 - the chart grid's own rules
-
-    if span <= 0:
-        return 1.0, 1
-    width = _nice(max(span / max(points, 1), MIN_BIN_S))
-    return width, max(1, math.ceil(span / width - 1e-9))
-
-
-def _summarize(
-    acc: _Accumulator,
-    instances: Instances,
-    gpu_price: GpuPrice,
-    *,
-    service: ReplicaService,
-    policy: AutoscalePolicy,
-    slots: int,
-    cold_start_s: float,
-    tier: Tier,
-    horizon_s: float,
-    totals_: Totals,
-    decisions: int,
-    timeline_points: int,
-    notes: list[str],
-) -> StreamedReplay:
-    """Bill the fleet and summarise, as :func:`.dedicated.summarize_fleet` does from whole arrays."""
-    leased = lease(instances, horizon_s)
-    ready = occupancy_per_cell(leased.ready_s, np.minimum(leased.stop_s, horizon_s), acc.width, acc.cells)
-    busy_s = float(np.minimum(acc.served, ready).sum()) if acc.cells else 0.0
-    served_s = float(acc.served.sum()) if acc.cells else 0.0
-    costs = gpu_costs(leased, gpu_price, busy_s=busy_s, tier=tier)
-    run_t, run_c = instances.running_steps()
-    inside = run_t < horizon_s
-    cold_starts = leased.start_s[leased.start_s > 0]
-    per_replica = float(slots / service.service_s(totals_.mean_in, totals_.mean_out, slots))
-    replicas = Replicas(
-        policy=policy_label(policy),
-        fixed=policy.min_replicas if policy.kind == "fixed" else None,
-        mean=float(leased.raw_s.sum() / horizon_s) if horizon_s > 0 else 0.0,
-        peak=int(run_c[inside].max()) if inside.any() else 0,
-        cold_starts=int(cold_starts.size),
-        capacity_rps_per_replica=per_replica,
-        utilization=min(1.0, costs.hours.busy / costs.hours.total) if costs.hours.total > 0 else 0.0,
-    )
-    if acc.never:
-        notes.append(f"{acc.never:,} request(s) were never served: the fleet had no capacity after they arrived")
-    ready_time = leased.ready_time_s
-    line = timeline(
-        np.array([totals_.last_arrival_s]) if totals_.n else np.zeros(0),
-        leased.start_s,
-        leased.stop_s,
-        ready_from=leased.ready_s,
-        ready_until=leased.stop_s,
-        horizon_s=horizon_s,
-        points=timeline_points,
-        cold_start_times_s=cold_starts,
-        arrival_counts=acc.arrivals,
-    )
-    empty = np.zeros(0)
-    no_latency = RequestLatency(empty, empty, empty, empty.astype(bool), empty.astype(bool), empty.astype(bool))
-    return StreamedReplay(
-        costs=costs,
-        latency=acc.latency(),
-        replicas=replicas,
-        horizon_s=horizon_s,
-        requests=acc.admitted,
-        slots=slots,
-        cold_start_s=cold_start_s,
-        policy=policy,
-        start_s=empty,
-        batch=np.zeros(0, dtype=np.int32),
-        per_request=no_latency,
-        instances=instances,
-        lease=leased,
-        slot_utilization=served_s / (ready_time * slots) if ready_time > 0 else 0.0,
-        decisions=decisions,
-        timeline=line,
-        notes=notes,
-        unserved_count=acc.never,
-        admitted=acc.admitted,
-    )
 
 
 # ---------------------------------------------------------------------------------------------- serverless

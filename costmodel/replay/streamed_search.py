@@ -26,6 +26,7 @@ from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Instances
 from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
+from costmodel.replay.dedicated import slots_at
 from costmodel.replay.fleet import Pool
 from costmodel.replay.hybrid import (
     MAX_HYBRID_REPLICAS,
@@ -48,7 +49,6 @@ from costmodel.replay.streamed import (
     priced,
     replay_dedicated_streamed,
     serverless_bill_streamed,
-    slots_for,
     totals,
 )
 from costmodel.replay.trace_breakeven import ServiceFor, search_row
@@ -151,7 +151,7 @@ def best_hybrid_streamed(
     notes: list[str] = []
     t = totals(ds)
     horizon = t.last_arrival_s if horizon_s is None else float(horizon_s)
-    n_slots = slots_for(service, t, slots, notes)
+    n_slots = slots_at(service, t.mean_in, t.mean_out, slots, notes)
     both = _serverless_share(serverless_profile, slo, [])[0]
     wave = max(2, worker_count(current_client()))
     candidates: list[HybridCandidate] = []
@@ -386,7 +386,7 @@ def _row_streamed(out: int | None, job: _RowJob) -> BreakevenRow:
     t = totals(view)
     horizon = options["horizon"]
     service = service_for if isinstance(service_for, ReplicaService) else service_for(t.mean_in, t.mean_out)
-    n_slots = slots_for(service, t, options["slots"], notes)
+    n_slots = slots_at(service, t.mean_in, t.mean_out, options["slots"], notes)
     per_replica = float(n_slots / service.service_s(t.mean_in, t.mean_out, n_slots))
     serverless = serverless_bill_streamed(view, token_price).total_usd
     policy: AutoscalePolicy = options["policy"]

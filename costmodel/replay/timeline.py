@@ -58,6 +58,32 @@ def occupancy_per_cell(
     return np.maximum(np.diff(integral), 0.0)
 
 
+def busy_grid(horizon_s: float) -> tuple[float, int]:
+    """The cells busy hours are counted in: width [s] (at least 1 s, at most 200,000 cells over the
+    horizon before :func:`cell_width`'s cap) and count (0 for an empty window)."""
+    width = cell_width(horizon_s, max(1.0, horizon_s / 200_000))
+    return width, max(1, math.ceil(horizon_s / width - 1e-9)) if horizon_s > 0 else 0
+
+
+def served_per_cell(starts: FloatArray, service_s: FloatArray, width: float, cells: int) -> FloatArray:
+    """Request-seconds in service per cell, each request's service time counted in the cell where it starts."""
+    idx = np.floor(starts / width).astype(np.int64)
+    keep = idx < cells
+    return np.bincount(idx[keep], weights=service_s[keep], minlength=cells)[:cells].astype(np.float64)
+
+
+def busy_from_cells(
+    served: FloatArray, ready_from: FloatArray, ready_until: FloatArray, horizon_s: float, width: float
+) -> tuple[float, float, FloatArray]:
+    """Busy instance-seconds from the request-seconds per cell (see :func:`busy_seconds`), the request-seconds
+    in service, and the ready instance-seconds per cell."""
+    cells = int(served.shape[0])
+    if cells == 0:
+        return 0.0, 0.0, np.zeros(0)
+    ready = occupancy_per_cell(ready_from, np.minimum(ready_until, horizon_s), width, cells)
+    return float(np.minimum(served, ready).sum()), float(served.sum()), ready
+
+
 def busy_seconds(
     starts: FloatArray,
     service_s: FloatArray,
@@ -75,11 +101,9 @@ def busy_seconds(
     cells = max(1, math.ceil(horizon_s / width - 1e-9)) if horizon_s > 0 else 0
     if cells == 0:
         return 0.0, 0.0, np.zeros(0), np.zeros(0)
-    idx = np.floor(starts / width).astype(np.int64)
-    keep = idx < cells
-    served = np.bincount(idx[keep], weights=service_s[keep], minlength=cells)[:cells].astype(np.float64)
-    ready = occupancy_per_cell(ready_from, np.minimum(ready_until, horizon_s), width, cells)
-    return float(np.minimum(served, ready).sum()), float(served.sum()), served, ready
+    served = served_per_cell(starts, service_s, width, cells)
+    busy, total, ready = busy_from_cells(served, ready_from, ready_until, horizon_s, width)
+    return busy, total, served, ready
 
 
 MIN_BIN_S = 1e-3
@@ -106,10 +130,7 @@ def timeline(
     span = max(horizon_s, float(arrival_s[-1]) if arrival_s.size else 0.0)
     if span <= 0:
         return Timeline(bin_s=1.0, t_s=[], arrivals_rps=[], replicas_running=[], replicas_ready=[], option_id=option_id)
-    # Bins of at least a millisecond: a span of denormal seconds (2e-311) would give rates of 1e310 req/s,
-    # an overflow, for a chart that cannot show anything finer anyway.
-    width = _nice(max(span / max(points, 1), MIN_BIN_S))
-    bins = max(1, math.ceil(span / width - 1e-9))
+    width, bins = timeline_grid(span, points)
     idx = np.minimum(np.floor(arrival_s / width).astype(np.int64), bins - 1)
     counts = np.bincount(idx, minlength=bins)[:bins] if arrival_counts is None else arrival_counts[:bins]
     arrivals = counts / width
@@ -125,6 +146,16 @@ def timeline(
         cold_start_times_s=cold,
         option_id=option_id,
     )
+
+
+def timeline_grid(span_s: float, points: int) -> tuple[float, int]:
+    """The timeline's bins over ``[0, span_s]``: width [s] (1, 2 or 5 × a power of ten) and count."""
+    if span_s <= 0:
+        return 1.0, 1
+    # Bins of at least a millisecond: a span of denormal seconds (2e-311) would give rates of 1e310 req/s,
+    # an overflow, for a chart that cannot show anything finer anyway.
+    width = _nice(max(span_s / max(points, 1), MIN_BIN_S))
+    return width, max(1, math.ceil(span_s / width - 1e-9))
 
 
 def _nice(width: float) -> float:
