@@ -54,7 +54,7 @@ from costmodel.results import (
     UnitCosts,
 )
 from costmodel.service import ReplicaService
-from costmodel.spot import MTBP_RANGE_HOURS, estimate_spot, preemption_rate
+from costmodel.spot import MTBP_RANGE_HOURS, PreemptionRate, SpotEstimate, estimate_spot, preemption_rate
 from pricing.catalog import Catalog
 from pricing.currency import comparison_currency, convert_prices
 from pricing.models import CommitmentTerm, GpuPrice, OwnedServer, TokenPrice
@@ -610,6 +610,8 @@ def _best_spot(ask: _Ask, deployments: Sequence[Deployment], out: FinanceResult)
 
 
 def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Option:
+    """The deployment's fleet at the spot price, billed and judged with the preemptions expected in a month
+    (:func:`costmodel.spot.estimate_spot`; their billed seconds join the bill as cold start)."""
     gpu, policy, slo, request = deployment.gpu, ask.policy, ask.slo, ask.request
     rate = preemption_rate(gpu, request.spot_mtbp_hours)
     est = estimate_spot(
@@ -636,32 +638,7 @@ def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Optio
     )
     total = dec(costs.total_usd) + dec(extra_h) * dec(costs.hourly_usd)
     monthly = per_month(total, horizon)
-    ids = {o.id for o in ask.base_options}
-    what_if = [
-        SpotWhatIf(
-            mean_hours_between_preemptions=h,
-            monthly_cost_usd=to_float(est.monthly_usd(h)),
-            slo_attainment=est.slo_attainment(h),
-        )
-        for h in MTBP_RANGE_HOURS
-    ]
-    used = SpotUsed(
-        mean_hours_between_preemptions=rate.mean_hours,
-        rate_source=rate.source,
-        rate_detail=rate.detail,
-        notice_s=rate.notice_s,
-        cold_start_s=deployment.cold_start_s,
-        capacity_gap_s=capacity_gap_s(deployment.cold_start_s, rate.notice_s),
-        expected_preemptions_per_month=est.expected_per_month,
-        lost_requests=request.lost_requests,
-        lost_requests_per_preemption=est.lost_per_preemption,
-        slo_misses_per_preemption=est.misses_per_preemption,
-        usd_per_preemption=to_float(est.usd_per_preemption),
-        events_measured=len(est.effects),
-        slo_attainment_without_preemptions=est.replay.latency.slo_attainment,
-        on_demand_option_id=deployment.on_demand_id if deployment.on_demand_id in ids else None,
-        what_if=what_if,
-    )
+    used = _spot_used(est, rate, deployment, ask)
     base = est.replay.option(
         id=f"spot:{gpu.id}:{deployment.profile.id}",
         label=f"Dedicated {gpu_words(gpu)} on spot, {fleet_words(policy)}",
@@ -690,6 +667,36 @@ def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Optio
             "pricing": "spot",
             "spot": used,
         }
+    )
+
+
+def _spot_used(est: SpotEstimate, rate: PreemptionRate, deployment: Deployment, ask: _Ask) -> SpotUsed:
+    """The spot terms and the preemptions' measured effect, with the bill at both ends of the documented range."""
+    lost = ask.request.lost_requests
+    on_demand = deployment.on_demand_id if any(o.id == deployment.on_demand_id for o in ask.base_options) else None
+    return SpotUsed(
+        mean_hours_between_preemptions=rate.mean_hours,
+        rate_source=rate.source,
+        rate_detail=rate.detail,
+        notice_s=rate.notice_s,
+        cold_start_s=deployment.cold_start_s,
+        capacity_gap_s=capacity_gap_s(deployment.cold_start_s, rate.notice_s),
+        expected_preemptions_per_month=est.expected_per_month,
+        lost_requests=lost,
+        lost_requests_per_preemption=est.lost_per_preemption,
+        slo_misses_per_preemption=est.misses_per_preemption,
+        usd_per_preemption=to_float(est.usd_per_preemption),
+        events_measured=len(est.effects),
+        slo_attainment_without_preemptions=est.replay.latency.slo_attainment,
+        on_demand_option_id=on_demand,
+        what_if=[
+            SpotWhatIf(
+                mean_hours_between_preemptions=h,
+                monthly_cost_usd=to_float(est.monthly_usd(h)),
+                slo_attainment=est.slo_attainment(h),
+            )
+            for h in MTBP_RANGE_HOURS
+        ],
     )
 
 
