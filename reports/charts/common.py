@@ -50,6 +50,12 @@ def rate_axis_is_log(rps: FloatArray) -> bool:
     return bool(np.exp(np.log(pos).mean()) < 0.1 * pos.max())
 
 
+def cost_axis_is_log(costs: FloatArray, *, x_log: bool) -> bool:
+    """A log cost axis beside a log rate axis, when the positive costs span two decades."""
+    pos = costs[np.isfinite(costs) & (costs > 0)]
+    return bool(x_log and pos.size >= 2 and pos.max() / pos.min() >= 100)
+
+
 def cheapest(results: Results, kind: str) -> Option | None:
     """The cheapest option of a family by monthly cost (None if the family is absent)."""
     family = [o for o in results.options if o.kind == kind]

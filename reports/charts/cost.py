@@ -6,7 +6,7 @@ import numpy as np
 
 from costmodel.results import BreakevenLine, CostCurve, Results
 from reports.blocks import Chart, DataTable
-from reports.charts.common import arr, cheapest, edges_between, rate_axis_is_log, thin_indices
+from reports.charts.common import arr, cheapest, cost_axis_is_log, edges_between, rate_axis_is_log, thin_indices
 from reports.fmt import fmt
 from reports.plots import LegendItem, XYPlot
 from reports.svg import compact_usd
@@ -26,20 +26,8 @@ def cost_chart(results: Results) -> Chart:
     hyb = arr(curve.hybrid_monthly_usd) if curve.hybrid_monthly_usd else None
     x_log = rate_axis_is_log(rps)
     all_costs = np.concatenate([sls, ded, hyb if hyb is not None else np.empty(0)])
-    pos = all_costs[np.isfinite(all_costs) & (all_costs > 0)]
-    y_log = bool(x_log and pos.size >= 2 and pos.max() / pos.min() >= 100)
-
-    sls_label = f"Serverless ({curve.serverless_price_id})" if curve.serverless_price_id else "Serverless"
-    ded_label = f"Dedicated ({curve.gpu_price_id})" if curve.gpu_price_id else "Dedicated"
-    legend = [LegendItem(sls_label, "s-serverless"), LegendItem(ded_label, "s-dedicated")]
-    if hyb is not None:
-        legend.append(LegendItem("Hybrid (best split)", "s-hybrid"))
-    if curve.breakeven_rps:
-        legend.append(LegendItem("Lines cross (steady traffic)", "m-breakeven", "diamond"))
+    y_log = cost_axis_is_log(all_costs, x_log=x_log)
     headline = _headline(results)
-    if headline is not None:
-        legend.append(LegendItem(f"Break-even to sign ({headline.name})", "ref-headline"))
-    legend.append(LegendItem("Your traffic", "ref-user"))
 
     scale_note = "log–log axes" if y_log else ("log rate axis" if x_log else "linear axes")
     desc = (
@@ -49,7 +37,7 @@ def cost_chart(results: Results) -> Chart:
     plot = XYPlot(
         "chart-cost", title=title, desc=desc, x_label="Mean request rate [req/s]", y_label="Monthly cost [USD]"
     )
-    plot.reserve_legend(legend)
+    plot.reserve_legend(_cost_legend(curve, hybrid=hyb is not None, headline=headline))
     extra = [headline.breakeven_rps] if headline is not None and headline.breakeven_rps is not None else []
     marks = [m for m in [*curve.breakeven_rps, curve.user_rps, *extra] if m > 0 or not x_log]
     plot.scales(np.concatenate([rps, marks]), all_costs, x_log=x_log, y_log=y_log, y_fmt=compact_usd)
@@ -57,20 +45,46 @@ def cost_chart(results: Results) -> Chart:
         plot.line(rps, hyb, cls="s-hybrid")
     plot.line(rps, ded, cls="s-dedicated", step=True)
     plot.line(rps, sls, cls="s-serverless")
+    tips = [_cost_tip(r, _cells(i, sls, ded, hyb)) for i, r in enumerate(rps.tolist())]
+    plot.hover_strips(edges_between(rps, log=x_log), tips)
+    _mark_crossings(plot, curve.breakeven_rps, rps, sls)
+    _mark_user(plot, results, headline, rps, user=curve.user_rps, x_log=x_log, y_log=y_log)
+    summary = _cost_summary(results, curve, rps, sls, ded)
+    return Chart("chart-cost", title, summary, [plot.render()], _cost_table(rps, sls, ded, hyb, x_log=x_log))
 
-    edges = edges_between(rps, log=x_log)
-    tips = []
-    for i, r in enumerate(rps.tolist()):
-        parts = [
-            f"serverless {fmt(sls[i], 'usd')}",
-            f"dedicated {fmt(ded[i], 'usd')}" if np.isfinite(ded[i]) else "dedicated: SLO unreachable",
-        ]
-        if hyb is not None:
-            parts.append(f"hybrid {fmt(hyb[i], 'usd')}")
-        tips.append(f"{fmt(r, 'rps')} req/s: " + ", ".join(parts) + " a month")
-    plot.hover_strips(edges, tips)
 
-    for j, be in enumerate(curve.breakeven_rps):
+def _cost_legend(curve: CostCurve, *, hybrid: bool, headline: BreakevenLine | None) -> list[LegendItem]:
+    sls_label = f"Serverless ({curve.serverless_price_id})" if curve.serverless_price_id else "Serverless"
+    ded_label = f"Dedicated ({curve.gpu_price_id})" if curve.gpu_price_id else "Dedicated"
+    legend = [LegendItem(sls_label, "s-serverless"), LegendItem(ded_label, "s-dedicated")]
+    if hybrid:
+        legend.append(LegendItem("Hybrid (best split)", "s-hybrid"))
+    if curve.breakeven_rps:
+        legend.append(LegendItem("Lines cross (steady traffic)", "m-breakeven", "diamond"))
+    if headline is not None:
+        legend.append(LegendItem(f"Break-even to sign ({headline.name})", "ref-headline"))
+    legend.append(LegendItem("Your traffic", "ref-user"))
+    return legend
+
+
+def _cells(i: int, sls: np.ndarray, ded: np.ndarray, hyb: np.ndarray | None) -> list[float]:
+    """The costs at rate ``i``: serverless, dedicated (NaN/inf: SLO unreachable), hybrid when drawn."""
+    return [float(sls[i]), float(ded[i]), *([float(hyb[i])] if hyb is not None else [])]
+
+
+def _cost_tip(rate: float, costs: list[float]) -> str:
+    parts = [
+        f"serverless {fmt(costs[0], 'usd')}",
+        f"dedicated {fmt(costs[1], 'usd')}" if np.isfinite(costs[1]) else "dedicated: SLO unreachable",
+    ]
+    if len(costs) > 2:
+        parts.append(f"hybrid {fmt(costs[2], 'usd')}")
+    return f"{fmt(rate, 'rps')} req/s: " + ", ".join(parts) + " a month"
+
+
+def _mark_crossings(plot: XYPlot, crossings: list[float], rps: np.ndarray, sls: np.ndarray) -> None:
+    """A diamond where the serverless and dedicated lines cross, and a reference line at the first one."""
+    for j, be in enumerate(crossings):
         cost_at = float(np.interp(be, rps, sls))
         plot.marker(
             be,
@@ -88,6 +102,20 @@ def cost_chart(results: Results) -> Chart:
                 "steady (capacity-aware break-even: no bursts, autoscaling or cold starts)",
                 level=1,
             )
+
+
+def _mark_user(
+    plot: XYPlot,
+    results: Results,
+    headline: BreakevenLine | None,
+    rps: np.ndarray,
+    *,
+    user: float,
+    x_log: bool,
+    y_log: bool,
+) -> None:
+    """The break-even to sign (when not the lines' crossing), the user's traffic, and each option's replayed
+    cost at it."""
     if headline is not None and headline.breakeven_rps is not None and headline.method != "capacity":
         plot.vline(
             headline.breakeven_rps,
@@ -97,7 +125,6 @@ def cost_chart(results: Results) -> Chart:
             anchor="end",
             level=2,
         )
-    user = curve.user_rps
     user_x = user if (user > 0 or not x_log) else float(rps[rps > 0].min()) if rps[rps > 0].size else user
     at_edge = " (zero traffic: drawn at the left edge)" if user_x != user else ""
     plot.vline(
@@ -114,7 +141,8 @@ def cost_chart(results: Results) -> Chart:
             tooltip=f"{opt.label} at your traffic: {fmt(opt.monthly_cost_usd, 'usd')} a month (replay)",
         )
 
-    summary = _cost_summary(results, curve, rps, sls, ded)
+
+def _cost_table(rps: np.ndarray, sls: np.ndarray, ded: np.ndarray, hyb: np.ndarray | None, *, x_log: bool) -> DataTable:
     idx = thin_indices(rps.size, log_x=rps if x_log else None)
     headers = ["Rate [req/s]", "Serverless $/month", "Dedicated $/month"] + (
         ["Hybrid $/month"] if hyb is not None else []
@@ -130,8 +158,7 @@ def cost_chart(results: Results) -> Chart:
         if len(idx) < rps.size
         else ""
     )
-    table = DataTable("Monthly cost by mean request rate", headers, rows, [True] * len(headers), note)
-    return Chart("chart-cost", title, summary, [plot.render()], table)
+    return DataTable("Monthly cost by mean request rate", headers, rows, [True] * len(headers), note)
 
 
 def _cost_summary(results: Results, curve: CostCurve, rps: np.ndarray, sls: np.ndarray, ded: np.ndarray) -> str:
@@ -193,8 +220,7 @@ def band_chart(results: Results) -> Chart:
     if curve is not None and curve.rps:
         sls = np.interp(rps, arr(curve.rps), arr(curve.serverless_monthly_usd), left=np.nan, right=np.nan)
     costs = np.concatenate([p10, p90, sls if sls is not None else np.empty(0)])
-    pos = costs[np.isfinite(costs) & (costs > 0)]
-    y_log = bool(x_log and pos.size >= 2 and pos.max() / pos.min() >= 100)
+    y_log = cost_axis_is_log(costs, x_log=x_log)
     legend = [LegendItem("Dedicated p10–p90", "band-dedicated", "band"), LegendItem("Dedicated median", "s-dedicated")]
     if sls is not None:
         legend.append(LegendItem("Serverless", "s-serverless"))
