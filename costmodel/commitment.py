@@ -403,7 +403,9 @@ def _context(
     )
 
 
-def _k_values(ctx: _Context, max_replicas: int | None, reference: Mix) -> list[int]:
+def _k_values(ctx: _Context, max_replicas: int | None, reference: Mix, fixed: int | None) -> list[int]:
+    """Base sizes considered: whole units from 0 to ``max_replicas`` (default: the policy's maximum or the
+    on-demand peak, at most :data:`MAX_BASE_REPLICAS`), and ``fixed`` when asked for."""
     peak = 0
     if reference.sim is not None and len(reference.sim.instances):
         _, counts = reference.sim.instances.running_steps()
@@ -411,7 +413,14 @@ def _k_values(ctx: _Context, max_replicas: int | None, reference: Mix) -> list[i
     top = max_replicas if max_replicas is not None else max(ctx.policy.max_replicas, peak)
     top = max(0, min(top, MAX_BASE_REPLICAS))
     unit = ctx.base.per_unit
-    return list(range(0, top + 1, unit)) if unit <= top else [0]
+    k_values = list(range(0, top + 1, unit)) if unit <= top else [0]
+    if fixed is None:
+        return k_values
+    if fixed < 0 or fixed % unit:
+        raise InputError(
+            f"option --commitment: expected a whole number of base units ≥ 0 ({unit} replica(s) each), found {fixed}"
+        )
+    return sorted({*k_values, fixed})
 
 
 def _modes(token: TokenPrice | None, modes: Sequence[Mode] | None) -> tuple[Mode, ...]:
@@ -469,53 +478,59 @@ def plan_commitment(
     )
     chosen_modes = _modes(token, modes)
     reference = evaluate(ctx, 0, "on_demand")
-    k_values = _k_values(ctx, max_replicas, reference)
-    if fixed_replicas is not None:
-        if fixed_replicas < 0 or fixed_replicas % base.per_unit:
-            raise InputError(
-                f"option --commitment: expected a whole number of base units ≥ 0 "
-                f"({base.per_unit} replica(s) each), found {fixed_replicas}"
-            )
-        k_values = sorted({*k_values, fixed_replicas})
+    k_values = _k_values(ctx, max_replicas, reference, fixed_replicas)
     estimate = _estimate(ctx, reference, k_values)
-    seen: dict[tuple[int, Mode], Mix] = {reference.key: reference}
-
-    def run(k: int, mode: Mode) -> Mix:
-        if (k, mode) not in seen:
-            seen[(k, mode)] = evaluate(ctx, k, mode)
-        return seen[(k, mode)]
-
-    for mode in chosen_modes:
-        if exhaustive:
-            for k in k_values:
-                run(k, mode)
-        elif fixed_replicas is not None:
-            run(fixed_replicas, mode)
-        else:
-            _local_search(run, mode, _estimated_best(estimate, mode, k_values), k_values)
-    candidates = [m for m in seen.values() if m.mode in chosen_modes]
-    if fixed_replicas is not None:
-        candidates = [m for m in candidates if m.replicas == fixed_replicas]
-    best = best_of(candidates)
-    with_base = [k for k in k_values if k > 0]
-    if best.replicas == 0 and with_base and fixed_replicas is None:
-        # Nothing committed pays off: still find the best commitment, for the reader who asks "and with one?"
-        for mode in chosen_modes:
-            _local_search(run, mode, _estimated_best(estimate, mode, with_base), with_base)
-    committed = [m for m in seen.values() if m.mode in chosen_modes and m.replicas > 0]
+    seen, best = _replay_mixes(ctx, reference, estimate, chosen_modes, fixed=fixed_replicas, exhaustive=exhaustive)
+    committed = [m for m in seen if m.mode in chosen_modes and m.replicas > 0]
     best_committed = best if best.replicas > 0 else (best_of(committed) if committed else None)
     return CommitmentPlan(
         base=base,
         gpu=gpu,
         token=token,
         estimate=estimate,
-        evaluated=sorted(seen.values(), key=lambda m: (MODES.index(m.mode), m.replicas)),
+        evaluated=sorted(seen, key=lambda m: (MODES.index(m.mode), m.replicas)),
         best=best,
         best_committed=best_committed,
         reference=reference,
         modes=chosen_modes,
         growth=growth,
     )
+
+
+def _replay_mixes(
+    ctx: _Context,
+    reference: Mix,
+    estimate: Estimate,
+    modes: tuple[Mode, ...],
+    *,
+    fixed: int | None,
+    exhaustive: bool,
+) -> tuple[list[Mix], Mix]:
+    """Every mix the plan replays, and the best: each mode's walk from the estimate's best base size (every
+    size when ``exhaustive``; only ``fixed`` when given) and, when the best commits nothing, a walk among the
+    sizes with a base — for the reader who asks "and with one?" (the best stays the first walks')."""
+    seen: dict[tuple[int, Mode], Mix] = {reference.key: reference}
+    k_values = estimate.replicas
+
+    def run(k: int, mode: Mode) -> Mix:
+        if (k, mode) not in seen:
+            seen[(k, mode)] = evaluate(ctx, k, mode)
+        return seen[(k, mode)]
+
+    for mode in modes:
+        if exhaustive:
+            for k in k_values:
+                run(k, mode)
+        elif fixed is not None:
+            run(fixed, mode)
+        else:
+            _local_search(run, mode, _estimated_best(estimate, mode, k_values), k_values)
+    best = best_of([m for m in seen.values() if m.mode in modes and (fixed is None or m.replicas == fixed)])
+    with_base = [k for k in k_values if k > 0]
+    if best.replicas == 0 and with_base and fixed is None:
+        for mode in modes:
+            _local_search(run, mode, _estimated_best(estimate, mode, with_base), with_base)
+    return list(seen.values()), best
 
 
 def _estimated_best(estimate: Estimate, mode: Mode, k_values: list[int]) -> int:
