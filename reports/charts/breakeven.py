@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from costmodel.results import BreakevenRow, Results
+from costmodel.results import BreakevenRow, Recommendation, Results
 from reports.blocks import Chart, DataTable
 from reports.charts.common import METHOD_LABELS, thin_indices
 from reports.fmt import fmt
@@ -62,24 +62,37 @@ def breakeven_chart(results: Results) -> Chart:
     plot.reserve_legend(legend)
     x_marks = [rec.output_tokens_mean] if rec.output_tokens_mean > 0 or not x_log else []
     plot.scales(np.concatenate([outs, x_marks]), y_vals, x_log=x_log, y_log=y_log, x_zero=not x_log)
-    top = plot.y_top()
     for (method, sp, gp), group in groups.items():
-        xs = np.array([r.output_tokens for r in group], dtype=np.float64)
-        ys = np.array([r.breakeven_rps if r.breakeven_rps is not None else np.nan for r in group], dtype=np.float64)
-        cls = _cls(method, pairs.index((sp, gp)))
-        plot.line(xs, ys, cls=cls)
-        for r in group:
-            if r.breakeven_rps is None:
-                plot.marker(
-                    r.output_tokens,
-                    top,
-                    cls="m-never",
-                    shape="triangle",
-                    tooltip=f"{METHOD_LABELS[method]}: dedicated never cheaper at "
-                    f"{fmt(r.output_tokens, 'tokens')} output tokens",
-                )
-            else:
-                plot.marker(r.output_tokens, r.breakeven_rps, cls=f"{cls} dot", size=3.5, tooltip=_tip(r))
+        _draw_group(plot, group, method, _cls(method, pairs.index((sp, gp))))
+    _mark_user(plot, rec, x_marks=bool(x_marks), y_log=y_log)
+    summary = _summary(results, groups)
+    table = _table(rows)
+    return Chart("chart-breakeven", title, summary, [plot.render()], table)
+
+
+def _draw_group(plot: XYPlot, group: list[BreakevenRow], method: str, cls: str) -> None:
+    """One method's (and price pair's) line, a dot per row, and a triangle at the top where dedicated is
+    never cheaper."""
+    top = plot.y_top()
+    xs = np.array([r.output_tokens for r in group], dtype=np.float64)
+    ys = np.array([r.breakeven_rps if r.breakeven_rps is not None else np.nan for r in group], dtype=np.float64)
+    plot.line(xs, ys, cls=cls)
+    for r in group:
+        if r.breakeven_rps is None:
+            plot.marker(
+                r.output_tokens,
+                top,
+                cls="m-never",
+                shape="triangle",
+                tooltip=f"{METHOD_LABELS[method]}: dedicated never cheaper at "
+                f"{fmt(r.output_tokens, 'tokens')} output tokens",
+            )
+        else:
+            plot.marker(r.output_tokens, r.breakeven_rps, cls=f"{cls} dot", size=3.5, tooltip=_tip(r))
+
+
+def _mark_user(plot: XYPlot, rec: Recommendation, *, x_marks: bool, y_log: bool) -> None:
+    """The user's rate (a horizontal line), mean output length (a vertical one) and break-even there."""
     if rec.user_rps > 0 or not y_log:
         plot.hline(
             rec.user_rps,
@@ -104,10 +117,6 @@ def breakeven_chart(results: Results) -> Chart:
             tooltip=f"At your mix ({METHOD_LABELS.get(rec.breakeven_method or '', '')}): "
             f"{fmt(rec.breakeven_rps, 'rps')} req/s",
         )
-
-    summary = _summary(results, groups)
-    table = _table(rows)
-    return Chart("chart-breakeven", title, summary, [plot.render()], table)
 
 
 def _cls(method: str, pair_index: int) -> str:
