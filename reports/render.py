@@ -63,33 +63,30 @@ def check_results(results: Results, *, where: str = "results") -> None:
     """Raise :class:`InputError` when the chart series of ``results`` are inconsistent (lengths differ)."""
     curve = results.cost_curve
     if curve is not None:
-        n = len(curve.rps)
-        for name in ("serverless_monthly_usd", "dedicated_monthly_usd", "hybrid_monthly_usd"):
-            series = getattr(curve, name)
-            if series is not None and len(series) != n:
-                raise InputError(
-                    f"{where}: cost_curve.{name}: expected {n} values (one per cost_curve.rps), found {len(series)}"
-                )
+        _check_series(where, "cost_curve", curve, "rps", _CURVE_SERIES)
         if any(not math.isfinite(r) or r < 0 for r in curve.rps):
             raise InputError(f"{where}: cost_curve.rps: expected finite non-negative rates")
-    tl = results.timeline
-    if tl is not None:
-        n = len(tl.t_s)
-        for name in ("arrivals_rps", "replicas_running", "replicas_ready"):
-            if len(getattr(tl, name)) != n:
-                raise InputError(
-                    f"{where}: timeline.{name}: expected {n} values (one per timeline.t_s), "
-                    f"found {len(getattr(tl, name))}"
-                )
+    if results.timeline is not None:
+        _check_series(where, "timeline", results.timeline, "t_s", _TIMELINE_SERIES)
     sens = results.sensitivity
     if sens is not None and sens.cost_band_rps:
-        n = len(sens.cost_band_rps)
-        for name in ("dedicated_monthly_p10", "dedicated_monthly_p50", "dedicated_monthly_p90"):
-            if len(getattr(sens, name)) != n:
-                raise InputError(
-                    f"{where}: sensitivity.{name}: expected {n} values (one per sensitivity.cost_band_rps), "
-                    f"found {len(getattr(sens, name))}"
-                )
+        _check_series(where, "sensitivity", sens, "cost_band_rps", _BAND_SERIES)
+
+
+_CURVE_SERIES = ("serverless_monthly_usd", "dedicated_monthly_usd", "hybrid_monthly_usd")
+_TIMELINE_SERIES = ("arrivals_rps", "replicas_running", "replicas_ready")
+_BAND_SERIES = ("dedicated_monthly_p10", "dedicated_monthly_p50", "dedicated_monthly_p90")
+
+
+def _check_series(where: str, part: str, obj: object, index: str, names: tuple[str, ...]) -> None:
+    """Each series ``names`` of ``obj`` (absent: None) has one value per value of its ``index`` series."""
+    n = len(getattr(obj, index))
+    for name in names:
+        series = getattr(obj, name)
+        if series is not None and len(series) != n:
+            raise InputError(
+                f"{where}: {part}.{name}: expected {n} values (one per {part}.{index}), found {len(series)}"
+            )
 
 
 def _context(results: Results) -> dict[str, Any]:
