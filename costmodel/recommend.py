@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from costmodel.headline import breakeven_lines
-from costmodel.results import BreakevenRow, Option, PriceUsed, Recommendation, Risk
+from costmodel.results import BreakevenLine, BreakevenRow, Option, PriceUsed, Recommendation, Risk
 from pricing.money import format_usd
 from traces.summary_model import TraceSummary
 
@@ -143,53 +143,68 @@ def recommend(
     best, runner_up = choose(options)
     line = breakeven_at_mix(breakeven_rows, output_tokens_mean)
     lines = breakeven_lines(breakeven_rows, output_tokens_mean, trace)
-    monthly = {o.id: o.monthly_cost_usd for o in options}
-    risks = _risks(best, options, prices, warnings, trace_hours)
+    details = [
+        *_breakeven_details(line, lines, user_rps=user_rps, output_tokens_mean=output_tokens_mean),
+        *_option_details(options),
+    ]
+    saving = (runner_up.monthly_cost_usd - best.monthly_cost_usd) if best and runner_up else 0.0
+    return Recommendation(
+        option_id=best.id if best else None,
+        kind=best.kind if best else "none",
+        headline=_headline(best, runner_up, saving) if best else _no_option_headline(options),
+        details=details,
+        monthly_cost_usd={o.id: o.monthly_cost_usd for o in options},
+        monthly_saving_usd=max(saving, 0.0),
+        runner_up_option_id=runner_up.id if runner_up else None,
+        slo_attainment=best.slo_attainment if best else None,
+        user_rps=user_rps,
+        output_tokens_mean=output_tokens_mean,
+        breakeven_rps=line.breakeven_rps if line else None,
+        breakeven_method=line.method if line else None,
+        risks=_risks(best, options, prices, warnings, trace_hours),
+        breakeven_lines=lines,
+    )
 
-    details: list[str] = []
-    if line is not None:
-        name = lines[0].name if lines else line.method.replace("_", " ")
-        if line.breakeven_rps is None:
-            details.append(
-                f"Dedicated never gets cheaper than serverless at ~{output_tokens_mean:,.0f} output tokens "
-                f"({name} break-even, the one to sign)."
-            )
-        else:
-            side = "cheaper" if user_rps < line.breakeven_rps else "more expensive"
-            details.append(
-                f"Serverless is cheaper below {rate(line.breakeven_rps)} req/s at ~{output_tokens_mean:,.0f} output "
-                f"tokens ({name} break-even, the one to sign); at your {rate(user_rps)} req/s it is {side}."
-            )
-        details.extend(
+
+def _breakeven_details(
+    line: BreakevenRow | None, lines: Sequence[BreakevenLine], *, user_rps: float, output_tokens_mean: float
+) -> list[str]:
+    """The break-even to sign at the user's mix and rate, then what the other two answer."""
+    if line is None:
+        return []
+    name = lines[0].name if lines else line.method.replace("_", " ")
+    if line.breakeven_rps is None:
+        first = (
+            f"Dedicated never gets cheaper than serverless at ~{output_tokens_mean:,.0f} output tokens "
+            f"({name} break-even, the one to sign)."
+        )
+    else:
+        side = "cheaper" if user_rps < line.breakeven_rps else "more expensive"
+        first = (
+            f"Serverless is cheaper below {rate(line.breakeven_rps)} req/s at ~{output_tokens_mean:,.0f} output "
+            f"tokens ({name} break-even, the one to sign); at your {rate(user_rps)} req/s it is {side}."
+        )
+    return [
+        first,
+        *(
             f"The {other.name} break-even{_rate_or_never(other.breakeven_rps)} answers another question: "
             f"{other.meaning}."
             for other in lines[1:]
-        )
+        ),
+    ]
+
+
+def _option_details(options: Sequence[Option]) -> list[str]:
+    """Every option's monthly cost (and SLO attainment), cheapest first."""
+    details = []
     for o in sorted(options, key=lambda o: o.monthly_cost_usd):
         slo = f", {o.slo_attainment:.1%} of requests meet the SLO" if o.slo_attainment is not None else ""
         details.append(f"{o.label}: {money(o.monthly_cost_usd)} a month{slo}.")
+    return details
 
-    if best is None:
-        reachable = ", ".join(f"{o.label} {o.slo_attainment:.0%}" for o in options if o.slo_attainment is not None)
-        return Recommendation(
-            option_id=None,
-            kind="none",
-            headline="No option meets the latency SLO for this traffic"
-            + (f" (SLO attainment: {reachable})." if reachable else "."),
-            details=details,
-            monthly_cost_usd=monthly,
-            monthly_saving_usd=0.0,
-            runner_up_option_id=None,
-            slo_attainment=None,
-            user_rps=user_rps,
-            output_tokens_mean=output_tokens_mean,
-            breakeven_rps=line.breakeven_rps if line else None,
-            breakeven_method=line.method if line else None,
-            risks=risks,
-            breakeven_lines=lines,
-        )
 
-    saving = (runner_up.monthly_cost_usd - best.monthly_cost_usd) if runner_up else 0.0
+def _headline(best: Option, runner_up: Option | None, saving: float) -> str:
+    """What to run and what it saves against the runner-up (a tie within 1 % goes to the simpler option)."""
     headline = f"{run_words(best)}: {money(best.monthly_cost_usd)} a month"
     if runner_up is not None and saving <= best.monthly_cost_usd * TIE_TOLERANCE:
         headline += (
@@ -198,20 +213,12 @@ def recommend(
         )
     elif runner_up is not None:
         headline += f", {money(saving)} a month less than {runner_up.label} ({money(runner_up.monthly_cost_usd)})"
-    headline += "."
-    return Recommendation(
-        option_id=best.id,
-        kind=best.kind,
-        headline=headline,
-        details=details,
-        monthly_cost_usd=monthly,
-        monthly_saving_usd=max(saving, 0.0),
-        runner_up_option_id=runner_up.id if runner_up else None,
-        slo_attainment=best.slo_attainment,
-        user_rps=user_rps,
-        output_tokens_mean=output_tokens_mean,
-        breakeven_rps=line.breakeven_rps if line else None,
-        breakeven_method=line.method if line else None,
-        risks=risks,
-        breakeven_lines=lines,
+    return headline + "."
+
+
+def _no_option_headline(options: Sequence[Option]) -> str:
+    """No option meets the SLO: say so, with each option's attainment."""
+    reachable = ", ".join(f"{o.label} {o.slo_attainment:.0%}" for o in options if o.slo_attainment is not None)
+    return "No option meets the latency SLO for this traffic" + (
+        f" (SLO attainment: {reachable})." if reachable else "."
     )
