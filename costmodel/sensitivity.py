@@ -350,7 +350,8 @@ def _band(values: FloatArray) -> Band:
     return Band(p10=_finite_or_none(q[0]), p50=_finite_or_none(q[1]), p90=_finite_or_none(q[2]))
 
 
-def _check_inputs(inputs: SensitivityInputs) -> None:
+def _check_inputs(inputs: SensitivityInputs, spreads: Sequence[Spread], samples: int) -> None:
+    """Refuse negative, NaN or out-of-range inputs, a capacity of 0, too many draws and unknown spreads."""
     for f in dataclasses.fields(inputs):
         value = np.asarray(getattr(inputs, f.name), dtype=np.float64)
         allowed_inf = f.name == "replica_capacity_rps"
@@ -358,6 +359,25 @@ def _check_inputs(inputs: SensitivityInputs) -> None:
             raise InputError(f"{f.name}: expected non-negative finite numbers, found {getattr(inputs, f.name)!r}")
         if f.name in ("cached_input_share", "cached_input_discount") and (value > 1).any():
             raise InputError(f"{f.name}: expected a share between 0 and 1, found {getattr(inputs, f.name)!r}")
+    if float(_arr(inputs.replica_capacity_rps)[0]) <= 0:
+        raise ModelError("sensitivity: the replica capacity is 0 (SLO unreachable): no dedicated option to vary")
+    check_samples(samples)
+    names = {f.name for f in dataclasses.fields(inputs)}
+    for spread in spreads:
+        if spread.parameter not in names:
+            raise InputError(f"spread {spread.description!r}: unknown parameter {spread.parameter!r}")
+
+
+def _dedicated_monthly(drawn: SensitivityInputs, grid: FloatArray, samples: int, *, min_replicas: int) -> FloatArray:
+    """Monthly cost of the steady fleet at each rate of ``grid`` for each draw (``samples`` × rates; ``inf``
+    where a draw's capacity is 0 and the rate positive)."""
+    hourly = effective_hourly_usd(drawn)
+    cap = _arr(drawn.replica_capacity_rps)
+    hourly, cap = (np.broadcast_to(a, (samples,)) for a in (hourly, cap))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicas = np.maximum(np.ceil(grid[None, :] / cap[:, None] - 1e-12), float(min_replicas))
+        replicas = np.where(cap[:, None] > 0, replicas, np.where(grid[None, :] > 0, np.inf, 1.0))
+    return np.asarray(replicas * hourly[:, None] * HOURS_PER_MONTH, dtype=np.float64)
 
 
 #: Memory one Monte Carlo draw costs, estimated: every parameter's draw, the outcome, and the dedicated
@@ -393,14 +413,7 @@ def sensitivity_analysis(
     break-even, 50 points) uses the analytic fleet model whatever the evaluators.
     Raises :class:`ModelError` when the base capacity is 0 (no dedicated option to compare).
     """
-    _check_inputs(inputs)
-    if float(_arr(inputs.replica_capacity_rps)[0]) <= 0:
-        raise ModelError("sensitivity: the replica capacity is 0 (SLO unreachable): no dedicated option to vary")
-    check_samples(samples)
-    names = {f.name for f in dataclasses.fields(inputs)}
-    for spread in spreads:
-        if spread.parameter not in names:
-            raise InputError(f"spread {spread.description!r}: unknown parameter {spread.parameter!r}")
+    _check_inputs(inputs, spreads, samples)
     base = evaluate(inputs)
     base_be = float(base.breakeven_rps[0])
     base_gap = float(base.monthly_gap_usd[0])
@@ -425,14 +438,7 @@ def sensitivity_analysis(
     drawn = inputs.replace(**draws)
     out = mc_evaluate(drawn)
     saving = out.monthly_gap_usd if base_gap > 0 else -out.monthly_gap_usd
-
-    hourly = effective_hourly_usd(drawn)
-    cap = _arr(drawn.replica_capacity_rps)
-    hourly, cap = (np.broadcast_to(a, (samples,)) for a in (hourly, cap))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        replicas = np.maximum(np.ceil(grid[None, :] / cap[:, None] - 1e-12), float(inputs.min_replicas))
-        replicas = np.where(cap[:, None] > 0, replicas, np.where(grid[None, :] > 0, np.inf, 1.0))
-    monthly = replicas * hourly[:, None] * HOURS_PER_MONTH
+    monthly = _dedicated_monthly(drawn, grid, samples, min_replicas=inputs.min_replicas)
     unserved = ~np.isfinite(monthly).all(axis=1)
     varied = list(result.varied)
     if unserved.any():
