@@ -266,15 +266,7 @@ class XYPlot:
             py = sy.px(t)
             out.append(tag("path", d=f"M{x0:.1f},{py:.1f}H{x1:.1f}", class_="grid"))
             out.append(text(x0 - 6, py + 4, self.y_fmt(t), class_="tick", text_anchor="end"))
-        last_right = -1e9
-        for t in sx.ticks():
-            px = sx.px(t)
-            label = self.x_fmt(t)
-            half = len(label) * CHAR_PX / 2
-            out.append(tag("path", d=f"M{px:.1f},{self.top:.1f}V{self.bottom:.1f}", class_="grid"))
-            if px - half > last_right + 4:  # drop labels that would overlap their neighbour
-                out.append(text(px, self.bottom + 16, label, class_="tick", text_anchor="middle"))
-                last_right = px + half
+        out += _x_ticks(sx, self.x_fmt, top=self.top, bottom=self.bottom)
         out.append(
             tag(
                 "path",
@@ -460,15 +452,7 @@ class RowPlot:
                 )
             lbl = text(self.left - 8, y + 4, label, class_="row-label", text_anchor="end")
             out.append(titled(lbl, full) if label != full else lbl)
-        last_right = -1e9
-        for t in sx.ticks():
-            px = sx.px(t)
-            lab = self.x_fmt(t)
-            half = len(lab) * CHAR_PX / 2
-            out.append(tag("path", d=f"M{px:.1f},{self.top:.1f}V{self.bottom:.1f}", class_="grid"))
-            if px - half > last_right + 4:
-                out.append(text(px, self.bottom + 16, lab, class_="tick", text_anchor="middle"))
-                last_right = px + half
+        out += _x_ticks(sx, self.x_fmt, top=self.top, bottom=self.bottom)
         out.append(tag("path", d=f"M{self.left:.1f},{self.bottom:.1f}H{self.width - self.right:.1f}", class_="axis"))
         out.append(
             text(
@@ -481,6 +465,22 @@ class RowPlot:
         )
         legend, _ = self.canvas.legend_rows(self.left, 10, self.width - self.left - self.right)
         return self.canvas.wrap(join(out) + tag("g", join(self.canvas.layers), class_="layers") + legend)
+
+
+def _x_ticks(sx: Scale, x_fmt: TickFormat, *, top: float, bottom: float) -> list[Markup]:
+    """A grid line per tick of ``sx`` and its label below the plot, dropping labels that would overlap their
+    neighbour."""
+    out: list[Markup] = []
+    last_right = -1e9
+    for t in sx.ticks():
+        px = sx.px(t)
+        label = x_fmt(t)
+        half = len(label) * CHAR_PX / 2
+        out.append(tag("path", d=f"M{px:.1f},{top:.1f}V{bottom:.1f}", class_="grid"))
+        if px - half > last_right + 4:
+            out.append(text(px, bottom + 16, label, class_="tick", text_anchor="middle"))
+            last_right = px + half
+    return out
 
 
 def fit_centre(centre: float, label: str, width: float) -> float:
