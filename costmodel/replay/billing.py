@@ -83,6 +83,14 @@ def hourly_price(price: GpuPrice, tier: Tier) -> float:
         raise InputError(f"GPU price {price.id!r}: no {tier} price; expected one of the tiers it lists") from exc
 
 
+def lease_cost_usd(instances: Instances, horizon_s: float, price: GpuPrice, hourly_usd: float) -> float:
+    """The bill of a fleet over ``[0, horizon_s]`` at ``hourly_usd`` [USD], without the hour split of
+    :func:`gpu_costs` (searches that only compare bills)."""
+    leased = lease(instances, horizon_s)
+    billed = billed_seconds(leased.raw_s, increment_s=price.billing_increment_s, minimum_s=price.minimum_billed_s)
+    return float(billed.sum()) / 3600.0 * hourly_usd
+
+
 def gpu_costs(leased: Lease, price: GpuPrice, *, busy_s: float, tier: Tier = "on_demand") -> GpuCosts:
     """The bill of a fleet: instance-hours billed, split cold start / busy / idle, times the tier's price."""
     billed = billed_seconds(leased.raw_s, increment_s=price.billing_increment_s, minimum_s=price.minimum_billed_s)

@@ -15,6 +15,7 @@ they are counted as meeting the SLO (said in the notes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,7 +26,8 @@ from scipy.special import ndtri
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
-from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
+from costmodel.replay.autoscale import Instances
+from costmodel.replay.billing import Tier, hourly_price, lease_cost_usd
 from costmodel.replay.dedicated import (
     DedicatedReplay,
     billing_horizon,
@@ -37,7 +39,7 @@ from costmodel.replay.dedicated import (
 from costmodel.replay.fleet import FleetSim
 from costmodel.replay.serverless import StatCurve, serverless_bill, serverless_latency
 from costmodel.replay.stats import distribution
-from costmodel.results import AutoscalePolicy, Latency, Option, Slo, TokenCosts
+from costmodel.results import AutoscalePolicy, Distribution, Latency, Option, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from pricing.money import dec, per_month, to_float
@@ -126,33 +128,69 @@ class HybridReplay:
 # -------------------------------------------------------------------------------------- combined latency
 
 
-def _serverless_share(
-    profile: Profile | None, slo: Slo, notes: list[str]
-) -> tuple[float, float, float, StatCurve | None, StatCurve | None]:
-    """Shares of serverless requests meeting the SLO, TTFT and TPOT targets, and the latency curves."""
-    if profile is None:
-        notes.append("no serverless profile: requests sent to serverless are counted as meeting the SLO")
-        return 1.0, 1.0, 1.0, None, None
-    latency, more = serverless_latency(profile, slo)
-    notes += more
-    point = profile.warm[0]
-    ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
-    tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
-    return latency.slo_attainment, latency.ttft_attainment, latency.tpot_attainment, ttft, tpot
+@dataclass(frozen=True)
+class ServerlessSide:
+    """The requests a hybrid sends to serverless, as its latency sees them: the shares meeting the SLO, TTFT
+    and TPOT targets and the latency curves, from a serverless profile (without one, every request counts as
+    meeting the SLO)."""
 
+    both: float
+    ttft_share: float
+    tpot_share: float
+    ttft_curve: StatCurve | None
+    tpot_curve: StatCurve | None
+    source: str
+    """The combined latency's source: ``replay + <profile id>``, or ``hybrid`` without a profile."""
 
-def _quantiles(curve: StatCurve | None, n: int) -> FloatArray:
-    """``n`` evenly spaced quantiles of a latency curve (a deterministic stand-in for ``n`` draws)."""
-    if curve is None or n == 0:
-        return np.empty(0)
-    return curve.value_at(ndtri((np.arange(n) + 0.5) / n))
+    @classmethod
+    def of(cls, profile: Profile | None, slo: Slo, notes: list[str]) -> ServerlessSide:
+        if profile is None:
+            notes.append("no serverless profile: requests sent to serverless are counted as meeting the SLO")
+            return cls(1.0, 1.0, 1.0, None, None, "hybrid")
+        latency, more = serverless_latency(profile, slo)
+        notes += more
+        point = profile.warm[0]
+        ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
+        tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
+        shares = (latency.slo_attainment, latency.ttft_attainment, latency.tpot_attainment)
+        return cls(*shares, ttft, tpot, f"replay + {profile.id}")
+
+    @staticmethod
+    def quantiles(curve: StatCurve | None, n: int, lo: int = 0, hi: int | None = None) -> FloatArray:
+        """Elements ``lo:hi`` of ``n`` evenly spaced quantiles of a latency curve (a deterministic stand-in
+        for ``n`` draws)."""
+        if curve is None or n == 0:
+            return np.empty(0)
+        return curve.value_at(ndtri((np.arange(lo, n if hi is None else hi) + 0.5) / n))
+
+    def latency(
+        self,
+        *,
+        ttft: Distribution,
+        tpot: Distribution,
+        queue: Distribution,
+        met: tuple[float, float, float],
+        n_serverless: int,
+        n: int,
+    ) -> Latency:
+        """The whole trace's latency: distributions over both sides, and attainments from the dedicated
+        requests that ``met`` the SLO, TTFT and TPOT targets plus this side's shares of ``n_serverless``."""
+        return Latency(
+            ttft_ms=ttft,
+            tpot_ms=tpot,
+            queue_ms=queue,
+            slo_attainment=(met[0] + self.both * n_serverless) / n if n else 1.0,
+            ttft_attainment=(met[1] + self.ttft_share * n_serverless) / n if n else 1.0,
+            tpot_attainment=(met[2] + self.tpot_share * n_serverless) / n if n else 1.0,
+            source=self.source,
+        )
 
 
 def combined_latency(
     ded: DedicatedReplay | None, n_serverless: int, profile: Profile | None, slo: Slo, notes: list[str]
 ) -> Latency:
     """Latency of the whole trace: the dedicated requests as replayed, the serverless ones from the profile."""
-    both, ttft_share, tpot_share, ttft_curve, tpot_curve = _serverless_share(profile, slo, notes)
+    side = ServerlessSide.of(profile, slo, notes)
     n_ded = ded.requests if ded else 0
     n = n_ded + n_serverless
     if n == 0:
@@ -164,23 +202,24 @@ def combined_latency(
             tpot_attainment=1.0,
             source="hybrid",
         )
-    met = float(ded.per_request.met.sum()) if ded else 0.0
-    met_ttft = float(ded.per_request.ttft_met.sum()) if ded else 0.0
-    met_tpot = float(ded.per_request.tpot_met.sum()) if ded else 0.0
-    ttft = [ded.per_request.ttft_ms] if ded else []
-    tpot = [ded.per_request.tpot_ms] if ded else []
-    wait = [ded.per_request.wait_s * 1000.0] if ded else []
-    ttft.append(_quantiles(ttft_curve, n_serverless))
-    tpot.append(_quantiles(tpot_curve, n_serverless))
+    met: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    ttft: list[FloatArray] = []
+    tpot: list[FloatArray] = []
+    wait: list[FloatArray] = []
+    if ded is not None:
+        per = ded.per_request
+        met = (float(per.met.sum()), float(per.ttft_met.sum()), float(per.tpot_met.sum()))
+        ttft, tpot, wait = [per.ttft_ms], [per.tpot_ms], [per.wait_s * 1000.0]
+    ttft.append(side.quantiles(side.ttft_curve, n_serverless))
+    tpot.append(side.quantiles(side.tpot_curve, n_serverless))
     wait.append(np.zeros(n_serverless))
-    return Latency(
-        ttft_ms=distribution(np.concatenate(ttft)),
-        tpot_ms=distribution(np.concatenate(tpot)),
-        queue_ms=distribution(np.concatenate(wait)),
-        slo_attainment=(met + both * n_serverless) / n,
-        ttft_attainment=(met_ttft + ttft_share * n_serverless) / n,
-        tpot_attainment=(met_tpot + tpot_share * n_serverless) / n,
-        source="hybrid" if profile is None else f"replay + {profile.id}",
+    return side.latency(
+        ttft=distribution(np.concatenate(ttft)),
+        tpot=distribution(np.concatenate(tpot)),
+        queue=distribution(np.concatenate(wait)),
+        met=met,
+        n_serverless=n_serverless,
+        n=n,
     )
 
 
@@ -266,51 +305,102 @@ class HybridSearch:
     meets_slo: bool
 
 
-def _quick(
-    req: RequestArrays,
-    service: ReplicaService,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
-    replicas: int,
-    *,
-    slo: Slo,
-    slots: int,
-    horizon: float,
-    tier: Tier,
-    serverless_both: float,
-) -> tuple[HybridCandidate, FleetSim | None]:
+@dataclass(frozen=True)
+class OverflowJob:
+    """What every overflow candidate needs (sent once to the Dask workers when a dataset is searched)."""
+
+    service: ReplicaService
+    gpu_price: GpuPrice
+    token_price: TokenPrice
+    slo: Slo
+    slots: int
+    horizon: float
+    tier: Tier
+    serverless_both: float
+    """Share of the requests sent to serverless that meet the SLO."""
+
+    def all_serverless(self, bill_usd: float) -> HybridCandidate:
+        """N = 0: every request to serverless."""
+        both = self.serverless_both
+        return HybridCandidate(0, None, bill_usd, both, 1.0, both >= self.slo.attainment_target)
+
+    def candidate(
+        self, replicas: int, instances: Instances, *, overflow_usd: float, met: int, n: int, n_over: int
+    ) -> HybridCandidate:
+        """N replicas: their bill plus the overflow's, and the attainment of both sides (``met`` of the
+        requests the fleet took meet the SLO at their mean latency)."""
+        gpu_usd = lease_cost_usd(instances, self.horizon, self.gpu_price, hourly_price(self.gpu_price, self.tier))
+        attainment = (met + self.serverless_both * n_over) / n if n else 1.0
+        share = n_over / n if n else 0.0
+        target = self.slo.attainment_target
+        return HybridCandidate(replicas, None, gpu_usd + overflow_usd, attainment, share, attainment >= target)
+
+
+def _quick(req: RequestArrays, replicas: int, job: OverflowJob) -> tuple[HybridCandidate, FleetSim | None]:
     """Cost and attainment of an overflow split without the full summaries, and its simulation (to reuse)."""
     if replicas == 0:
-        bill = serverless_bill(req, token_price)
-        ok = serverless_both >= slo.attainment_target
-        return HybridCandidate(0, None, bill.total_usd, serverless_both, 1.0, ok), None
-    sim = run_fleet(req, service, _fixed(replicas), slots=slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
-    leased = lease(sim.instances, horizon)
-    gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
-    gpu_usd = float(gpu.sum()) / 3600.0 * hourly_price(gpu_price, tier)
+        return job.all_serverless(serverless_bill(req, job.token_price).total_usd), None
+    sim = run_fleet(
+        req, job.service, _fixed(replicas), slots=job.slots, cold_start_s=0.0, horizon_s=job.horizon, discipline="loss"
+    )
     over = ~sim.admitted
-    met = dedicated_met(req, service, sim, slo)
-    n = len(req)
-    n_over = int(over.sum())
-    attainment = (met + serverless_both * n_over) / n if n else 1.0
-    cost = gpu_usd + serverless_bill(req, token_price, mask=over).total_usd
-    share = n_over / n if n else 0.0
-    return HybridCandidate(replicas, None, cost, attainment, share, attainment >= slo.attainment_target), sim
+    cand = job.candidate(
+        replicas,
+        sim.instances,
+        overflow_usd=serverless_bill(req, job.token_price, mask=over).total_usd,
+        met=dedicated_met(req, job.service, sim, job.slo),
+        n=len(req),
+        n_over=int(over.sum()),
+    )
+    return cand, sim
 
 
 def dedicated_met(req: RequestArrays, service: ReplicaService, sim: FleetSim, slo: Slo) -> int:
     """Requests the fleet served that meet both SLO targets at their mean latency (no per-request spread;
     a request never served misses)."""
-    adm = sim.admitted
-    b = np.maximum(sim.batch[adm].astype(np.float64), 1.0)
-    ttft = (sim.start_s[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
+    return met_count(req, service, start_s=sim.start_s, batch=sim.batch, admitted=sim.admitted, slo=slo)
+
+
+def met_count(
+    req: RequestArrays,
+    service: ReplicaService,
+    *,
+    start_s: FloatArray,
+    batch: npt.NDArray[np.int32],
+    admitted: BoolArray,
+    slo: Slo,
+) -> int:
+    """:func:`dedicated_met` from the pool's rows (``admitted``: the requests the fleet took)."""
+    adm = admitted
+    b = np.maximum(batch[adm].astype(np.float64), 1.0)
+    ttft = (start_s[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
     tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
     return int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
 
 
+def search_overflow(
+    evaluate: Callable[[list[int]], list[HybridCandidate]], max_replicas: int, wave: int = 1
+) -> list[HybridCandidate]:
+    """Try N = 0, 1, ... always-on replicas, ``wave`` at a time (``evaluate`` gives their candidates, in
+    order), until one never overflows, the cost has risen twice past a split that meets the SLO
+    (:func:`_rising`), or ``max_replicas``. A wave of 1 evaluates nothing past the stop."""
+    candidates: list[HybridCandidate] = []
+    n = 0
+    while n <= max_replicas:
+        batch = list(range(n, min(n + wave, max_replicas + 1)))
+        for cand in evaluate(batch):
+            candidates.append(cand)
+            if (cand.replicas or 0) > 0 and cand.serverless_share == 0.0:
+                return candidates
+            if len(candidates) >= 3 and _rising(candidates):
+                return candidates
+        n += len(batch)
+    return candidates
+
+
 def serverless_share(profile: Profile | None, slo: Slo, notes: list[str]) -> float:
     """Share of the requests sent to serverless that meet the SLO (1 without a serverless profile)."""
-    return _serverless_share(profile, slo, notes)[0]
+    return ServerlessSide.of(profile, slo, notes).both
 
 
 def _pick(candidates: list[HybridCandidate]) -> tuple[HybridCandidate, bool]:
@@ -357,27 +447,18 @@ def best_hybrid(
     notes: list[str] = []
     horizon = billing_horizon(req, horizon_s)
     n_slots = replica_slots(service, req, slots, notes)
-    both = _serverless_share(serverless_profile, slo, [])[0]
-    candidates: list[HybridCandidate] = []
+    both = ServerlessSide.of(serverless_profile, slo, []).both
+    job = OverflowJob(service, gpu_price, token_price, slo, n_slots, horizon, tier, both)
     sims: dict[int, FleetSim | None] = {}
-    for n in range(max_replicas + 1):
-        cand, sims[n] = _quick(
-            req,
-            service,
-            gpu_price,
-            token_price,
-            n,
-            slo=slo,
-            slots=n_slots,
-            horizon=horizon,
-            tier=tier,
-            serverless_both=both,
-        )
-        candidates.append(cand)
-        if n > 0 and cand.serverless_share == 0.0:
-            break
-        if len(candidates) >= 3 and _rising(candidates):
-            break
+
+    def evaluate(ns: list[int]) -> list[HybridCandidate]:
+        found = []
+        for n in ns:
+            cand, sims[n] = _quick(req, n, job)
+            found.append(cand)
+        return found
+
+    candidates = search_overflow(evaluate, max_replicas)
     best, ok = _pick(candidates)
     replay = replay_hybrid(
         req,

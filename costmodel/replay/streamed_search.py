@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
 
 from breakeven.parallel import current_client, pmap, worker_count
 from costmodel.profiles.schema import Profile
@@ -33,10 +32,13 @@ from costmodel.replay.hybrid import (
     HybridCandidate,
     HybridReplay,
     HybridSearch,
+    OverflowJob,
+    ServerlessSide,
     _fixed,
     _pick,
-    _rising,
-    _serverless_share,
+    combined_latency,
+    met_count,
+    search_overflow,
 )
 from costmodel.replay.serverless import BillSums, bill_sums
 from costmodel.replay.streamed import (
@@ -75,61 +77,24 @@ class StreamedHybrid(HybridReplay):
         return self.overflow_count / self.requests if self.requests else 0.0
 
 
-@dataclass(frozen=True)
-class _HybridJob:
-    """What every overflow candidate needs (sent to the workers once)."""
-
-    ds: TraceDataset
-    service: ReplicaService
-    gpu_price: GpuPrice
-    token_price: TokenPrice
-    slo: Slo
-    slots: int
-    horizon: float
-    tier: Tier
-    serverless_both: float
-
-
-def _quick_streamed(replicas: int, job: _HybridJob) -> HybridCandidate:
+def _quick_streamed(replicas: int, ds: TraceDataset, job: OverflowJob) -> HybridCandidate:
     """One overflow split's cost and attainment at mean latencies, streamed (a Dask task)."""
-    ds, service, gpu_price, token_price = job.ds, job.service, job.gpu_price, job.token_price
-    slo, slots, horizon, tier, serverless_both = job.slo, job.slots, job.horizon, job.tier, job.serverless_both
     if replicas == 0:
-        bill = serverless_bill_streamed(ds, token_price)
-        ok = serverless_both >= slo.attainment_target
-        return HybridCandidate(0, None, bill.total_usd, serverless_both, 1.0, ok)
+        return job.all_serverless(serverless_bill_streamed(ds, job.token_price).total_usd)
     policy = _fixed(replicas)
-    instances, _ = plan_fleet_streamed(
-        ds,
-        service,
-        policy,
-        slots=slots,
-        cold_start_s=0.0,
-        horizon_s=max(horizon, 0.0) + 2.0 * policy.decision_interval_s,
-    )
-    pool = Pool(service, slots, "loss", instances=instances)
+    end = max(job.horizon, 0.0) + 2.0 * policy.decision_interval_s
+    instances, _ = plan_fleet_streamed(ds, job.service, policy, slots=job.slots, cold_start_s=0.0, horizon_s=end)
+    pool = Pool(job.service, job.slots, "loss", instances=instances)
     met = n = n_over = 0
     bills: list[BillSums] = []
     for req, rows in pool_chunks(pool, chunks(ds, pool.chunk_size, _BILLED)):
         admitted = rows.admitted
-        met += _met(req, service, start=rows.start_s, batch=rows.batch, adm=admitted, slo=slo)
+        met += met_count(req, job.service, start_s=rows.start_s, batch=rows.batch, admitted=admitted, slo=job.slo)
         n += len(req)
         n_over += int((~admitted).sum())
-        bills.append(bill_sums(req, token_price, ~admitted))
-    leased = lease(instances, horizon)
-    gpu = billed_seconds(leased.raw_s, increment_s=gpu_price.billing_increment_s, minimum_s=gpu_price.minimum_billed_s)
-    cost = float(gpu.sum()) / 3600.0 * hourly_price(gpu_price, tier) + priced(token_price, bills).total_usd
-    attainment = (met + serverless_both * n_over) / n if n else 1.0
-    share = n_over / n if n else 0.0
-    return HybridCandidate(replicas, None, cost, attainment, share, attainment >= slo.attainment_target)
-
-
-def _met(req: RequestArrays, service: ReplicaService, *, start: Any, batch: Any, adm: Any, slo: Slo) -> int:
-    """Requests served that meet both targets at their mean latency (as the in-memory search counts them)."""
-    b = np.maximum(batch[adm].astype(np.float64), 1.0)
-    ttft = (start[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
-    tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
-    return int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
+        bills.append(bill_sums(req, job.token_price, ~admitted))
+    overflow_usd = priced(job.token_price, bills).total_usd
+    return job.candidate(replicas, instances, overflow_usd=overflow_usd, met=met, n=n, n_over=n_over)
 
 
 def best_hybrid_streamed(
@@ -152,24 +117,10 @@ def best_hybrid_streamed(
     t = totals(ds)
     horizon = t.last_arrival_s if horizon_s is None else float(horizon_s)
     n_slots = slots_at(service, t.mean_in, t.mean_out, slots, notes)
-    both = _serverless_share(serverless_profile, slo, [])[0]
+    both = ServerlessSide.of(serverless_profile, slo, []).both
+    job = OverflowJob(service, gpu_price, token_price, slo, n_slots, horizon, tier, both)
     wave = max(2, worker_count(current_client()))
-    candidates: list[HybridCandidate] = []
-    n = 0
-    done = False
-    while n <= max_replicas and not done:
-        batch = list(range(n, min(n + wave, max_replicas + 1)))
-        job = _HybridJob(ds, service, gpu_price, token_price, slo, n_slots, horizon, tier, both)
-        found = pmap(_quick_streamed, batch, job)
-        for cand in found:  # the in-memory search's stopping rules, in order
-            candidates.append(cand)
-            if (cand.replicas or 0) > 0 and cand.serverless_share == 0.0:
-                done = True
-                break
-            if len(candidates) >= 3 and _rising(candidates):
-                done = True
-                break
-        n += len(batch)
+    candidates = search_overflow(lambda ns: pmap(_quick_streamed, ns, ds, job), max_replicas, wave)
     best, ok = _pick(candidates)
     replay = replay_hybrid_streamed(
         ds,
@@ -208,13 +159,10 @@ def replay_hybrid_streamed(
     notes: list[str] = []
     n = len(ds)
     horizon = ds.last_arrival_s if horizon_s is None else float(horizon_s)
-    both, ttft_share, tpot_share, ttft_curve, tpot_curve = _serverless_share(serverless_profile, slo, notes)
-    shares, curves = (both, ttft_share, tpot_share), (ttft_curve, tpot_curve)
+    side = ServerlessSide.of(serverless_profile, slo, notes)
     if replicas == 0:
         bill = serverless_bill_streamed(ds, token_price)
-        latency = _combined(
-            None, n=n, n_serverless=n, slo=slo, shares=shares, curves=curves, profile=serverless_profile
-        )
+        latency = combined_latency(None, n, serverless_profile, slo, [])
         return StreamedHybrid(0, None, bill, np.zeros(0, dtype=bool), latency, horizon, n, None, notes, n)
     bills: list[BillSums] = []
     combined: list[Latency] = []
@@ -224,9 +172,7 @@ def replay_hybrid_streamed(
 
     def combine(acc: _Accumulator) -> None:
         n_over = n - acc.admitted
-        combined.append(
-            _combined(acc, n=n, n_serverless=n_over, slo=slo, shares=shares, curves=curves, profile=serverless_profile)
-        )
+        combined.append(_combined(acc, side, n=n, n_serverless=n_over))
 
     ded = replay_dedicated_streamed(
         ds,
@@ -251,43 +197,21 @@ def replay_hybrid_streamed(
     )
 
 
-def _combined(
-    acc: _Accumulator | None,
-    *,
-    n: int,
-    n_serverless: int,
-    slo: Slo,
-    shares: tuple[float, float, float],
-    curves: tuple[Any, Any],
-    profile: Profile | None,
-) -> Latency:
+def _combined(acc: _Accumulator, side: ServerlessSide, *, n: int, n_serverless: int) -> Latency:
     """:func:`.hybrid.combined_latency` from the spilled dedicated values plus the profile's quantiles."""
-    both, ttft_share, tpot_share = shares
-    if acc is None:
-        from costmodel.replay.hybrid import combined_latency  # noqa: PLC0415
-
-        return combined_latency(None, n_serverless, profile, slo, [])
     for lo in range(0, n_serverless, 1 << 22):  # the profile's quantiles, in bounded memory
         hi = min(n_serverless, lo + (1 << 22))
-        acc.ttft.add(_quantile_range(curves[0], lo, hi, n_serverless))
-        acc.tpot.add(_quantile_range(curves[1], lo, hi, n_serverless))
+        acc.ttft.add(side.quantiles(side.ttft_curve, n_serverless, lo, hi))
+        acc.tpot.add(side.quantiles(side.tpot_curve, n_serverless, lo, hi))
         acc.queue.add(np.zeros(hi - lo))
-    return Latency(
-        ttft_ms=acc.ttft.distribution(),
-        tpot_ms=acc.tpot.distribution(),
-        queue_ms=acc.queue.distribution(),
-        slo_attainment=(acc.met + both * n_serverless) / n if n else 1.0,
-        ttft_attainment=(acc.ttft_met + ttft_share * n_serverless) / n if n else 1.0,
-        tpot_attainment=(acc.tpot_met + tpot_share * n_serverless) / n if n else 1.0,
-        source="hybrid" if profile is None else f"replay + {profile.id}",
+    return side.latency(
+        ttft=acc.ttft.distribution(),
+        tpot=acc.tpot.distribution(),
+        queue=acc.queue.distribution(),
+        met=(acc.met, acc.ttft_met, acc.tpot_met),
+        n_serverless=n_serverless,
+        n=n,
     )
-
-
-def _quantile_range(curve: Any, lo: int, hi: int, n: int) -> Any:
-    """Elements ``lo:hi`` of :func:`.hybrid._quantiles` (curve, n), computed alone."""
-    if curve is None or n == 0:
-        return np.empty(0)
-    return curve.value_at(ndtri((np.arange(lo, hi) + 0.5) / n))
 
 
 # --------------------------------------------------------------------------------------- trace break-even
