@@ -13,10 +13,12 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -153,15 +155,10 @@ def list_prices(
     if as_json:
         print_json([catalog.annotated(e.id, day, stale_after) for e in entries])
         return
-    tokens = [e for e in entries if isinstance(e, TokenPrice)]
-    gpus = [e for e in entries if isinstance(e, GpuPrice)]
-    owned = [e for e in entries if isinstance(e, OwnedServer)]
-    if tokens:
-        stdout.print(_token_table(catalog, tokens, day, stale_after))
-    if gpus:
-        stdout.print(_gpu_table(catalog, gpus, day, stale_after))
-    if owned:
-        stdout.print(_owned_table(catalog, owned, day, stale_after))
+    for price_type, layout in _TABLES.items():
+        of_kind = [e for e in entries if isinstance(e, price_type)]
+        if of_kind:
+            stdout.print(_price_table(catalog, layout, of_kind, day=day, stale_after=stale_after))
     if not entries:
         stderr.print("no prices match")
     stale = sum(catalog.is_stale(e.id, day, stale_after) for e in entries)
@@ -303,80 +300,79 @@ def _date_cell(catalog: Catalog, price: Price, day: date, stale_after: int) -> s
     return price.as_of.isoformat() + ("\n[bold red]STALE[/]" if stale else "")
 
 
-def _price_table(
-    catalog: Catalog,
-    title: str,
-    columns: list[tuple[str, str]],
-    rows: list[tuple[Price, list[str]]],
-    *,
-    day: date,
-    stale_after: int,
-) -> Table:
-    """A table of prices: the id cell, each row's own ``columns`` (name, justify), then the date cell."""
-    table = _new_table(title, [("id · source · origin", "left"), *columns, ("as_of", "left")])
-    for price, cells in rows:
-        table.add_row(_id_cell(catalog, price), *cells, _date_cell(catalog, price, day, stale_after))
+@dataclass(frozen=True)
+class _Layout:
+    """How ``prices list`` tables one kind of price: a title, the columns between the id and the date
+    (name, justify), and the cells of an entry in those columns."""
+
+    title: str
+    columns: list[tuple[str, str]]
+    cells: Callable[[Any], list[str]]
+
+
+def _price_table(catalog: Catalog, layout: _Layout, entries: Sequence[Price], *, day: date, stale_after: int) -> Table:
+    """A table of prices of one kind: the id cell, the layout's own columns, then the date cell."""
+    table = _new_table(layout.title, [("id · source · origin", "left"), *layout.columns, ("as_of", "left")])
+    for price in entries:
+        table.add_row(_id_cell(catalog, price), *layout.cells(price), _date_cell(catalog, price, day, stale_after))
     return table
 
 
-def _token_table(catalog: Catalog, entries: list[TokenPrice], day: date, stale_after: int) -> Table:
-    rows: list[tuple[Price, list[str]]] = [
-        (
-            e,
-            [
-                _money(e.input_usd_per_mtok, e.currency),
-                _money(e.output_usd_per_mtok, e.currency),
-                _money(e.cached_input_usd_per_mtok, e.currency),
-                "—" if e.batch_discount is None else f"-{e.batch_discount:.0%}",
-            ],
-        )
-        for e in entries
+def _token_cells(e: TokenPrice) -> list[str]:
+    return [
+        _money(e.input_usd_per_mtok, e.currency),
+        _money(e.output_usd_per_mtok, e.currency),
+        _money(e.cached_input_usd_per_mtok, e.currency),
+        "—" if e.batch_discount is None else f"-{e.batch_discount:.0%}",
     ]
-    columns = [("in", "right"), ("out", "right"), ("cached", "right"), ("batch", "right")]
-    return _price_table(
-        catalog, "Per-token prices (USD per 1M tokens unless marked)", columns, rows, day=day, stale_after=stale_after
-    )
 
 
-def _gpu_table(catalog: Catalog, entries: list[GpuPrice], day: date, stale_after: int) -> Table:
-    rows: list[tuple[Price, list[str]]] = [
-        (
-            e,
-            [
-                escape(f"{e.gpu_count}x {e.gpu}"),
-                _money(e.hourly_usd, e.currency, 6),
-                _money(e.gpu_hourly_usd, e.currency),
-                _money(e.spot_hourly_usd, e.currency),
-                _billing(e),
-            ],
-        )
-        for e in entries
+def _gpu_cells(e: GpuPrice) -> list[str]:
+    return [
+        escape(f"{e.gpu_count}x {e.gpu}"),
+        _money(e.hourly_usd, e.currency, 6),
+        _money(e.gpu_hourly_usd, e.currency),
+        _money(e.spot_hourly_usd, e.currency),
+        _billing(e),
     ]
-    columns = [("GPUs", "left"), ("/h", "right"), ("/GPU-h", "right"), ("spot/h", "right"), ("bill", "left")]
-    return _price_table(
-        catalog, "GPU instance prices (USD per hour unless marked)", columns, rows, day=day, stale_after=stale_after
-    )
 
 
-def _owned_table(catalog: Catalog, entries: list[OwnedServer], day: date, stale_after: int) -> Table:
-    rows: list[tuple[Price, list[str]]] = [
-        (
-            e,
-            [
-                escape(f"{e.gpu_count}x {e.gpu}"),
-                _money(e.purchase_usd, e.currency, 7),
-                f"{e.depreciation_years:g}",
-                _money(e.fixed_usd_per_month, e.currency, 6),
-                f"{e.power_w / 1000:g} x {e.pue:g}",
-                _money(e.electricity_usd_per_kwh, e.currency),
-            ],
-        )
-        for e in entries
+def _owned_cells(e: OwnedServer) -> list[str]:
+    return [
+        escape(f"{e.gpu_count}x {e.gpu}"),
+        _money(e.purchase_usd, e.currency, 7),
+        f"{e.depreciation_years:g}",
+        _money(e.fixed_usd_per_month, e.currency, 6),
+        f"{e.power_w / 1000:g} x {e.pue:g}",
+        _money(e.electricity_usd_per_kwh, e.currency),
     ]
-    columns = [("GPUs", "left"), ("purchase", "right"), ("years", "right"), ("fixed/mo", "right"),
-               ("kW x PUE", "right"), ("/kWh", "right")]  # fmt: skip
-    title = "Owned servers (USD unless marked; fixed = depreciation + hosting + other, per month)"
-    return _price_table(catalog, title, columns, rows, day=day, stale_after=stale_after)
+
+
+#: The table of each kind of price, in the order ``prices list`` prints them.
+_TABLES: dict[type, _Layout] = {
+    TokenPrice: _Layout(
+        "Per-token prices (USD per 1M tokens unless marked)",
+        [("in", "right"), ("out", "right"), ("cached", "right"), ("batch", "right")],
+        _token_cells,
+    ),
+    GpuPrice: _Layout(
+        "GPU instance prices (USD per hour unless marked)",
+        [("GPUs", "left"), ("/h", "right"), ("/GPU-h", "right"), ("spot/h", "right"), ("bill", "left")],
+        _gpu_cells,
+    ),
+    OwnedServer: _Layout(
+        "Owned servers (USD unless marked; fixed = depreciation + hosting + other, per month)",
+        [
+            ("GPUs", "left"),
+            ("purchase", "right"),
+            ("years", "right"),
+            ("fixed/mo", "right"),
+            ("kW x PUE", "right"),
+            ("/kWh", "right"),
+        ],
+        _owned_cells,
+    ),
+}
 
 
 def _billing(price: GpuPrice) -> str:
