@@ -15,8 +15,11 @@ Figures, per client:
 - **request rate**: completed requests / measured window; **CPU**: client CPU seconds / window seconds
   (``resource.getrusage`` of our client process; /proc samples of GuideLLM's process tree in its window).
 
-GuideLLM runs from its own virtualenv (``/tmp/peer``, see /work/shared/notes/peers.md); when that is
-absent, its half is skipped with a message. Run: ``.venv/bin/python benchmarks/bench_profiler.py``.
+GuideLLM runs from its own virtualenv, the folder the ``GUIDELLM_VENV`` environment variable names (``PEER``
+below has the default), kept out of the project's dependencies: make one with ``python -m venv DIR``, then
+``DIR/bin/pip install torch`` (the CPU build, or pip pulls a CUDA one of several GB) and
+``DIR/bin/pip install guidellm``. When it has no ``bin/guidellm``, its half is skipped with a message.
+Run: ``GUIDELLM_VENV=DIR .venv/bin/python benchmarks/bench_profiler.py``.
 """
 
 from __future__ import annotations
