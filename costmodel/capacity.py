@@ -256,8 +256,36 @@ class CapacityFit:
         ``rps = 0``, ``slots = 0`` and ``binding`` naming the target that fails at batch 1.
         """
         n_in, n_out = _check_tokens(input_tokens, output_tokens)
+        binding, slots = self._batch_limit(n_in, n_out)
+        notes = self._extrapolation_notes(n_in, n_out)
+        extrapolated = bool(notes)
+        reachable = slots > 0
+        if not reachable:
+            notes.insert(0, self._unreachable(n_in, n_out, binding))
+        elif slots > self.defaults.extrapolation_factor * self.measured.batch_max:
+            extrapolated = True
+            notes.append(
+                f"capacity runs {slots:,} requests at once; the largest measured mean concurrency was "
+                f"{self.measured.batch_max:,.1f}: extrapolating the latency lines"
+            )
+        service_s = float(self._service(slots).service_s(n_in, n_out, slots)) if reachable else None
+        return Capacity(
+            input_tokens=n_in,
+            output_tokens=n_out,
+            rps=slots / service_s if service_s is not None else 0.0,
+            slots=slots if reachable else 0,
+            binding=binding,
+            extrapolated=extrapolated,
+            ttft_ms=self.ttft_planning_ms(n_in, slots) if reachable else None,
+            tpot_ms=self.tpot_planning_ms(slots) if reachable else None,
+            service_s=service_s,
+            warnings=tuple(notes),
+        )
+
+    def _batch_limit(self, n_in: float, n_out: float) -> tuple[Binding, int]:
+        """The largest batch meeting both targets at the mean and the planning percentile, capped by the KV
+        cache and the engine; and what binds it."""
         slo = self.slo
-        notes: list[str] = []
         limits: dict[Binding, float] = {}
         fixed_ttft = self.mean.ttft_base_ms + self.mean.prefill_ms_per_token * n_in
         fixed_ttft_p = self.planning.ttft_base_ms + self.planning.prefill_ms_per_token * n_in
@@ -273,13 +301,13 @@ class CapacityFit:
             limits["kv"] = float(self.kv_cache_tokens // max(n_in + n_out, 1.0))
         limits["none"] = float(self.max_batch)
         binding: Binding = min(limits, key=limits.__getitem__)  # first of equals: ttft, tpot, kv, none
-        slots = math.floor(limits[binding] + 1e-9)
+        return binding, math.floor(limits[binding] + 1e-9)
 
-        extrapolated = False
+    def _extrapolation_notes(self, n_in: float, n_out: float) -> list[str]:
+        """Input and output lengths beyond the measured ones (prefill and decode times extrapolated)."""
         span = self.measured
-        factor = self.defaults.extrapolation_factor
-        if span.input_tokens_max is not None and n_in > factor * span.input_tokens_max:
-            extrapolated = True
+        notes = []
+        if span.input_tokens_max is not None and n_in > self.defaults.extrapolation_factor * span.input_tokens_max:
             notes.append(
                 f"asked for {n_in:,.0f} input tokens; measured inputs were "
                 f"{span.input_tokens_min:,.0f}–{span.input_tokens_max:,.0f} tokens: extrapolating the prefill time"
@@ -287,56 +315,25 @@ class CapacityFit:
         if span.output_tokens_max is not None and n_out > self.defaults.output_extrapolation_factor * (
             span.output_tokens_max
         ):
-            extrapolated = True
             notes.append(
                 f"asked for {n_out:,.0f} output tokens; measured outputs were "
                 f"{span.output_tokens_min:,.0f}–{span.output_tokens_max:,.0f} tokens: extrapolating"
             )
+        return notes
 
-        if slots <= 0:
-            reason = {
-                "ttft": f"{slo.percentile} TTFT at batch 1 is {self.ttft_planning_ms(n_in, 1):,.0f} ms "
-                f"> {slo.ttft_ms:,.0f} ms target",
-                "tpot": f"{slo.percentile} TPOT at batch 1 is {self.tpot_planning_ms(1):,.1f} ms "
-                f"> {slo.tpot_ms:,.0f} ms target",
-                "kv": f"one request of {n_in + n_out:,.0f} tokens does not fit the "
-                f"{self.kv_cache_tokens or 0:,} token KV cache",
-                "none": "the engine allows no request",
-            }[binding]
-            notes.insert(0, f"SLO unreachable for {n_in:,.0f} in / {n_out:,.0f} out tokens: {reason}")
-            return Capacity(
-                input_tokens=n_in,
-                output_tokens=n_out,
-                rps=0.0,
-                slots=0,
-                binding=binding,
-                extrapolated=extrapolated,
-                ttft_ms=None,
-                tpot_ms=None,
-                service_s=None,
-                warnings=tuple(notes),
-            )
-
-        if slots > factor * span.batch_max:
-            extrapolated = True
-            notes.append(
-                f"capacity runs {slots:,} requests at once; the largest measured mean concurrency was "
-                f"{span.batch_max:,.1f}: extrapolating the latency lines"
-            )
-        service = self._service(slots)
-        service_s = float(service.service_s(n_in, n_out, slots))
-        return Capacity(
-            input_tokens=n_in,
-            output_tokens=n_out,
-            rps=slots / service_s,
-            slots=slots,
-            binding=binding,
-            extrapolated=extrapolated,
-            ttft_ms=self.ttft_planning_ms(n_in, slots),
-            tpot_ms=self.tpot_planning_ms(slots),
-            service_s=service_s,
-            warnings=tuple(notes),
-        )
+    def _unreachable(self, n_in: float, n_out: float, binding: Binding) -> str:
+        """Why no batch meets the SLO, in words."""
+        slo = self.slo
+        why = {
+            "ttft": f"{slo.percentile} TTFT at batch 1 is {self.ttft_planning_ms(n_in, 1):,.0f} ms "
+            f"> {slo.ttft_ms:,.0f} ms target",
+            "tpot": f"{slo.percentile} TPOT at batch 1 is {self.tpot_planning_ms(1):,.1f} ms "
+            f"> {slo.tpot_ms:,.0f} ms target",
+            "kv": f"one request of {n_in + n_out:,.0f} tokens does not fit the "
+            f"{self.kv_cache_tokens or 0:,} token KV cache",
+            "none": "the engine allows no request",
+        }[binding]
+        return f"SLO unreachable for {n_in:,.0f} in / {n_out:,.0f} out tokens: {why}"
 
     # ------------------------------------------------------------------------------------ services
 
@@ -522,60 +519,21 @@ def fit_replica_service(
     """
     slo = slo or Slo()
     defaults = defaults or FitDefaults()
-    where = f"profile {profile.id!r}"
     if profile.kind != "dedicated":
-        raise InputError(f"{where}: capacity needs a dedicated deployment profile; found kind {profile.kind!r}")
-    warnings: list[str] = []
-    skipped = [p for p in profile.warm if not p.valid]
-    rows: list[_Row] = []
-    unusable: list[str] = []
-    for index, point in enumerate(profile.warm):
-        if not point.valid:
-            continue
-        label = point.source or f"warm[{index}]"
-        row = _row(point, slo.percentile, label)
-        if isinstance(row, str):
-            unusable.append(row)
-        else:
-            rows.append(row)
-    if skipped:
-        levels = ", ".join(_level(p) for p in skipped)
-        warnings.append(f"skipped {len(skipped)} invalid point(s) (runs that failed part-way): {levels}")
-    if unusable:
-        warnings.append("skipped unusable point(s): " + "; ".join(unusable))
-    if not rows:
         raise InputError(
-            f"{where}: no usable warm point; expected at least one valid point with TTFT and TPOT "
-            f"(or ITL / output throughput), found {len(profile.warm)} point(s), {len(skipped)} invalid"
+            f"profile {profile.id!r}: capacity needs a dedicated deployment profile; found kind {profile.kind!r}"
         )
-
+    rows, skipped, warnings = _usable_rows(profile, slo.percentile)
     batch = np.array([r.batch for r in rows])
     slopes = len(rows) >= 2 and batch.max() >= defaults.min_batch_spread * batch.min()
     inputs_known = [r.n_in for r in rows if r.n_in is not None]
-    n_in = np.array([r.n_in if r.n_in is not None else 0.0 for r in rows])
     fit_prefill = (
         len(inputs_known) == len(rows)
         and len(rows) >= 3
         and min(inputs_known) > 0
         and max(inputs_known) >= defaults.min_input_spread * min(inputs_known)
     )
-
-    lines: dict[str, LatencyLines] = {}
-    for which in ("mean", "planning"):
-        tpot_y = np.array([r.tpot_mean if which == "mean" else r.tpot_p for r in rows])
-        ttft_y = np.array([r.ttft_mean if which == "mean" else r.ttft_p for r in rows])
-        tpot_base, tpot_slope = _fit_tpot(batch, tpot_y, slopes=slopes, growth=defaults.tpot_growth_per_seq)
-        prefill: float | None = None  # fitted
-        if not fit_prefill:  # the same physical prefill for both fits: the mean's decode step ÷ the default ratio
-            mean_base = tpot_base if which == "mean" else lines["mean"].tpot_base_ms
-            prefill = mean_base / defaults.prefill_tokens_per_decode_step
-        ttft_base, pre, contention = _fit_ttft(
-            batch, n_in, ttft_y, slopes=slopes, prefill=prefill, default_contention=tpot_slope
-        )
-        lines[which] = LatencyLines(tpot_base, tpot_slope, ttft_base, pre, contention)
-    if slo.percentile == "mean":
-        lines["planning"] = lines["mean"]
-
+    mean, planning = _fit_lines(rows, slo.percentile, defaults, slopes=slopes, fit_prefill=fit_prefill)
     if not slopes:
         warnings.append(
             f"only one load level measured (mean concurrency {batch.min():,.1f}): TPOT is assumed to grow by "
@@ -585,7 +543,7 @@ def fit_replica_service(
     if not fit_prefill:
         warnings.append(
             "measured inputs do not vary enough to fit the prefill time: assumed "
-            f"{lines['mean'].prefill_ms_per_token:.4f} ms per input token "
+            f"{mean.prefill_ms_per_token:.4f} ms per input token "
             f"(a batch-1 decode step ÷ {defaults.prefill_tokens_per_decode_step:g})"
         )
     if len(inputs_known) < len(rows):
@@ -601,40 +559,92 @@ def fit_replica_service(
             "pessimistic for steady traffic"
         )
     _fallback_warnings(rows, slo.percentile, warnings)
-
-    kv_tokens = profile.kv_cache_tokens
-    if kv_tokens is None and profile.max_concurrency is not None:
-        kv_tokens = int(profile.max_concurrency.value * profile.max_concurrency.tokens_per_request)
-    if kv_tokens is None:
-        warnings.append("KV-cache capacity unknown: batches are not capped by memory")
-    max_batch = _max_num_seqs(profile, defaults)
-
-    fit_points = tuple(_point_fit(r, lines["mean"], lines["planning"], slo.percentile) for r in rows)
+    kv_tokens = _kv_cache_tokens(profile, warnings)
     outs = [r.n_out for r in rows if r.n_out is not None]
-    measured = MeasuredRange(
-        points=len(rows),
-        skipped=len(skipped),
-        batch_min=float(batch.min()),
-        batch_max=float(batch.max()),
-        input_tokens_min=min(inputs_known) if inputs_known else None,
-        input_tokens_max=max(inputs_known) if inputs_known else None,
-        output_tokens_min=min(outs) if outs else None,
-        output_tokens_max=max(outs) if outs else None,
-    )
     return CapacityFit(
         profile_id=profile.id,
         slo=slo,
-        mean=lines["mean"],
-        planning=lines["planning"],
+        mean=mean,
+        planning=planning,
         kv_cache_tokens=kv_tokens,
-        max_batch=max_batch,
-        points=fit_points,
-        measured=measured,
+        max_batch=_max_num_seqs(profile, defaults),
+        points=tuple(_point_fit(r, mean, planning, slo.percentile) for r in rows),
+        measured=MeasuredRange(
+            points=len(rows),
+            skipped=skipped,
+            batch_min=float(batch.min()),
+            batch_max=float(batch.max()),
+            input_tokens_min=min(inputs_known) if inputs_known else None,
+            input_tokens_max=max(inputs_known) if inputs_known else None,
+            output_tokens_min=min(outs) if outs else None,
+            output_tokens_max=max(outs) if outs else None,
+        ),
         reference_input_tokens=float(np.mean(inputs_known)) if inputs_known else 0.0,
         reference_output_tokens=float(np.mean(outs)) if outs else 1.0,
         warnings=tuple(warnings),
         defaults=defaults,
     )
+
+
+def _usable_rows(profile: Profile, want: Percentile) -> tuple[list[_Row], int, list[str]]:
+    """The fit rows of the profile's valid points, how many invalid points were skipped, and what was skipped
+    and why (:class:`InputError` when no point is usable)."""
+    warnings: list[str] = []
+    skipped = [p for p in profile.warm if not p.valid]
+    rows: list[_Row] = []
+    unusable: list[str] = []
+    for index, point in enumerate(profile.warm):
+        if not point.valid:
+            continue
+        row = _row(point, want, point.source or f"warm[{index}]")
+        if isinstance(row, str):
+            unusable.append(row)
+        else:
+            rows.append(row)
+    if skipped:
+        levels = ", ".join(_level(p) for p in skipped)
+        warnings.append(f"skipped {len(skipped)} invalid point(s) (runs that failed part-way): {levels}")
+    if unusable:
+        warnings.append("skipped unusable point(s): " + "; ".join(unusable))
+    if not rows:
+        raise InputError(
+            f"profile {profile.id!r}: no usable warm point; expected at least one valid point with TTFT and TPOT "
+            f"(or ITL / output throughput), found {len(profile.warm)} point(s), {len(skipped)} invalid"
+        )
+    return rows, len(skipped), warnings
+
+
+def _fit_lines(
+    rows: Sequence[_Row], want: Percentile, defaults: FitDefaults, *, slopes: bool, fit_prefill: bool
+) -> tuple[LatencyLines, LatencyLines]:
+    """The latency lines fitted to the means and to the planning percentile (the same lines for 'mean')."""
+    batch = np.array([r.batch for r in rows])
+    n_in = np.array([r.n_in if r.n_in is not None else 0.0 for r in rows])
+    lines: dict[str, LatencyLines] = {}
+    for which in ("mean", "planning"):
+        tpot_y = np.array([r.tpot_mean if which == "mean" else r.tpot_p for r in rows])
+        ttft_y = np.array([r.ttft_mean if which == "mean" else r.ttft_p for r in rows])
+        tpot_base, tpot_slope = _fit_tpot(batch, tpot_y, slopes=slopes, growth=defaults.tpot_growth_per_seq)
+        prefill: float | None = None  # fitted
+        if not fit_prefill:  # the same physical prefill for both fits: the mean's decode step ÷ the default ratio
+            mean_base = tpot_base if which == "mean" else lines["mean"].tpot_base_ms
+            prefill = mean_base / defaults.prefill_tokens_per_decode_step
+        ttft_base, pre, contention = _fit_ttft(
+            batch, n_in, ttft_y, slopes=slopes, prefill=prefill, default_contention=tpot_slope
+        )
+        lines[which] = LatencyLines(tpot_base, tpot_slope, ttft_base, pre, contention)
+    return lines["mean"], lines["mean"] if want == "mean" else lines["planning"]
+
+
+def _kv_cache_tokens(profile: Profile, warnings: list[str]) -> int | None:
+    """The KV cache's size in tokens: measured, else the largest concurrency × tokens per request, else
+    unknown (with a warning: batches are then not capped by memory)."""
+    kv_tokens = profile.kv_cache_tokens
+    if kv_tokens is None and profile.max_concurrency is not None:
+        kv_tokens = int(profile.max_concurrency.value * profile.max_concurrency.tokens_per_request)
+    if kv_tokens is None:
+        warnings.append("KV-cache capacity unknown: batches are not capped by memory")
+    return kv_tokens
 
 
 def _level(p: WarmPoint) -> str:
