@@ -295,7 +295,7 @@ def generate_conversations(
         str | None,
         typer.Option(
             "--think",
-            help="Pause before each turn [s]: exponential mean 'S', 'exp(S)' or 'fixed(S)' (default 1 closed "
+            help="Pause before each turn \\[s]: exponential mean 'S', 'exp(S)' or 'fixed(S)' (default 1 closed "
             "loop, 30 open loop).",
             show_default=False,
         ),

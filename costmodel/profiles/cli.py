@@ -195,7 +195,7 @@ def import_cmd(  # typer passes every option by keyword; its length is its optio
         typer.Option(
             "--gpu-count",
             min=1,
-            help="GPUs per replica [default: tensor x pipeline parallel from the log, else 1].",
+            help="GPUs per replica \\[default: tensor x pipeline parallel from the log, else 1].",
             show_default=False,
         ),
     ] = None,

@@ -158,7 +158,7 @@ def measure(  # typer passes every option by keyword; its length is its option d
         str, typer.Option("--concurrency", metavar="LIST", help="Concurrency levels (requests kept in flight).")
     ] = "1,4,16,64",
     input_tokens: Annotated[
-        int, typer.Option("--input-tokens", min=1, help="Prompt length [tokens], calibrated on the server's count.")
+        int, typer.Option("--input-tokens", min=1, help="Prompt length \\[tokens], calibrated on the server's count.")
     ] = 80,
     output_tokens: Annotated[
         str, typer.Option("--output-tokens", metavar="LIST", help="Output lengths (max_tokens) to measure.")
@@ -182,7 +182,8 @@ def measure(  # typer passes every option by keyword; its length is its option d
         int, typer.Option("--restarts", min=1, help="With --launch: launches to time (the last one is measured warm).")
     ] = 1,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0.001, help="Longest silence allowed on a request [s] (connect or read).")
+        float,
+        typer.Option("--timeout", min=0.001, help="Longest silence allowed on a request \\[s] (connect or read)."),
     ] = 60.0,
     retries: Annotated[
         int, typer.Option("--retries", min=0, help="Retries of a request that fails before its first token.")
@@ -205,7 +206,7 @@ def measure(  # typer passes every option by keyword; its length is its option d
         typer.Option(
             "--samples",
             metavar="FILE",
-            help="Raw per-request JSONL, written as it goes [default: beside -o, NAME.samples.jsonl].",
+            help="Raw per-request JSONL, written as it goes \\[default: beside -o, NAME.samples.jsonl].",
         ),
     ] = None,
     from_samples: Annotated[

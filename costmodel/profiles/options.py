@@ -25,14 +25,14 @@ ServerlessPriceOption = Annotated[
 ]
 EngineOption = Annotated[
     str | None,
-    typer.Option("--engine", help="Engine or provider name, e.g. vllm [default: what the files or endpoint say]."),
+    typer.Option("--engine", help="Engine or provider name, e.g. vllm \\[default: what the files or endpoint say]."),
 ]
 ProfileIdOption = Annotated[
     str | None,
     typer.Option(
         "--id",
         metavar="NAME",
-        help="Profile id [default: '<model>@<count>x<gpu>' when importing, '<model>@<host>' when measuring].",
+        help="Profile id \\[default: '<model>@<count>x<gpu>' when importing, '<model>@<host>' when measuring].",
         show_default=False,
     ),
 ]
