@@ -2,7 +2,8 @@
 sensitivity, and the verdict — as one :class:`~costmodel.results.Results`.
 
 :func:`analyze` is the list of its steps; each is a function of :mod:`costmodel.steps` with a small typed input
-and output (:class:`~costmodel.steps.case.Case` carries the trace and the rules every step reads):
+and output (:class:`~costmodel.steps.case.Case` carries the trace and the rules every step reads;
+:class:`~costmodel.steps.case.Matchup`, the primary pair against the cheapest serverless price):
 
 1. *setup* (:mod:`~costmodel.steps.setup`): the scenario (:mod:`costmodel.scenario`; the bundled one when
    nothing is given), the trace checked and summarised, the prices in one currency, every profile paired
@@ -50,7 +51,7 @@ from costmodel.scenario import (
     resolve_scenario,
 )
 from costmodel.steps.breakeven import draw_lines
-from costmodel.steps.case import Progress, Rules, Tier
+from costmodel.steps.case import Matchup, Progress, Rules, Tier
 from costmodel.steps.dedicated import replay_fleets, with_storage_whatif
 from costmodel.steps.finance import price_finance
 from costmodel.steps.hybrid import Mixes, search_mixes
@@ -158,11 +159,12 @@ def analyze(
     token = bills.cheapest
     fleets = replay_fleets(case, pairs, probes, routing=routing, rng=rng, say=say)
     primary = fleets.primary
-    mixes = search_mixes(case, primary, token, serverless_profile, rng=rng, say=say) if hybrid else Mixes()
+    match = Matchup.of(primary, token)
+    mixes = search_mixes(case, match, serverless_profile, rng=rng, say=say) if hybrid else Mixes()
     fleets = with_storage_whatif(fleets, case, say)
-    lines = draw_lines(case, primary, token, output_tokens=output_tokens, trace_shaped=trace_shaped, say=say)
+    lines = draw_lines(case, match, output_tokens=output_tokens, trace_shaped=trace_shaped, say=say)
     uncertainty = vary_inputs(
-        case, primary, token, bills.options, prices.catalog, samples=sensitivity_samples, seed=seed, rng=rng, say=say
+        case, match, bills.options, prices.catalog, samples=sensitivity_samples, seed=seed, rng=rng, say=say
     )
     options = [*bills.options, *fleets.options, *mixes.options]
     extra = price_finance(case, pairs, token, serverless_profile, prices, seed=seed, base_options=options, say=say)

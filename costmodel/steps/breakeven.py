@@ -12,8 +12,7 @@ import numpy as np
 from costmodel.breakeven import breakeven_table, cost_curve, cost_per_request_usd
 from costmodel.replay.trace_breakeven import trace_breakeven
 from costmodel.results import HOURS_PER_MONTH, BreakevenRow, CostCurve
-from costmodel.steps.case import Case, Pair, Progress, head
-from pricing import TokenPrice
+from costmodel.steps.case import Case, Matchup, Progress, head
 
 
 @dataclass(frozen=True)
@@ -26,18 +25,13 @@ class Lines:
 
 
 def draw_lines(
-    case: Case,
-    pair: Pair | None,
-    token: TokenPrice | None,
-    *,
-    output_tokens: Sequence[float],
-    trace_shaped: bool,
-    say: Progress,
+    case: Case, match: Matchup | None, *, output_tokens: Sequence[float], trace_shaped: bool, say: Progress
 ) -> Lines:
     """Break-even rows at each of ``output_tokens`` and the trace's mean output length (the trace-shaped ones
     when ``trace_shaped``, on the head of a long trace), and the cost curve at the trace's mix."""
-    if pair is None or token is None:
+    if match is None:
         return Lines()
+    pair, token = match.pair, match.token
     trace, mean_in, mean_out = case.trace, case.mean_in, case.mean_out
     hourly = pair.gpu.hourly_for(case.tier)
     grid = sorted({*(float(x) for x in output_tokens), float(round(mean_out))})

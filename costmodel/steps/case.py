@@ -87,6 +87,20 @@ class Pair:
         return self.fit.service_for(case.mean_in, case.mean_out)
 
 
+@dataclass(frozen=True)
+class Matchup:
+    """The primary pair set against the serverless price that is cheapest on this trace: what the hybrid,
+    break-even and sensitivity steps compare."""
+
+    pair: Pair
+    token: TokenPrice
+
+    @classmethod
+    def of(cls, pair: Pair | None, token: TokenPrice | None) -> Matchup | None:
+        """None when either side is missing (nothing to compare)."""
+        return cls(pair, token) if pair is not None and token is not None else None
+
+
 def latency_profile(profile: Profile | None, price: TokenPrice) -> Profile | None:
     """The serverless latency profile if it may stand for ``price`` (it names that price, or none), else None."""
     if profile is None or profile.serverless_price_id not in (None, price.id):

@@ -12,7 +12,7 @@ from costmodel.profiles import Profile
 from costmodel.replay.hybrid import HybridReplay, best_hybrid, replay_hybrid, route_by_output
 from costmodel.replay.serverless import serverless_bill
 from costmodel.results import HOURS_PER_MONTH, Option, Timeline
-from costmodel.steps.case import Case, Pair, Progress, head, latency_profile
+from costmodel.steps.case import Case, Matchup, Progress, head, latency_profile
 from pricing import TokenPrice
 from traces import Trace
 
@@ -28,39 +28,28 @@ class Mixes:
 
 
 def search_mixes(
-    case: Case,
-    pair: Pair | None,
-    token: TokenPrice | None,
-    serverless_profile: Profile | None,
-    *,
-    rng: np.random.Generator,
-    say: Progress,
+    case: Case, match: Matchup | None, serverless_profile: Profile | None, *, rng: np.random.Generator, say: Progress
 ) -> Mixes:
     """The best overflow split, then routing by output length (both draw from ``rng``, in that order)."""
-    if token is None or pair is None or len(case.trace) == 0:
+    if match is None or len(case.trace) == 0:
         return Mixes()
-    overflow_profile = latency_profile(serverless_profile, token)
+    overflow_profile = latency_profile(serverless_profile, match.token)
     notes: list[str] = []
-    say(f"searching the hybrid split on {pair.gpu.id}")
-    split, timeline = _hybrid_option(case, pair, token, overflow_profile, rng=rng, notes=notes)
+    say(f"searching the hybrid split on {match.pair.gpu.id}")
+    split, timeline = _hybrid_option(case, match, overflow_profile, rng=rng, notes=notes)
     say("routing by output length")
-    routed = _routed_option(case, pair, token, overflow_profile, rng=rng, notes=notes)
+    routed = _routed_option(case, match, overflow_profile, rng=rng, notes=notes)
     options = tuple(o for o in (split, routed) if o is not None)
     return Mixes(options, timeline if split is not None else None, tuple(notes))
 
 
 def _hybrid_option(
-    case: Case,
-    pair: Pair,
-    token: TokenPrice,
-    serverless_profile: Profile | None,
-    *,
-    rng: np.random.Generator,
-    notes: list[str],
+    case: Case, match: Matchup, serverless_profile: Profile | None, *, rng: np.random.Generator, notes: list[str]
 ) -> tuple[Option | None, Timeline | None]:
     """The best dedicated-base + serverless-overflow split: searched on a head window, replayed on the whole
     trace. None when the best split has no dedicated replica (that is the serverless option)."""
     trace, slo, tier = case.trace, case.slo, case.tier
+    pair, token = match.pair, match.token
     service = pair.service(case)
     window = head(trace, case.search_requests, "the hybrid search", notes)
     search = best_hybrid(
@@ -73,8 +62,7 @@ def _hybrid_option(
     option = _as_option(
         best,
         case,
-        pair,
-        token,
+        match,
         option_id=f"hybrid:{pair.gpu.id}:{pair.profile.id}+{token.id}",
         label=f"Hybrid: {replicas}× {pair.gpu.gpu} ({pair.gpu.provider}) always on + "
         f"{token.model} ({token.provider}) overflow",
@@ -91,7 +79,7 @@ def _hybrid_option(
             tier=tier,
             rng=rng,
         )
-        option = _as_option(best, case, pair, token, option_id=option.id, label=option.label)
+        option = _as_option(best, case, match, option_id=option.id, label=option.label)
     elif window is not trace and isinstance(trace, Trace) and isinstance(window, Trace):
         # Replaying turn-aways on millions of requests costs tens of seconds: scale the window's split to
         # the whole trace instead (always-on GPU hours by time, overflow tokens by the token bill).
@@ -155,17 +143,12 @@ def _extrapolate_hybrid(option: Option, *, window: Trace, trace: Trace, token: T
 
 
 def _routed_option(
-    case: Case,
-    pair: Pair,
-    token: TokenPrice,
-    serverless_profile: Profile | None,
-    *,
-    rng: np.random.Generator,
-    notes: list[str],
+    case: Case, match: Matchup, serverless_profile: Profile | None, *, rng: np.random.Generator, notes: list[str]
 ) -> Option | None:
     """Long outputs to the dedicated fleet, short ones to serverless, at the best threshold (output-length
     deciles tried). Only on traces of at most ``search_requests`` requests (each threshold is a replay)."""
     trace, limit = case.trace, case.search_requests
+    pair, token = match.pair, match.token
     if limit > 0 and len(trace) > limit:
         notes.append(
             f"routing by output length was not evaluated: the trace has {len(trace):,} requests, more than "
@@ -194,21 +177,20 @@ def _routed_option(
     return _as_option(
         best,
         case,
-        pair,
-        token,
+        match,
         option_id=f"hybrid-route:{pair.gpu.id}:{pair.profile.id}+{token.id}",
         label=f"Route by output: > {threshold} tokens to {pair.gpu.gpu} ({pair.gpu.provider}), "
         f"the rest to {token.model} ({token.provider})",
     )
 
 
-def _as_option(found: HybridReplay, case: Case, pair: Pair, token: TokenPrice, *, option_id: str, label: str) -> Option:
-    """A split of ``pair`` and ``token`` as an option of the comparison."""
+def _as_option(found: HybridReplay, case: Case, match: Matchup, *, option_id: str, label: str) -> Option:
+    """A split of the matchup's pair and price as an option of the comparison."""
     return found.option(
         id=option_id,
         label=label,
-        gpu_price_id=pair.gpu.id,
-        serverless_price_id=token.id,
-        profile_id=pair.profile.id,
+        gpu_price_id=match.pair.gpu.id,
+        serverless_price_id=match.token.id,
+        profile_id=match.pair.profile.id,
         slo=case.slo,
     )

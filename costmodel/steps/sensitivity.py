@@ -25,7 +25,7 @@ from costmodel.sensitivity import (
     relative_spread,
     sensitivity_analysis,
 )
-from costmodel.steps.case import Case, Pair, Progress, Tier
+from costmodel.steps.case import Case, Matchup, Pair, Progress, Tier
 from pricing import Catalog, GpuPrice, TokenPrice
 from traces.dataset import TraceDataset
 
@@ -40,8 +40,7 @@ class Uncertainty:
 
 def vary_inputs(
     case: Case,
-    pair: Pair | None,
-    token: TokenPrice | None,
+    match: Matchup | None,
     serverless_options: Sequence[Option],
     catalog: Catalog,
     *,
@@ -51,8 +50,9 @@ def vary_inputs(
     say: Progress,
 ) -> Uncertainty:
     """The tornado and ``samples`` Monte Carlo draws from ``rng`` (``seed`` is recorded with them)."""
-    if pair is None or token is None:
+    if match is None:
         return Uncertainty()
+    pair, token = match.pair, match.token
     say("sensitivity and Monte Carlo")
     capacity = pair.fit.capacity(case.mean_in, case.mean_out)
     if not capacity.reachable:
