@@ -21,14 +21,7 @@ from breakeven.parallel import connect
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
-from costmodel.commands.options import (
-    OutputTokensOption,
-    PercentileChoice,
-    PercentileOption,
-    SloTpotOption,
-    SloTtftOption,
-    TierChoice,
-)
+from costmodel.commands import options
 from costmodel.commands.simulate import RoutingChoice
 from costmodel.commands.sweep import SchedulerOption, WorkersOption
 from costmodel.finance import FinanceRequest, parse_commitment
@@ -115,9 +108,9 @@ def analyze(  # long by its option declarations: typer reads every option from t
             show_default=False,
         ),
     ] = None,
-    slo_ttft_ms: SloTtftOption = 600.0,
-    slo_tpot_ms: SloTpotOption = 60.0,
-    percentile: PercentileOption = PercentileChoice.p90,
+    slo_ttft_ms: options.SloTtftOption = 600.0,
+    slo_tpot_ms: options.SloTpotOption = 60.0,
+    percentile: options.PercentileOption = options.PercentileChoice.p90,
     slo_target: Annotated[
         float,
         typer.Option(
@@ -137,13 +130,13 @@ def analyze(  # long by its option declarations: typer reads every option from t
         ),
     ] = "utilization:min=1,max=8",
     price_tier: Annotated[
-        TierChoice,
+        options.TierChoice,
         typer.Option(
             "--price-tier",
             help="GPU price tier of the fleet (spot and committed prices are priced as their own options: "
             "see --spot and --commitment; 'reserved' is refused).",
         ),
-    ] = TierChoice.on_demand,
+    ] = options.TierChoice.on_demand,
     commitment: Annotated[
         str,
         typer.Option(
@@ -214,7 +207,7 @@ def analyze(  # long by its option declarations: typer reads every option from t
             show_default=False,
         ),
     ] = None,
-    output_tokens: OutputTokensOption = "30,220,1200",
+    output_tokens: options.OutputTokensOption = "30,220,1200",
     today: TodayOption = None,
     stale_after: StaleAfterOption = 180,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw (latency spread, Monte Carlo).")] = 0,
