@@ -3,9 +3,9 @@
 - :func:`best_hybrid_streamed`: the overflow splits N = 0, 1, ... always-on replicas, a few at a time on the
   Dask workers (one streamed replay each), with :func:`.hybrid.best_hybrid`'s stopping rules and choice; the
   best split is then replayed in full (latency included).
-- :func:`trace_breakeven_streamed`: the trace-shaped break-even rows, one per output length, in parallel;
-  within a row, every rate factor of the grid is evaluated in one pass over the dataset, then the brackets
-  are bisected, with :func:`.trace_breakeven.search_row`'s rules.
+- :func:`dataset_rows`: the trace-shaped break-even rows, one per output length, in parallel; within a row
+  (:func:`.trace_breakeven.breakeven_row`, the same search as in memory), every rate factor of the grid is
+  evaluated in one pass over the dataset (:class:`DatasetBills`), then the brackets are bisected.
 
 Both give what the in-memory searches give on the same trace; the in-memory ones, on a long trace, search
 its first requests only (``analyze``'s ``search_requests``).
@@ -13,7 +13,6 @@ its first requests only (``analyze``'s ``search_requests``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from breakeven.parallel import current_client, pmap, worker_count
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Instances
-from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
+from costmodel.replay.billing import Tier
 from costmodel.replay.dedicated import slots_at
 from costmodel.replay.fleet import Pool
 from costmodel.replay.hybrid import (
@@ -53,8 +52,8 @@ from costmodel.replay.streamed import (
     serverless_bill_streamed,
     totals,
 )
-from costmodel.replay.trace_breakeven import ServiceFor, search_row
-from costmodel.results import AutoscalePolicy, BreakevenRow, Latency, Slo
+from costmodel.replay.trace_breakeven import FleetBills, RowOptions, RowTrace, ServiceFor, breakeven_row
+from costmodel.results import BreakevenRow, Latency, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from traces.dataset import TraceDataset
@@ -217,72 +216,50 @@ def _combined(acc: _Accumulator, side: ServerlessSide, *, n: int, n_serverless: 
 # --------------------------------------------------------------------------------------- trace break-even
 
 
-class _DatasetBills:
-    """The dedicated fleet's bill at rate factor k on a dataset (planned fleets: no queue simulation)."""
+class DatasetBills(FleetBills):
+    """:class:`.trace_breakeven.FleetBills` of a dataset: planned fleets of many rate factors in one pass over
+    it (:meth:`cost_many`); a queue trigger's fleet by a streamed replay at each."""
 
-    def __init__(
-        self,
-        ds: TraceDataset,
-        service: ReplicaService,
-        gpu_price: GpuPrice,
-        policy: AutoscalePolicy,
-        *,
-        slots: int,
-        cold_start_s: float,
-        horizon_s: float,
-        tier: Tier,
-        last_arrival_s: float,
-    ) -> None:
-        self.ds, self.service, self.gpu_price, self.policy = ds, service, gpu_price, policy
-        self.slots, self.cold_start_s, self.horizon_s = slots, cold_start_s, horizon_s
-        self.hourly = hourly_price(gpu_price, tier)
-        self.last = last_arrival_s
+    def __init__(self, ds: TraceDataset, service: ReplicaService, gpu_price: GpuPrice, *, n: int, **kw: Any) -> None:
+        super().__init__(service, gpu_price, requests=(n, ds.last_arrival_s), **kw)
+        self.ds = ds
 
-    def cost(self, k: float) -> tuple[float, int]:
-        """Bill [USD] and peak replicas with arrivals compressed by ``k`` (one pass over the dataset)."""
-        horizon = self.horizon_s / k
+    def instances_at(self, k: float) -> Instances:
         if self.policy.kind == "queue":
-            instances = replay_dedicated_streamed(
+            return replay_dedicated_streamed(
                 self.ds.scaled(k),
                 self.service,
                 self.gpu_price,
                 policy=self.policy,
                 cold_start_s=self.cold_start_s,
-                horizon_s=horizon,
+                horizon_s=self.horizon_s / k,
                 slots=self.slots,
             ).instances
-        else:
-            end = max(horizon, self.last / k) + 2.0 * self.policy.decision_interval_s
-            instances, _ = plan_fleet_streamed(
-                self.ds, self.service, self.policy, slots=self.slots, cold_start_s=self.cold_start_s, horizon_s=end, k=k
-            )
-        return self._bill(instances, horizon)
+        instances, _ = plan_fleet_streamed(
+            self.ds,
+            self.service,
+            self.policy,
+            slots=self.slots,
+            cold_start_s=self.cold_start_s,
+            horizon_s=self.end_at(k),
+            k=k,
+        )
+        return instances
 
     def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
         """:meth:`cost` at each rate factor: planned fleets in one pass over the dataset."""
         if self.policy.kind == "queue":
             return [self.cost(k) for k in ks]
-        horizons = [max(self.horizon_s / k, self.last / k) + 2.0 * self.policy.decision_interval_s for k in ks]
         planned = plan_fleets_streamed(
             self.ds,
             self.service,
             self.policy,
             slots=self.slots,
             cold_start_s=self.cold_start_s,
-            horizons_s=horizons,
+            horizons_s=[self.end_at(k) for k in ks],
             ks=list(ks),
         )
-        return [self._bill(instances, self.horizon_s / k) for (instances, _), k in zip(planned, ks, strict=True)]
-
-    def _bill(self, instances: Instances, horizon: float) -> tuple[float, int]:
-        leased = lease(instances, horizon)
-        billed = billed_seconds(
-            leased.raw_s, increment_s=self.gpu_price.billing_increment_s, minimum_s=self.gpu_price.minimum_billed_s
-        )
-        times, counts = instances.running_steps()
-        inside = times < horizon
-        peak = int(counts[inside].max()) if inside.any() else 0
-        return float(billed.sum()) / 3600.0 * self.hourly, peak
+        return [self.bill(instances, k) for (instances, _), k in zip(planned, ks, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -293,120 +270,35 @@ class _RowJob:
     service_for: ServiceFor
     gpu_price: GpuPrice
     token_price: TokenPrice
-    options: dict[str, Any]
+    opts: RowOptions
 
 
 def _row_streamed(out: int | None, job: _RowJob) -> BreakevenRow:
     """One trace-shaped break-even row of a dataset (a Dask task)."""
-    ds, service_for, gpu_price, token_price, options = (
-        job.ds,
-        job.service_for,
-        job.gpu_price,
-        job.token_price,
-        job.options,
-    )
-    view = ds if out is None else ds.with_output_tokens(int(out))
-    notes: list[str] = []
+    view = job.ds if out is None else job.ds.with_output_tokens(int(out))
     t = totals(view)
-    horizon = options["horizon"]
-    service = service_for if isinstance(service_for, ReplicaService) else service_for(t.mean_in, t.mean_out)
-    n_slots = slots_at(service, t.mean_in, t.mean_out, options["slots"], notes)
-    per_replica = float(n_slots / service.service_s(t.mean_in, t.mean_out, n_slots))
-    serverless = serverless_bill_streamed(view, token_price).total_usd
-    policy: AutoscalePolicy = options["policy"]
-    tier: Tier = options["tier"]
-    bills = _DatasetBills(
-        view,
-        service,
-        gpu_price,
-        policy,
-        slots=n_slots,
-        cold_start_s=options["cold_start_s"],
-        horizon_s=horizon,
-        tier=tier,
-        last_arrival_s=t.last_arrival_s,
-    )
-
-    def replay_at(k: float) -> float:
-        return replay_dedicated_streamed(
-            view.scaled(k),
-            service,
-            gpu_price,
-            policy=policy,
-            slo=options["slo"],
-            cold_start_s=options["cold_start_s"],
-            tier=tier,
-            horizon_s=horizon / k,
-        ).latency.slo_attainment
-
-    return search_row(
-        bills,
-        n=t.n,
-        mean_in=t.mean_in,
-        mean_out=t.mean_out,
-        per_replica=per_replica,
-        per_request=serverless / t.n,
-        serverless=serverless,
-        gpu_price=gpu_price,
-        token_price=token_price,
-        policy=policy,
-        slo=options["slo"],
-        hourly=hourly_price(gpu_price, tier),
-        horizon=horizon,
-        rps_range=options["rps_range"],
-        points=options["points"],
-        rtol=options["rtol"],
-        check=replay_at if options["check_slo"] else None,
-        notes=notes,
-    )
+    serverless = serverless_bill_streamed(view, job.token_price).total_usd
+    row = RowTrace(view, t.n, t.mean_in, t.mean_out, serverless)
+    return breakeven_row(row, job.service_for, job.gpu_price, job.token_price, job.opts)
 
 
-def trace_breakeven_streamed(
+def dataset_rows(
     ds: TraceDataset,
+    outs: list[int | None],
     service: ServiceFor,
+    *,
     gpu_price: GpuPrice,
     token_price: TokenPrice,
-    *,
-    policy: AutoscalePolicy | None = None,
-    cold_start_s: float = 0.0,
-    output_tokens: Sequence[int] | None = None,
-    slo: Slo | None = None,
-    tier: Tier = "on_demand",
-    horizon_s: float | None = None,
-    slots: int | None = None,
-    rps_range: tuple[float, float] | None = None,
-    points: int = 16,
-    rtol: float = 1e-3,
-    check_slo: bool = True,
+    opts: RowOptions,
 ) -> list[BreakevenRow]:
-    """:func:`.trace_breakeven.trace_breakeven` over a dataset, one row per output length in parallel."""
-    from breakeven.errors import InputError  # noqa: PLC0415
-
-    if len(ds) == 0:
-        raise InputError("trace-shaped break-even: the trace is empty; expected at least one request")
-    horizon = ds.last_arrival_s if horizon_s is None else float(horizon_s)
-    if horizon <= 0 or not math.isfinite(horizon):
-        raise InputError("trace-shaped break-even: the trace spans 0 s; expected requests spread over time")
-    options = {
-        "policy": policy or AutoscalePolicy(),
-        "slo": slo or Slo(),
-        "tier": tier,
-        "cold_start_s": cold_start_s,
-        "horizon": horizon,
-        "slots": slots,
-        "rps_range": rps_range,
-        "points": points,
-        "rtol": rtol,
-        "check_slo": check_slo,
-    }
-    outs: list[int | None] = list(output_tokens) if output_tokens is not None else [None]
-    return pmap(_row_streamed, outs, _RowJob(ds, service, gpu_price, token_price, options))
+    """:func:`.trace_breakeven.trace_breakeven`'s rows of a dataset, one per output length, in parallel."""
+    return pmap(_row_streamed, outs, _RowJob(ds, service, gpu_price, token_price, opts))
 
 
 __all__ = [
     "StreamedHybrid",
     "StreamedReplay",
     "best_hybrid_streamed",
+    "dataset_rows",
     "replay_hybrid_streamed",
-    "trace_breakeven_streamed",
 ]

@@ -18,16 +18,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
-from costmodel.replay.autoscale import plan_fleet
-from costmodel.replay.billing import Tier, billed_seconds, hourly_price, lease
-from costmodel.replay.dedicated import billing_horizon, replay_dedicated, replica_slots, run_fleet
+from costmodel.replay.autoscale import Instances, plan_fleet
+from costmodel.replay.billing import Tier, hourly_price, lease_cost_usd
+from costmodel.replay.dedicated import (
+    billing_horizon,
+    checked_horizon,
+    decisions_end,
+    mean_mix,
+    replay_dedicated,
+    replica_rps,
+    replica_slots,
+    run_fleet,
+    slots_at,
+)
 from costmodel.replay.serverless import serverless_bill
 from costmodel.results import AutoscalePolicy, BreakevenRow, Slo
 from costmodel.service import ReplicaService
@@ -55,12 +65,31 @@ class CostAtRate:
     peak_replicas: int
 
 
-class _Dedicated:
-    """The fleet's bill at rate factor k (planned fleets: no queue simulation)."""
+@dataclass(frozen=True)
+class RowOptions:
+    """How every row is searched (the arguments of :func:`trace_breakeven`, checked)."""
+
+    policy: AutoscalePolicy
+    slo: Slo
+    tier: Tier
+    cold_start_s: float
+    horizon: float
+    """The billing window at the trace's own rate [s]; at rate factor k it is ``horizon / k``."""
+    slots: int | None
+    rps_range: tuple[float, float] | None
+    points: int
+    rtol: float
+    check_slo: bool
+
+
+class FleetBills:
+    """The dedicated fleet's bill at rate factor k: the fleet planned (``fixed``, ``utilization``) or replayed
+    (``queue``) on the trace with arrivals divided by k, billed over ``horizon / k``. Subclasses say how the
+    fleet is found (:meth:`instances_at`): :class:`_ArrayBills` in memory,
+    :class:`.streamed_search.DatasetBills` on a dataset."""
 
     def __init__(
         self,
-        req: RequestArrays,
         service: ReplicaService,
         gpu_price: GpuPrice,
         policy: AutoscalePolicy,
@@ -69,53 +98,69 @@ class _Dedicated:
         cold_start_s: float,
         horizon_s: float,
         tier: Tier,
+        requests: tuple[int, float],
     ) -> None:
-        self.req = req
-        self.service = service
-        self.gpu_price = gpu_price
-        self.policy = policy
-        self.slots = slots
-        self.cold_start_s = cold_start_s
-        self.horizon_s = horizon_s
+        self.service, self.gpu_price, self.policy, self.slots = service, gpu_price, policy, slots
+        self.cold_start_s, self.horizon_s = cold_start_s, horizon_s
         self.hourly = hourly_price(gpu_price, tier)
-        self.work = service.service_s(req.input_tokens, req.output_tokens, slots)
-        self.cum = np.concatenate([[0.0], np.cumsum(self.work)])
+        self.n, self.last = requests
+        """The trace's request count and last arrival [s] at its own rate."""
+
+    def end_at(self, k: float) -> float:
+        """Decisions run until this time at rate factor ``k`` [s] (:func:`.dedicated.simulation_end`)."""
+        return decisions_end(self.n, self.last / k, self.policy, self.horizon_s / k)
+
+    def instances_at(self, k: float) -> Instances:
+        raise NotImplementedError
 
     def cost(self, k: float) -> tuple[float, int]:
         """Bill [USD] and peak replicas with arrivals compressed by ``k``."""
-        arrivals = self.req.arrival_s / k
-        horizon = self.horizon_s / k
-        if self.policy.kind == "queue":
-            scaled = RequestArrays(arrivals, self.req.input_tokens, self.req.output_tokens)
-            instances = run_fleet(
-                scaled, self.service, self.policy, slots=self.slots, cold_start_s=self.cold_start_s, horizon_s=horizon
-            ).instances
-        else:
-            end = max(horizon, float(arrivals[-1]) if arrivals.size else 0.0) + 2.0 * self.policy.decision_interval_s
-            instances, _ = plan_fleet(
-                arrivals,
-                self.work,
-                self.policy,
-                slots=self.slots,
-                cold_start_s=self.cold_start_s,
-                horizon_s=end,
-                cum_work=self.cum,
-            )
-        leased = lease(instances, horizon)
-        billed = billed_seconds(
-            leased.raw_s, increment_s=self.gpu_price.billing_increment_s, minimum_s=self.gpu_price.minimum_billed_s
-        )
-        times, counts = instances.running_steps()
-        inside = times < horizon
-        peak = int(counts[inside].max()) if inside.any() else 0
-        return float(billed.sum()) / 3600.0 * self.hourly, peak
+        return self.bill(self.instances_at(k), k)
 
     def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
         """:meth:`cost` at each rate factor."""
         return [self.cost(k) for k in ks]
 
+    def bill(self, instances: Instances, k: float) -> tuple[float, int]:
+        """The bill [USD] and peak replicas of ``instances`` over the window at rate factor ``k``."""
+        horizon = self.horizon_s / k
+        return lease_cost_usd(instances, horizon, self.gpu_price, self.hourly), instances.peak_running(horizon)
 
-def _bisect(f: CostAtK, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:
+
+class _ArrayBills(FleetBills):
+    """:class:`FleetBills` of a trace in memory (the work per request summed once for every k)."""
+
+    def __init__(self, req: RequestArrays, service: ReplicaService, gpu_price: GpuPrice, **kw: Any) -> None:
+        super().__init__(service, gpu_price, requests=(len(req), req.last_arrival_s), **kw)
+        self.req = req
+        self.work = service.service_s(req.input_tokens, req.output_tokens, self.slots)
+        self.cum = np.concatenate([[0.0], np.cumsum(self.work)])
+
+    def instances_at(self, k: float) -> Instances:
+        arrivals = self.req.arrival_s / k
+        if self.policy.kind == "queue":
+            scaled = RequestArrays(arrivals, self.req.input_tokens, self.req.output_tokens)
+            return run_fleet(
+                scaled,
+                self.service,
+                self.policy,
+                slots=self.slots,
+                cold_start_s=self.cold_start_s,
+                horizon_s=self.horizon_s / k,
+            ).instances
+        instances, _ = plan_fleet(
+            arrivals,
+            self.work,
+            self.policy,
+            slots=self.slots,
+            cold_start_s=self.cold_start_s,
+            horizon_s=self.end_at(k),
+            cum_work=self.cum,
+        )
+        return instances
+
+
+def _bisect(f: FleetBills, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:
     """Bisect in log k on the sign of ``cost − target`` between ``lo`` and ``hi`` (signs differ)."""
     for _ in range(60):
         if hi / lo - 1.0 <= rtol:
@@ -154,57 +199,39 @@ def trace_breakeven(
     for its own mean input and output. ``rps_range`` bounds the mean rates examined (default: 1/100 to 100×
     the closed-form break-even, within what the stretched trace and the policy's ``max_replicas`` allow).
     With ``check_slo`` the fleet is also replayed in full at the break-even rate and its SLO attainment
-    noted.
+    noted. A trace dataset is searched on the whole dataset, rows in parallel (:mod:`.streamed_search`).
     """
-    if isinstance(trace, TraceDataset):  # every candidate replayed on the whole dataset, rows in parallel
-        from costmodel.replay.streamed_search import trace_breakeven_streamed  # noqa: PLC0415 - imports this
-
-        return trace_breakeven_streamed(
-            trace,
-            service,
-            gpu_price,
-            token_price,
-            policy=policy,
-            cold_start_s=cold_start_s,
-            output_tokens=output_tokens,
-            slo=slo,
-            tier=tier,
-            horizon_s=horizon_s,
-            slots=slots,
-            rps_range=rps_range,
-            points=points,
-            rtol=rtol,
-            check_slo=check_slo,
-        )
-    base = request_arrays(trace)
+    dataset = isinstance(trace, TraceDataset)
+    base: RequestArrays | TraceDataset = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
     if len(base) == 0:
         raise InputError("trace-shaped break-even: the trace is empty; expected at least one request")
-    policy = policy or AutoscalePolicy()
-    slo = slo or Slo()
-    horizon = billing_horizon(base, horizon_s)
-    if horizon <= 0:
+    last = base.last_arrival_s
+    horizon = checked_horizon(last, horizon_s) if not dataset else (last if horizon_s is None else float(horizon_s))
+    if not (horizon > 0 and math.isfinite(horizon)):
         raise InputError("trace-shaped break-even: the trace spans 0 s; expected requests spread over time")
+    opts = RowOptions(
+        policy or AutoscalePolicy(),
+        slo or Slo(),
+        tier,
+        cold_start_s,
+        horizon,
+        slots,
+        rps_range,
+        points,
+        rtol,
+        check_slo,
+    )
+    outs: list[int | None] = list(output_tokens) if output_tokens is not None else [None]
+    if isinstance(base, TraceDataset):  # every candidate replayed on the whole dataset, rows in parallel
+        from costmodel.replay.streamed_search import dataset_rows  # noqa: PLC0415 - it imports this module
+
+        return dataset_rows(base, outs, service, gpu_price=gpu_price, token_price=token_price, opts=opts)
     rows = []
-    for out in output_tokens if output_tokens is not None else [None]:
+    for out in outs:
         req = base if out is None else base.with_output_tokens(int(out))
-        rows.append(
-            _row(
-                req,
-                service,
-                gpu_price=gpu_price,
-                token_price=token_price,
-                policy=policy,
-                cold_start_s=cold_start_s,
-                slo=slo,
-                tier=tier,
-                horizon=horizon,
-                slots=slots,
-                rps_range=rps_range,
-                points=points,
-                rtol=rtol,
-                check_slo=check_slo,
-            )
-        )
+        mean_in, mean_out = mean_mix(req)
+        row = RowTrace(req, len(req), mean_in, mean_out, serverless_bill(req, token_price).total_usd)
+        rows.append(breakeven_row(row, service, gpu_price, token_price, opts))
     return rows
 
 
@@ -223,14 +250,13 @@ def cost_curve_at_rates(
 ) -> list[CostAtRate]:
     """Both bills at each rate factor (for charts and checks)."""
     req = request_arrays(trace)
-    policy = policy or AutoscalePolicy()
     horizon = billing_horizon(req, horizon_s)
     if not isinstance(service, ReplicaService):
         service = service(float(req.input_tokens.mean()), float(req.output_tokens.mean()))
     n_slots = replica_slots(service, req, slots, [])
-    ded = _Dedicated(
-        req, service, gpu_price, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=horizon, tier=tier
-    )
+    policy = policy or AutoscalePolicy()
+    kw = {"slots": n_slots, "cold_start_s": cold_start_s, "horizon_s": horizon, "tier": tier}
+    ded = _ArrayBills(req, service, gpu_price, policy=policy, **kw)
     sls = serverless_bill(req, token_price).total_usd
     out = []
     for k in rate_factors:
@@ -239,204 +265,188 @@ def cost_curve_at_rates(
     return out
 
 
-def _row(
-    req: RequestArrays,
-    service_for: ServiceFor,
-    *,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
-    policy: AutoscalePolicy,
-    cold_start_s: float,
-    slo: Slo,
-    tier: Tier,
-    horizon: float,
-    slots: int | None,
-    rps_range: tuple[float, float] | None,
-    points: int,
-    rtol: float,
-    check_slo: bool,
+@dataclass(frozen=True)
+class RowTrace:
+    """One row's trace as the search sees it: the requests (in memory or a dataset), their count and mean mix,
+    and their serverless bill [USD] (which does not depend on the rate)."""
+
+    trace: RequestArrays | TraceDataset
+    n: int
+    mean_in: float
+    mean_out: float
+    serverless_usd: float
+
+
+@dataclass(frozen=True)
+class RowFacts:
+    """The fixed numbers of one row: the replica, both prices per unit, and the trace's own rate."""
+
+    n: int
+    mean_in: float
+    mean_out: float
+    per_replica: float
+    """One replica's sustainable rate at the row's slots [req/s]."""
+    per_request: float
+    """The serverless bill per request [USD]."""
+    serverless: float
+    """The serverless bill of the row's trace [USD]."""
+    hourly: float
+    """The GPU price [USD / hour]."""
+    horizon: float
+
+
+def breakeven_row(
+    row: RowTrace, service_for: ServiceFor, gpu_price: GpuPrice, token_price: TokenPrice, opts: RowOptions
 ) -> BreakevenRow:
+    """One trace-shaped break-even row: the replica for the row's mix, its bills at every rate factor, the
+    search (:func:`search_row`), and the replay at the break-even rate when ``opts.check_slo``."""
     notes: list[str] = []
-    n = len(req)
-    mean_in = float(req.input_tokens.mean())
-    mean_out = float(req.output_tokens.mean())
-    service = service_for if isinstance(service_for, ReplicaService) else service_for(mean_in, mean_out)
-    n_slots = replica_slots(service, req, slots, notes)
-    per_replica = float(n_slots / service.service_s(mean_in, mean_out, n_slots))
-    serverless = serverless_bill(req, token_price).total_usd
-    per_request = serverless / n
-    hourly = hourly_price(gpu_price, tier)
-    ded = _Dedicated(
-        req, service, gpu_price, policy, slots=n_slots, cold_start_s=cold_start_s, horizon_s=horizon, tier=tier
+    service = service_for if isinstance(service_for, ReplicaService) else service_for(row.mean_in, row.mean_out)
+    n_slots = slots_at(service, row.mean_in, row.mean_out, opts.slots, notes)
+    facts = RowFacts(
+        n=row.n,
+        mean_in=row.mean_in,
+        mean_out=row.mean_out,
+        per_replica=replica_rps(service, n_slots, row.mean_in, row.mean_out),
+        per_request=row.serverless_usd / row.n,
+        serverless=row.serverless_usd,
+        hourly=hourly_price(gpu_price, opts.tier),
+        horizon=opts.horizon,
     )
+    kw = {"slots": n_slots, "cold_start_s": opts.cold_start_s, "horizon_s": opts.horizon, "tier": opts.tier}
+    trace = row.trace
+    if isinstance(trace, TraceDataset):
+        from costmodel.replay.streamed_search import DatasetBills  # noqa: PLC0415 - it imports this module
+
+        bills: FleetBills = DatasetBills(trace, service, gpu_price, n=row.n, policy=opts.policy, **kw)
+    else:
+        bills = _ArrayBills(trace, service, gpu_price, policy=opts.policy, **kw)
 
     def replay_at(k: float) -> float:
         return replay_dedicated(
-            req.scaled(k),
+            trace.scaled(k),
             service,
             gpu_price,
-            policy=policy,
-            slo=slo,
-            cold_start_s=cold_start_s,
-            tier=tier,
-            horizon_s=horizon / k,
+            policy=opts.policy,
+            slo=opts.slo,
+            cold_start_s=opts.cold_start_s,
+            tier=opts.tier,
+            horizon_s=opts.horizon / k,
         ).latency.slo_attainment
 
-    return search_row(
-        ded,
-        n=n,
-        mean_in=mean_in,
-        mean_out=mean_out,
-        per_replica=per_replica,
-        per_request=per_request,
-        serverless=serverless,
-        gpu_price=gpu_price,
-        token_price=token_price,
-        policy=policy,
-        slo=slo,
-        hourly=hourly,
-        horizon=horizon,
-        rps_range=rps_range,
-        points=points,
-        rtol=rtol,
-        check=replay_at if check_slo else None,
-        notes=notes,
-    )
-
-
-class CostAtK(Protocol):
-    """The dedicated bill [USD] and peak replicas at rate factor k, one k or many (a dataset evaluates many
-    in one pass)."""
-
-    def cost(self, k: float) -> tuple[float, int]: ...
-
-    def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]: ...
+    ids = (gpu_price.id, token_price.id)
+    return search_row(bills, facts, opts, ids=ids, check=replay_at if opts.check_slo else None, notes=notes)
 
 
 def search_row(
-    ded: CostAtK,
+    ded: FleetBills,
+    facts: RowFacts,
+    opts: RowOptions,
     *,
-    n: int,
-    mean_in: float,
-    mean_out: float,
-    per_replica: float,
-    per_request: float,
-    serverless: float,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
-    policy: AutoscalePolicy,
-    slo: Slo,
-    hourly: float,
-    horizon: float,
-    rps_range: tuple[float, float] | None,
-    points: int,
-    rtol: float,
+    ids: tuple[str, str],
     check: Callable[[float], float] | None,
     notes: list[str],
 ) -> BreakevenRow:
     """The search of one row (see the module docstring) over the bills ``ded`` gives; ``check(k)`` replays
-    the fleet at the break-even rate and returns its SLO attainment."""
-    mean_rps = n / horizon
-    # the range of mean rates examined
-    closed = hourly / 3600.0 / per_request if per_request > 0 else math.inf
-    lo_rps, hi_rps = rps_range if rps_range else (closed / 100.0, closed * 100.0)
-    min_k = horizon / (policy.decision_interval_s * MAX_DECISIONS) if policy.kind != "fixed" else 0.0
-    cap_replicas = policy.max_replicas if policy.kind != "fixed" else policy.min_replicas
-    max_rps = cap_replicas * per_replica if cap_replicas > 0 else math.inf
-    k_lo = max(lo_rps / mean_rps, min_k, 1e-12)
-    k_hi = min(hi_rps / mean_rps, max_rps / mean_rps)
-    if not math.isfinite(k_hi) or k_hi <= k_lo:
-        notes.append(f"no rate range to examine (the fleet carries at most {max_rps:,.3g} req/s); break-even not found")
-        return _result(
-            gpu_price=gpu_price,
-            token_price=token_price,
-            mean_in=mean_in,
-            mean_out=mean_out,
-            per_request=per_request,
-            per_replica=per_replica,
-            hourly=hourly,
-            breakeven=None,
-            crossings=[],
-            replicas=None,
-            notes=notes,
-        )
-    if hi_rps / mean_rps > k_hi:
-        notes.append(f"rates above {k_hi * mean_rps:,.3g} req/s not examined: {cap_replicas} replicas at most")
-    grid = np.geomspace(k_lo, k_hi, max(points, 2))
-    values = [cost - serverless for cost, _ in ded.cost_many([float(k) for k in grid])]
-    signs = np.sign(values)
-    crossings = []
-    for i in range(len(grid) - 1):
-        if signs[i] != signs[i + 1] and not (signs[i] == 0 or signs[i + 1] == 0):
-            crossings.append(
-                _bisect(ded, serverless, float(grid[i]), float(grid[i + 1]), sign_lo=float(signs[i]), rtol=rtol)
-            )
-        elif signs[i + 1] == 0:
-            crossings.append(float(grid[i + 1]))
-    crossings_rps = [k * mean_rps for k in crossings]
-    breakeven = None
-    if signs[-1] < 0:
-        above = [k for k in crossings if all(v < 0 for g, v in zip(grid, values, strict=True) if g > k)]
-        if above:
-            breakeven = min(above) * mean_rps
-        else:
-            breakeven = float(grid[0]) * mean_rps
-            notes.append(f"dedicated is already cheaper at the lowest rate examined ({breakeven:,.3g} req/s)")
-    else:
-        notes.append(f"dedicated is not cheaper at any rate examined (up to {k_hi * mean_rps:,.3g} req/s)")
-    if len(crossings_rps) > 1:
-        notes.append(f"the bills cross {len(crossings_rps)} times (replica and billing steps)")
+    the fleet at the break-even rate and returns its SLO attainment. ``ids``: the GPU and serverless price."""
+    mean_rps = facts.n / facts.horizon
+    window = _rate_window(facts, opts, notes)
+    if window is None:
+        return _result(facts, ids, breakeven=None, crossings=[], replicas=None, notes=notes)
+    k_lo, k_hi = window
+    grid = np.geomspace(k_lo, k_hi, max(opts.points, 2))
+    values = [cost - facts.serverless for cost, _ in ded.cost_many([float(k) for k in grid])]
+    crossings = _crossings(ded, facts.serverless, grid, values, rtol=opts.rtol)
+    breakeven = _lowest_for_good(grid, values, crossings, mean_rps, notes, k_hi=k_hi)
+    if len(crossings) > 1:
+        notes.append(f"the bills cross {len(crossings)} times (replica and billing steps)")
     replicas = None
     if breakeven is not None:
         k = breakeven / mean_rps
         replicas = ded.cost(k)[1]
         if check is not None:
             att = check(k)
+            target = opts.slo.attainment_target
             notes.append(
                 f"at the break-even rate the fleet meets the SLO for {att:.1%} of requests"
-                + ("" if att >= slo.attainment_target else f" (below the {slo.attainment_target:.0%} target)")
+                + ("" if att >= target else f" (below the {target:.0%} target)")
             )
-    return _result(
-        gpu_price=gpu_price,
-        token_price=token_price,
-        mean_in=mean_in,
-        mean_out=mean_out,
-        per_request=per_request,
-        per_replica=per_replica,
-        hourly=hourly,
-        breakeven=breakeven,
-        crossings=crossings_rps,
-        replicas=replicas,
-        notes=notes,
-    )
+    crossings_rps = [k * mean_rps for k in crossings]
+    return _result(facts, ids, breakeven=breakeven, crossings=crossings_rps, replicas=replicas, notes=notes)
+
+
+def _rate_window(facts: RowFacts, opts: RowOptions, notes: list[str]) -> tuple[float, float] | None:
+    """The rate factors examined, ``(k_lo, k_hi)``: the asked (or default) mean rates, within what the
+    stretched trace's decisions and the policy's largest fleet allow; None (with a note) when empty."""
+    policy = opts.policy
+    mean_rps = facts.n / facts.horizon
+    closed = facts.hourly / 3600.0 / facts.per_request if facts.per_request > 0 else math.inf
+    lo_rps, hi_rps = opts.rps_range if opts.rps_range else (closed / 100.0, closed * 100.0)
+    min_k = facts.horizon / (policy.decision_interval_s * MAX_DECISIONS) if policy.kind != "fixed" else 0.0
+    cap_replicas = policy.max_replicas if policy.kind != "fixed" else policy.min_replicas
+    max_rps = cap_replicas * facts.per_replica if cap_replicas > 0 else math.inf
+    k_lo = max(lo_rps / mean_rps, min_k, 1e-12)
+    k_hi = min(hi_rps / mean_rps, max_rps / mean_rps)
+    if not math.isfinite(k_hi) or k_hi <= k_lo:
+        notes.append(f"no rate range to examine (the fleet carries at most {max_rps:,.3g} req/s); break-even not found")
+        return None
+    if hi_rps / mean_rps > k_hi:
+        notes.append(f"rates above {k_hi * mean_rps:,.3g} req/s not examined: {cap_replicas} replicas at most")
+    return k_lo, k_hi
+
+
+def _crossings(ded: FleetBills, target: float, grid: FloatArray, values: list[float], *, rtol: float) -> list[float]:
+    """Rate factors where ``cost − target`` changes sign between grid points (bisected), or is 0 on one."""
+    signs = np.sign(values)
+    crossings = []
+    for i in range(len(grid) - 1):
+        if signs[i] != signs[i + 1] and not (signs[i] == 0 or signs[i + 1] == 0):
+            crossings.append(
+                _bisect(ded, target, float(grid[i]), float(grid[i + 1]), sign_lo=float(signs[i]), rtol=rtol)
+            )
+        elif signs[i + 1] == 0:
+            crossings.append(float(grid[i + 1]))
+    return crossings
+
+
+def _lowest_for_good(
+    grid: FloatArray, values: list[float], crossings: list[float], mean_rps: float, notes: list[str], *, k_hi: float
+) -> float | None:
+    """The break-even [req/s]: the lowest crossing above which dedicated stays cheaper at every grid point
+    (the lowest rate examined when it is cheaper throughout); None when it is not cheaper at the top."""
+    if not np.sign(values[-1]) < 0:
+        notes.append(f"dedicated is not cheaper at any rate examined (up to {k_hi * mean_rps:,.3g} req/s)")
+        return None
+    above = [k for k in crossings if all(v < 0 for g, v in zip(grid, values, strict=True) if g > k)]
+    if above:
+        return min(above) * mean_rps
+    breakeven = float(grid[0]) * mean_rps
+    notes.append(f"dedicated is already cheaper at the lowest rate examined ({breakeven:,.3g} req/s)")
+    return breakeven
 
 
 def _result(
+    facts: RowFacts,
+    ids: tuple[str, str],
     *,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
-    mean_in: float,
-    mean_out: float,
-    per_request: float,
-    per_replica: float,
-    hourly: float,
     breakeven: float | None,
     crossings: list[float],
     replicas: int | None,
     notes: list[str],
 ) -> BreakevenRow:
+    gpu_price_id, serverless_price_id = ids
     return BreakevenRow(
-        input_tokens=mean_in,
-        output_tokens=mean_out,
+        input_tokens=facts.mean_in,
+        output_tokens=facts.mean_out,
         method="trace",
         breakeven_rps=breakeven,
         breakeven_rph=None if breakeven is None else breakeven * 3600.0,
-        serverless_cost_per_request_usd=per_request,
+        serverless_cost_per_request_usd=facts.per_request,
         replicas=replicas,
         crossings_rps=crossings,
-        replica_capacity_rps=per_replica,
-        serverless_price_id=token_price.id,
-        gpu_price_id=gpu_price.id,
-        gpu_hourly_usd=hourly,
+        replica_capacity_rps=facts.per_replica,
+        serverless_price_id=serverless_price_id,
+        gpu_price_id=gpu_price_id,
+        gpu_hourly_usd=facts.hourly,
         notes=notes,
     )
