@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from breakeven.errors import InputError
 from costmodel.capacity import ReplicaCapacity
-from costmodel.results import BreakevenRow, CostCurve
+from costmodel.results import HOURS_PER_MONTH, BreakevenRow, CostCurve
 
 TOKENS_PER_M = 1_000_000.0
 
@@ -54,9 +54,6 @@ def closed_form_breakeven_rps(
 
 
 # ------------------------------------------------------------------------------------- capacity-aware
-
-
-HOURS_PER_MONTH = 730.0
 
 
 def serverless_hourly_usd(rps: float | npt.ArrayLike, cost_per_request: float) -> npt.NDArray[np.float64]:

@@ -59,13 +59,6 @@ FloatArray = npt.NDArray[np.float64]
 Mode = Literal["on_demand", "serverless", "on_demand+serverless"]
 MODES: Final[tuple[Mode, ...]] = ("on_demand", "serverless", "on_demand+serverless")
 
-#: What each mode does above the base, in words (labels, the verdict, the chart).
-MODE_WORDS: Final[dict[Mode, str]] = {
-    "on_demand": "autoscale on demand above",
-    "serverless": "overflow to serverless above",
-    "on_demand+serverless": "autoscale on demand above, overflow to serverless",
-}
-
 #: Most base replicas the planner considers (the chart's right edge).
 MAX_BASE_REPLICAS: Final = 64
 

@@ -38,6 +38,7 @@ from costmodel.replay.dedicated import DedicatedReplay, billing_horizon, replica
 from costmodel.replay.hybrid import combined_latency
 from costmodel.replay.serverless import serverless_bill
 from costmodel.results import (
+    HOURS_PER_MONTH,
     AutoscalePolicy,
     CommitmentPlanResult,
     CommitmentUsed,
@@ -630,7 +631,7 @@ def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Optio
     attainment = est.slo_attainment()
     horizon = est.replay.horizon_s
     # The window's share of the expected preemptions: their billed seconds join the bill as cold start.
-    window_share = horizon / (730 * 3600.0)
+    window_share = horizon / (HOURS_PER_MONTH * 3600.0)
     extra_h = est.expected_per_month * window_share * est.billed_s_per_preemption / 3600.0
     costs = est.replay.costs
     hours = costs.hours.model_copy(

@@ -39,12 +39,11 @@ from breakeven.errors import InputError, ModelError
 from breakeven.plausibility import require_memory
 from costmodel.capacity import FitDefaults, fit_replica_service
 from costmodel.profiles.schema import Profile
-from costmodel.results import Band, Sensitivity, Slo, TornadoBar
+from costmodel.results import HOURS_PER_MONTH, Band, Sensitivity, Slo, TornadoBar
 
 FloatArray = npt.NDArray[np.float64]
 FloatLike = float | FloatArray
 
-HOURS_PER_MONTH: Final = 730.0
 SECONDS_PER_MONTH: Final = HOURS_PER_MONTH * 3600.0
 
 
