@@ -36,7 +36,7 @@ import numpy as np
 
 from breakeven import __version__
 from costmodel.engine.fleet import Routing
-from costmodel.finance import FinanceRequest, apply_unit_economics
+from costmodel.finance import FinanceRequest
 from costmodel.profiles import Profile
 from costmodel.results import AutoscalePolicy, Inputs, Results, Slo
 from costmodel.scenario import (
@@ -60,6 +60,7 @@ from costmodel.steps.sensitivity import vary_inputs
 from costmodel.steps.serverless import bill_serverless
 from costmodel.steps.setup import ASSUMED_COLD_START_S, open_case, pair_deployments, price_scenario
 from costmodel.steps.verdict import prices_used, stated_assumptions, write_verdict
+from costmodel.unit_economics import apply_unit_economics
 from pricing import Catalog, load_catalog
 from traces import Trace
 from traces.dataset import TraceDataset

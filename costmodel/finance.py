@@ -1,5 +1,5 @@
 """Finance-grade options for :func:`costmodel.analyze`: commitments billed as commitments, spot with its
-preemptions, owned servers, volume-priced tokens, and unit economics on every option.
+preemptions, and owned servers.
 
 :func:`finance_options` adds to the comparison, for the dedicated deployments already replayed:
 
@@ -10,10 +10,9 @@ preemptions, owned servers, volume-priced tokens, and unit economics on every op
   preemptions' cost and SLO misses, side by side with the fleet on demand;
 - **owned fleets** (``--owned ID``): servers you own as the base, sized by the same planner (or given).
 
-:func:`apply_unit_economics` gives every option its annual cost, its cost per 1,000 requests and per 1 M
-input / output tokens, and bills per-token options with volume tiers or committed spend by the month's
-volume (:mod:`costmodel.billing.volume`). :func:`priced_catalog` keeps one currency per comparison
-(:mod:`pricing.currency`): prices in another currency are used only with a rate the user gives.
+:func:`priced_catalog` keeps one currency per comparison (:mod:`pricing.currency`): prices in another
+currency are used only with a rate the user gives. Unit economics on every option (annual cost, cost per
+1,000 requests and per 1 M tokens, volume pricing) are :mod:`costmodel.unit_economics`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from breakeven.errors import InputError
 from costmodel.billing.committed import obligation, on_demand_billed_s
 from costmodel.billing.owned import replicas_per_server
 from costmodel.billing.spot import capacity_gap_s
-from costmodel.billing.volume import has_volume_pricing, volume_factor
 from costmodel.commitment import Base, CommitmentPlan, Mix, MixFleet, Mode, plan_commitment
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
@@ -52,15 +50,13 @@ from costmodel.results import (
     SpotUsed,
     SpotWhatIf,
     TokenCosts,
-    UnitCosts,
 )
 from costmodel.service import ReplicaService
 from costmodel.spot import MTBP_RANGE_HOURS, PreemptionRate, SpotEstimate, estimate_spot, preemption_rate
 from pricing.catalog import Catalog
 from pricing.currency import comparison_currency, convert_prices
 from pricing.models import CommitmentTerm, GpuPrice, OwnedServer, TokenPrice
-from pricing.money import MONTHS_PER_YEAR, dec, per_month, to_float
-from traces.summary_model import TraceSummary
+from pricing.money import dec, per_month, to_float
 
 Commitment = Literal["auto", "none"] | int
 
@@ -698,89 +694,4 @@ def _spot_used(est: SpotEstimate, rate: PreemptionRate, deployment: Deployment, 
             )
             for h in MTBP_RANGE_HOURS
         ],
-    )
-
-
-# ---------------------------------------------------------------------------------------- unit economics
-
-
-def _split_share(reference: TokenPrice | None, input_tokens: Decimal, output_tokens: Decimal) -> tuple[Decimal, str]:
-    """The input tokens' share of a cost that has no per-token lines, and how it was chosen."""
-    if reference is not None:
-        w_in = input_tokens * dec(reference.input_usd_per_mtok)
-        w_out = output_tokens * dec(reference.output_usd_per_mtok)
-        if w_in + w_out > 0:
-            return w_in / (w_in + w_out), (
-                f"split like {reference.id}'s prices (input ${reference.input_usd_per_mtok:g}, output "
-                f"${reference.output_usd_per_mtok:g} per 1M)"
-            )
-    total = input_tokens + output_tokens
-    return (input_tokens / total if total else Decimal("0.5")), "split by token count (no per-token price to follow)"
-
-
-def apply_unit_economics(
-    options: Sequence[Option],
-    summary: TraceSummary,
-    horizon_s: float,
-    token_prices: Sequence[TokenPrice],
-    reference: TokenPrice | None,
-) -> list[Option]:
-    """Every option with its annual cost and unit costs (exact decimals: a serverless option's cost per 1M
-    tokens is its price); per-token options with volume pricing billed by the month's volume first."""
-    months = per_month(Decimal(1), horizon_s)
-    in_month = summary.input_tokens_total * months
-    out_month = summary.output_tokens_total * months
-    # Unit costs are the same over the trace's window as over a month: computed from the window's bill,
-    # which is exact (a serverless option's cost per 1M tokens is then exactly its price).
-    requests = Decimal(summary.requests)
-    tokens_in, tokens_out = Decimal(summary.input_tokens_total), Decimal(summary.output_tokens_total)
-    prices = {p.id: p for p in token_prices}
-    done: list[Option] = []
-    for option in options:
-        opt = option
-        price = prices.get(opt.serverless_price_id or "") if opt.kind == "serverless" else None
-        if price is not None and has_volume_pricing(price):
-            opt = _volume_priced(opt, price, round(in_month), round(out_month))
-        monthly = dec(opt.monthly_cost_usd)
-        window = dec(opt.total_cost_usd)
-        tc = opt.token_costs
-        if tc is not None and opt.kind == "serverless" and tc.total_usd > 0:
-            share = (dec(tc.input_usd) + dec(tc.cached_input_usd)) / dec(tc.total_usd)
-            split = "the bill's own input and output lines (cached input counted as input)"
-        else:
-            share, split = _split_share(reference, tokens_in, tokens_out)
-        units = UnitCosts(
-            usd_per_1k_requests=to_float(window / requests * 1000) if requests else 0.0,
-            usd_per_mtok_input=to_float(window * share / tokens_in * 1_000_000) if tokens_in else 0.0,
-            usd_per_mtok_output=to_float(window * (1 - share) / tokens_out * 1_000_000) if tokens_out else 0.0,
-            usd_per_mtok_blended=(
-                to_float(window / (tokens_in + tokens_out) * 1_000_000) if tokens_in + tokens_out else 0.0
-            ),
-            split=split,
-        )
-        update: dict[str, object] = {"annual_cost_usd": to_float(monthly * MONTHS_PER_YEAR), "unit_costs": units}
-        if opt.pricing is None:
-            update["pricing"] = "per_token" if opt.kind == "serverless" else "on_demand"
-        done.append(opt.model_copy(update=update))
-    return done
-
-
-def _volume_priced(option: Option, price: TokenPrice, in_month: int, out_month: int) -> Option:
-    factor = volume_factor(price, in_month, out_month)
-    if factor == 1:
-        return option
-    monthly = dec(option.monthly_cost_usd) * factor
-    total = dec(option.total_cost_usd) * factor
-    note = (
-        f"volume pricing: the month's {in_month + out_month:,} tokens are billed at "
-        f"{to_float(factor):.1%} of the base prices ({price.volume_tier_mode.replace('_', '-')} tiers"
-        f"{', committed spend' if price.committed_spend else ''}); the trace's share of that month is shown"
-    )
-    return option.model_copy(
-        update={
-            "monthly_cost_usd": to_float(monthly),
-            "total_cost_usd": to_float(total),
-            "cost_per_request_usd": option.cost_per_request_usd * to_float(factor),
-            "notes": [*option.notes, note],
-        }
     )
