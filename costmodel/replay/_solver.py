@@ -140,6 +140,22 @@ def _first_long_run(rows: IntArray, length: int) -> int | None:
     return int(rows[starts[long[0]]]) if long.size else None
 
 
+@dataclass
+class _Solution:
+    """The current solution of requests ``[p, q)`` (rows from 0): arrival, start [s], admitted, batch, service
+    time [s]. Rows outside the waiting set keep their no-wait values (start = arrival)."""
+
+    arrival: FloatArray
+    start: FloatArray
+    admitted: BoolArray
+    batch: IntArray
+    svc: FloatArray
+
+    def departures(self, rows: IntArray) -> FloatArray:
+        """Departure of each of ``rows``: start + service, or the arrival for one turned away."""
+        return np.where(self.admitted[rows], self.start[rows] + self.svc[rows], self.arrival[rows])
+
+
 def _fixed_point(
     ctx: Context,
     p: int,
@@ -152,84 +168,28 @@ def _fixed_point(
     svc: FloatArray,
     waiting: IntArray,
 ) -> Part:
+    """Iterate the waiting set (and the ``slots`` requests after each run of it) to the fixed point, in
+    rounds: settle the members (:func:`_settle`), re-check everyone else against the new departures
+    (:func:`_late_others`), and add those now late as members for the next round. Cut before a long
+    overload that does not settle (solving the part before it alone)."""
     a = ctx.a[p:q]
     m = q - p
-    start = a.copy()
-    admitted = np.ones(m, dtype=bool)
+    sol = _Solution(a, a.copy(), np.ones(m, dtype=bool), batch, svc)
     base_k = carry.size + np.arange(m)  # requests ahead; one turned away "leaves" on arrival (loss)
     is_member = np.zeros(m, dtype=bool)
     is_member[_with_watch(waiting, m, ctx.slots)] = True
     members = np.flatnonzero(is_member)
     fixed = remove(everything, dep[members])
     fresh = is_member.copy()
-    cut = m
     for rounds in range(MAX_ROUNDS):
-        deps = Departures(fixed, np.where(admitted[members], start[members] + svc[members], a[members]))
-        episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
+        deps = Departures(fixed, sol.departures(members))
         # first round: everyone; later rounds: only the newcomers (the others already agree with D)
-        active = np.flatnonzero(fresh[members])
-        settled, last_moved = False, active
-        for _ in range(MAX_ITERATIONS):
-            ctx.iterations += 1
-            rows = members[active]
-            k = base_k[rows]
-            if ctx.loss:  # skip the "departures" (at arrival) of itself and of later ones arriving with it
-                k = k + _turned_away_at_or_after(admitted[members], a[members])[active]
-            free_at = ctx.cap.free_time(deps, k, a[rows])
-            if ctx.loss:
-                new_adm = free_at <= a[rows]
-                new_start = a[rows]
-            else:
-                new_adm = np.ones(rows.size, dtype=bool)
-                behind = start[np.maximum(rows - 1, 0)]
-                new_start = np.maximum.accumulate(np.maximum(np.maximum(a[rows], free_at), behind))
-            in_service = k - deps.count_le(new_start)
-            b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.ready(new_start))
-            new_svc = ctx.service_s(p + rows, b)
-            changed = (new_start != start[rows]) | (new_adm != admitted[rows]) | (new_svc != svc[rows])
-            deferred = active[:0]
-            if ctx.loss:  # turning away is not monotone: settle flips in order, never two that interact
-                flip = new_adm != admitted[rows]
-                if flip.any():
-                    # a flip changes the system until its departure; later requests arriving before that were
-                    # evaluated against the old state: defer them to the next iteration
-                    reach = np.where(flip, a[rows] + np.maximum(new_svc, svc[rows]), -np.inf)
-                    reach = np.concatenate([[-np.inf], np.maximum.accumulate(reach)[:-1]])
-                    keep = a[rows] >= reach
-                    deferred = active[~keep]
-                    changed &= keep
-                    new_start, new_adm, b, new_svc = (
-                        np.where(keep, new_start, start[rows]),
-                        np.where(keep, new_adm, admitted[rows]),
-                        np.where(keep, b, batch[rows]),
-                        np.where(keep, new_svc, svc[rows]),
-                    )
-            start[rows], admitted[rows], batch[rows], svc[rows] = new_start, new_adm, b, new_svc
-            if not changed.any():
-                settled = True
-                break
-            moved = active[changed]
-            old_dep = deps.values[moved]
-            new_dep = np.where(new_adm, new_start + new_svc, a[rows])[changed]
-            deps.update(moved, new_dep)
-            last_moved = moved
-            active = _next_active(
-                episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=a[members], start=start[members]
-            )
-            if deferred.size:
-                active = np.union1d(active, deferred)
-        if not settled:  # a long overload: solve the part before it on its own; a fluid stretch carries on
-            cut = int(members[last_moved.min()])
-            if cut == 0:
-                return Part(p, a[:0], batch[:0], svc[:0], admitted[:0])
-            return solve_exact(ctx, p, p + cut, carry)
-        others = np.flatnonzero(~is_member)
-        free_at = deps.kth(base_k[others] - ctx.cap.ready(a[others]) * ctx.slots)
-        late = free_at > a[others]
-        if not ctx.loss:  # FIFO: nobody starts before a request ahead of it (its departure would come too early)
-            ahead = np.concatenate([[-np.inf], np.maximum.accumulate(start)[:-1]])
-            late |= ahead[others] > a[others]
-        new = others[late]
+        stuck = _settle(ctx, p, sol, members=members, deps=deps, base_k=base_k, active=np.flatnonzero(fresh[members]))
+        if stuck is not None:  # a long overload: solve the part before it on its own; a fluid stretch carries on
+            if stuck == 0:
+                return Part(p, a[:0], sol.batch[:0], sol.svc[:0], sol.admitted[:0])
+            return solve_exact(ctx, p, p + stuck, carry)
+        new = _late_others(ctx, sol, is_member=is_member, deps=deps, base_k=base_k)
         if new.size == 0:
             break
         if rounds == MAX_ROUNDS - 1:  # still growing: solve the part before the first newcomer on its own
@@ -240,8 +200,99 @@ def _fixed_point(
         fixed = remove(fixed, dep[fresh])
         is_member |= fresh
         members = np.flatnonzero(is_member)
-    start[~admitted] = np.nan
-    return Part(p, start[:cut], batch[:cut], svc[:cut], admitted[:cut])
+    sol.start[~sol.admitted] = np.nan
+    return Part(p, sol.start, sol.batch, sol.svc, sol.admitted)
+
+
+def _settle(
+    ctx: Context, p: int, sol: _Solution, *, members: IntArray, deps: Departures, base_k: IntArray, active: IntArray
+) -> int | None:
+    """Re-evaluate the ``active`` members until nothing moves (each move activates the members it may
+    affect, :func:`_next_active`). Returns None when settled, else the row (from ``p``) of the first request
+    still moving after :data:`MAX_ITERATIONS` (a long overload)."""
+    a = sol.arrival
+    episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
+    last_moved = active
+    for _ in range(MAX_ITERATIONS):
+        ctx.iterations += 1
+        rows = members[active]
+        new_start, new_adm, b, new_svc = _evaluate(
+            ctx, p, sol, members=members, deps=deps, base_k=base_k, active=active
+        )
+        changed = (new_start != sol.start[rows]) | (new_adm != sol.admitted[rows]) | (new_svc != sol.svc[rows])
+        deferred = active[:0]
+        if ctx.loss:  # turning away is not monotone: settle flips in order, never two that interact
+            keep = _independent_flips(a[rows], new_adm != sol.admitted[rows], np.maximum(new_svc, sol.svc[rows]))
+            if keep is not None:
+                deferred = active[~keep]
+                changed &= keep
+                new_start, new_adm, b, new_svc = (
+                    np.where(keep, new_start, sol.start[rows]),
+                    np.where(keep, new_adm, sol.admitted[rows]),
+                    np.where(keep, b, sol.batch[rows]),
+                    np.where(keep, new_svc, sol.svc[rows]),
+                )
+        sol.start[rows], sol.admitted[rows], sol.batch[rows], sol.svc[rows] = new_start, new_adm, b, new_svc
+        if not changed.any():
+            return None
+        moved = active[changed]
+        old_dep = deps.values[moved]
+        new_dep = np.where(new_adm, new_start + new_svc, a[rows])[changed]
+        deps.update(moved, new_dep)
+        last_moved = moved
+        active = _next_active(
+            episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=a[members], start=sol.start[members]
+        )
+        if deferred.size:
+            active = np.union1d(active, deferred)
+    return int(members[last_moved.min()])
+
+
+def _evaluate(
+    ctx: Context, p: int, sol: _Solution, *, members: IntArray, deps: Departures, base_k: IntArray, active: IntArray
+) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
+    """The one equation for the ``active`` members against the current departures: start (``queue``: also
+    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time."""
+    a = sol.arrival
+    rows = members[active]
+    k = base_k[rows]
+    if ctx.loss:  # skip the "departures" (at arrival) of itself and of later ones arriving with it
+        k = k + _turned_away_at_or_after(sol.admitted[members], a[members])[active]
+    free_at = ctx.cap.free_time(deps, k, a[rows])
+    if ctx.loss:
+        new_adm = free_at <= a[rows]
+        new_start = a[rows]
+    else:
+        new_adm = np.ones(rows.size, dtype=bool)
+        behind = sol.start[np.maximum(rows - 1, 0)]
+        new_start = np.maximum.accumulate(np.maximum(np.maximum(a[rows], free_at), behind))
+    in_service = k - deps.count_le(new_start)
+    b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.ready(new_start))
+    return new_start, new_adm, b, ctx.service_s(p + rows, b)
+
+
+def _independent_flips(arrival: FloatArray, flip: BoolArray, hold: FloatArray) -> BoolArray | None:
+    """Which admission flips to apply now (None: no flip). A flip changes the system until its departure;
+    later requests arriving before that were evaluated against the old state, so they are deferred to the
+    next iteration."""
+    if not flip.any():
+        return None
+    reach = np.where(flip, arrival + hold, -np.inf)
+    reach = np.concatenate([[-np.inf], np.maximum.accumulate(reach)[:-1]])
+    return arrival >= reach
+
+
+def _late_others(ctx: Context, sol: _Solution, *, is_member: BoolArray, deps: Departures, base_k: IntArray) -> IntArray:
+    """The requests outside the waiting set that the settled departures now make wait: no slot free at
+    arrival, or (``queue``, FIFO) a request ahead starting after they arrive."""
+    a = sol.arrival
+    others = np.flatnonzero(~is_member)
+    free_at = deps.kth(base_k[others] - ctx.cap.ready(a[others]) * ctx.slots)
+    late = free_at > a[others]
+    if not ctx.loss:  # FIFO: nobody starts before a request ahead of it (its departure would come too early)
+        ahead = np.concatenate([[-np.inf], np.maximum.accumulate(sol.start)[:-1]])
+        late |= ahead[others] > a[others]
+    return others[late]
 
 
 def _turned_away_at_or_after(admitted: BoolArray, arrival: FloatArray) -> IntArray:
