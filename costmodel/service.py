@@ -30,8 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-
 
 @dataclass(frozen=True)
 class ReplicaService:
@@ -50,12 +48,12 @@ class ReplicaService:
     """Planning-percentile TPOT ÷ mean TPOT (≥ 1)."""
     kv_cache_tokens: int | None = None
 
-    def tpot_ms(self, batch: float | npt.ArrayLike) -> FloatArray:
+    def tpot_ms(self, batch: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Mean time per output token at a batch size [ms]."""
         b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
         return self.tpot_base_ms + self.tpot_per_seq_ms * b
 
-    def ttft_ms(self, input_tokens: float | npt.ArrayLike, batch: float | npt.ArrayLike) -> FloatArray:
+    def ttft_ms(self, input_tokens: float | npt.ArrayLike, batch: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Mean time to first token without queueing [ms]."""
         n_in = np.asarray(input_tokens, dtype=np.float64)
         b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
@@ -63,7 +61,7 @@ class ReplicaService:
 
     def service_s(
         self, input_tokens: float | npt.ArrayLike, output_tokens: float | npt.ArrayLike, batch: float | npt.ArrayLike
-    ) -> FloatArray:
+    ) -> npt.NDArray[np.float64]:
         """Time a request holds its slot [s]: first token, then the remaining tokens at the batch's TPOT."""
         n_out = np.maximum(np.asarray(output_tokens, dtype=np.float64), 1.0)
         return (self.ttft_ms(input_tokens, batch) + (n_out - 1.0) * self.tpot_ms(batch)) / 1000.0

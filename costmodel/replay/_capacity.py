@@ -7,11 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from costmodel.replay._arrays import FloatArray, IntArray
 from costmodel.replay._order import Departures
 from costmodel.replay.autoscale import Instances
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _SEGMENTS = 8
 

@@ -16,12 +16,9 @@ a Lindley recursion, solved with a cumulative sum and a running maximum. ``loss`
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
+from costmodel.replay._arrays import FloatArray
 from costmodel.replay._solver import Context, Part
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 def solve_fluid(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:

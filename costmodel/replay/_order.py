@@ -11,10 +11,8 @@ or never served).
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from costmodel.replay._arrays import FloatArray, IntArray
 
 
 class Departures:

@@ -16,13 +16,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from costmodel.replay._arrays import BoolArray, FloatArray, IntArray
 from costmodel.replay._capacity import Capacity
 from costmodel.replay._order import Departures, remove
 from costmodel.service import ReplicaService
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 MAX_ITERATIONS = 64
 MAX_ROUNDS = 20

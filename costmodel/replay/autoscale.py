@@ -36,10 +36,8 @@ import numpy.typing as npt
 from scipy.ndimage import maximum_filter1d
 
 from breakeven.errors import InputError
+from costmodel.replay._arrays import FloatArray, IntArray
 from costmodel.results import AutoscalePolicy
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
+from costmodel.replay._arrays import FloatArray
 from costmodel.replay.autoscale import Instances
 from costmodel.results import GpuCosts, GpuHours
 from pricing.models import GpuPrice
-from pricing.money import seconds_cost, to_float
+from pricing.money import per_month, seconds_cost, to_float
 
-FloatArray = npt.NDArray[np.float64]
 Tier = Literal["on_demand", "reserved", "spot"]
 
 
@@ -103,3 +103,29 @@ def gpu_costs(leased: Lease, price: GpuPrice, *, busy_s: float, tier: Tier = "on
     # Billed seconds are whole (the increment and minimum are whole seconds): the bill is exact.
     usd = seconds_cost(round(float(billed.sum())), hourly)
     return GpuCosts(hours=hours, hourly_usd=hourly, tier=tier, total_usd=to_float(usd))
+
+
+class Billed:
+    """What every replay's bill gives the results: the bill per month and per request, from the replay's
+    ``total_cost_usd`` over its window ``horizon_s`` (a mixin for the replay dataclasses)."""
+
+    horizon_s: float
+
+    @property
+    def total_cost_usd(self) -> float:
+        """The bill over the trace [USD]."""
+        raise NotImplementedError
+
+    @property
+    def monthly_cost_usd(self) -> float:
+        """The bill scaled to a 730-hour month at the trace's rate [USD]."""
+        return to_float(per_month(self.total_cost_usd, self.horizon_s))
+
+    def costs_for(self, requests: int) -> dict[str, float]:
+        """The :class:`~costmodel.results.Option` fields of the bill: total, per month, per request [USD]."""
+        total = self.total_cost_usd
+        return {
+            "total_cost_usd": total,
+            "monthly_cost_usd": self.monthly_cost_usd,
+            "cost_per_request_usd": total / requests if requests else 0.0,
+        }

@@ -16,20 +16,16 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay._arrays import BoolArray, FloatArray, RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances, QueueTrigger, plan_of, step_value
-from costmodel.replay.billing import Lease, Tier, gpu_costs, lease
+from costmodel.replay.billing import Billed, Lease, Tier, gpu_costs, lease
 from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
 from costmodel.replay.stats import distribution, jitter
 from costmodel.replay.timeline import busy_from_cells, busy_grid, served_per_cell, timeline
 from costmodel.results import AutoscalePolicy, GpuCosts, Latency, Option, Replicas, Slo, Timeline
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice
-from pricing.money import per_month, to_float
 from traces.dataset import TraceDataset
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,7 @@ def policy_label(policy: AutoscalePolicy) -> str:
 
 
 @dataclass(frozen=True)
-class DedicatedReplay:
+class DedicatedReplay(Billed):
     """A dedicated fleet over a trace: the bill, latency, fleet summary, and the full arrays behind them."""
 
     costs: GpuCosts
@@ -141,11 +137,6 @@ class DedicatedReplay:
     def total_cost_usd(self) -> float:
         """The GPU bill over the trace [USD]."""
         return self.costs.total_usd
-
-    @property
-    def monthly_cost_usd(self) -> float:
-        """The bill scaled to a 730-hour month at the trace's rate [USD]."""
-        return to_float(per_month(self.total_cost_usd, self.horizon_s))
 
     @property
     def unserved(self) -> int:
@@ -177,9 +168,7 @@ class DedicatedReplay:
             label=label,
             gpu_price_id=gpu_price_id,
             profile_id=profile_id,
-            total_cost_usd=self.total_cost_usd,
-            monthly_cost_usd=self.monthly_cost_usd,
-            cost_per_request_usd=self.total_cost_usd / self.requests if self.requests else 0.0,
+            **self.costs_for(self.requests),
             gpu_costs=self.costs,
             gpu_hours_billed=self.costs.hours.total,
             replicas=self.replicas,

@@ -55,16 +55,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from costmodel.replay._arrays import RequestArrays
+from costmodel.replay._arrays import BoolArray, FloatArray, IntArray, RequestArrays
 from costmodel.replay._capacity import Capacity
 from costmodel.replay._fluid import solve_fluid
 from costmodel.replay._solver import Context, Part, solve_exact
 from costmodel.replay.autoscale import Instances, QueueTrigger
 from costmodel.service import ReplicaService
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 Discipline = Literal["queue", "loss"]
 
 _CHUNK = 1 << 18

@@ -25,9 +25,9 @@ from scipy.special import ndtri
 
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile
-from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay._arrays import BoolArray, FloatArray, RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances
-from costmodel.replay.billing import Tier, hourly_price, lease_cost_usd
+from costmodel.replay.billing import Billed, Tier, hourly_price, lease_cost_usd
 from costmodel.replay.dedicated import (
     DedicatedReplay,
     billing_horizon,
@@ -42,17 +42,14 @@ from costmodel.replay.stats import distribution
 from costmodel.results import AutoscalePolicy, Distribution, Latency, Option, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
-from pricing.money import dec, per_month, to_float
+from pricing.money import dec, to_float
 from traces.dataset import TraceDataset
-
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 MAX_HYBRID_REPLICAS = 64
 
 
 @dataclass(frozen=True)
-class HybridReplay:
+class HybridReplay(Billed):
     """A split between a dedicated fleet and serverless over a trace."""
 
     replicas: int | None
@@ -85,11 +82,6 @@ class HybridReplay:
         """Dedicated bill plus serverless bill over the trace [USD]."""
         return to_float(dec(self.dedicated.total_cost_usd if self.dedicated else 0.0) + dec(self.serverless.total_usd))
 
-    @property
-    def monthly_cost_usd(self) -> float:
-        """The total scaled to a 730-hour month [USD]."""
-        return to_float(per_month(self.total_cost_usd, self.horizon_s))
-
     def option(
         self,
         *,
@@ -110,9 +102,7 @@ class HybridReplay:
             serverless_price_id=serverless_price_id,
             gpu_price_id=gpu_price_id,
             profile_id=profile_id,
-            total_cost_usd=self.total_cost_usd,
-            monthly_cost_usd=self.monthly_cost_usd,
-            cost_per_request_usd=self.total_cost_usd / self.requests if self.requests else 0.0,
+            **self.costs_for(self.requests),
             token_costs=self.serverless,
             gpu_costs=ded.costs if ded else None,
             gpu_hours_billed=ded.costs.hours.total if ded else None,

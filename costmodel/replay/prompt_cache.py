@@ -29,14 +29,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from costmodel.replay._arrays import FloatArray, IntArray
 from costmodel.results import TokenCosts
 from pricing.models import PromptCache, TokenPrice
 from traces.prefix import PrefixBlocks, leading_run, prefix_reuse, tokens_of_blocks
-
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 
 ASSUMED: dict[str, float] = {
     "min_prefix_tokens": 0,

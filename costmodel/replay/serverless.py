@@ -31,15 +31,15 @@ from scipy.special import ndtr, ndtri
 
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile, Stat
-from costmodel.replay._arrays import IntArray, RequestArrays, TraceLike, request_arrays
+from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays, TraceLike, request_arrays
+from costmodel.replay.billing import Billed
 from costmodel.replay.prompt_cache import cache_rules, replay_prompt_cache
 from costmodel.replay.stats import Z_SCORE, distribution
 from costmodel.results import Distribution, Latency, Option, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
-from pricing.money import dec, per_month, to_float, tokens_cost
+from pricing.money import dec, to_float, tokens_cost
 from traces.dataset import TraceDataset
 
-FloatArray = npt.NDArray[np.float64]
 TOKENS_PER_M = 1_000_000.0
 
 
@@ -466,7 +466,7 @@ def serverless_latency(
 
 
 @dataclass(frozen=True)
-class ServerlessReplay:
+class ServerlessReplay(Billed):
     """A trace on a serverless API: the bill, latency (when a profile is given), rate-limit minutes."""
 
     costs: TokenCosts
@@ -480,11 +480,6 @@ class ServerlessReplay:
         """The bill over the trace [USD]."""
         return self.costs.total_usd
 
-    @property
-    def monthly_cost_usd(self) -> float:
-        """The bill at the trace's rate over a 730-hour month [USD]."""
-        return to_float(per_month(self.total_cost_usd, self.horizon_s))
-
     def option(self, *, id: str, label: str, price_id: str | None = None, slo: Slo | None = None) -> Option:
         """This replay as a results :class:`Option` (``kind='serverless'``)."""
         target = (slo or Slo()).attainment_target
@@ -494,9 +489,7 @@ class ServerlessReplay:
             kind="serverless",
             label=label,
             serverless_price_id=price_id,
-            total_cost_usd=self.total_cost_usd,
-            monthly_cost_usd=self.monthly_cost_usd,
-            cost_per_request_usd=self.total_cost_usd / self.costs.requests if self.costs.requests else 0.0,
+            **self.costs_for(self.costs.requests),
             token_costs=self.costs,
             latency=self.latency,
             slo_attainment=att,

@@ -8,9 +8,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtri
 
+from costmodel.replay._arrays import FloatArray
 from costmodel.results import Distribution
 
-FloatArray = npt.NDArray[np.float64]
 Percentile = Literal["mean", "p50", "p90", "p99"]
 
 Z_SCORE: Final[dict[str, float]] = {"p50": 0.0, "p90": float(ndtri(0.90)), "p99": float(ndtri(0.99))}

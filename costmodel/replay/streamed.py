@@ -34,7 +34,7 @@ import numpy.typing as npt
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile
 from costmodel.replay import fleet
-from costmodel.replay._arrays import RequestArrays, request_arrays
+from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays, request_arrays
 from costmodel.replay.autoscale import Instances, QueueTrigger, decision_times, queue_plan, utilization_plan
 from costmodel.replay.billing import Tier
 from costmodel.replay.dedicated import (
@@ -57,9 +57,6 @@ from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, RateLimits, TokenPrice
 from traces.dataset import TraceDataset
 from traces.dataset_summary import lerp_percentile
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _COLUMNS = ("arrival_s", "input_tokens", "output_tokens")
 _GATHER = 1 << 22

@@ -12,9 +12,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from costmodel.replay._arrays import FloatArray
 from costmodel.results import Timeline
-
-FloatArray = npt.NDArray[np.float64]
 
 _MAX_CELLS = 4_000_000
 

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
+from costmodel.replay._arrays import FloatArray, RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances, plan_fleet
 from costmodel.replay.billing import Tier, hourly_price, lease_cost_usd
 from costmodel.replay.dedicated import (
@@ -43,8 +42,6 @@ from costmodel.results import AutoscalePolicy, BreakevenRow, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from traces.dataset import TraceDataset
-
-FloatArray = npt.NDArray[np.float64]
 
 ServiceFor = ReplicaService | Callable[[float, float], ReplicaService]
 """One replica's model, or a function of (mean input, mean output tokens) giving it — e.g.
