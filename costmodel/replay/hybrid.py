@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,9 +31,12 @@ from costmodel.replay.billing import Billed, Tier, hourly_price, lease_cost_usd
 from costmodel.replay.dedicated import (
     DedicatedReplay,
     billing_horizon,
+    checked_horizon,
+    mean_mix,
     replay_dedicated,
     replica_slots,
     run_fleet,
+    slots_at,
     summarize_fleet,
 )
 from costmodel.replay.fleet import FleetSim
@@ -369,7 +372,7 @@ def met_count(
 
 
 def search_overflow(
-    evaluate: Callable[[list[int]], list[HybridCandidate]], max_replicas: int, wave: int = 1
+    evaluate: Callable[[list[int]], list[HybridCandidate]], wave: int, max_replicas: int
 ) -> list[HybridCandidate]:
     """Try N = 0, 1, ... always-on replicas, ``wave`` at a time (``evaluate`` gives their candidates, in
     order), until one never overflows, the cost has risen twice past a split that meets the SLO
@@ -416,55 +419,53 @@ def best_hybrid(
 ) -> HybridSearch:
     """Try N = 0, 1, ... always-on replicas (up to the first that never overflows, at most ``max_replicas``)
     and keep the cheapest split that meets the SLO attainment target (else the best attainment)."""
-    if isinstance(trace, TraceDataset):  # candidates replayed on the whole dataset, on the Dask workers
-        from costmodel.replay.streamed_search import best_hybrid_streamed  # noqa: PLC0415 - it imports this module
-
-        return best_hybrid_streamed(
-            trace,
-            service,
-            gpu_price,
-            token_price,
-            slo=slo,
-            serverless_profile=serverless_profile,
-            tier=tier,
-            horizon_s=horizon_s,
-            slots=slots,
-            max_replicas=max_replicas,
-            rng=rng,
-        )
-    req = request_arrays(trace)
     slo = slo or Slo()
-    notes: list[str] = []
-    horizon = billing_horizon(req, horizon_s)
-    n_slots = replica_slots(service, req, slots, notes)
+    data = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
+    if isinstance(data, TraceDataset):  # candidates replayed on the whole dataset, on the Dask workers
+        from costmodel.replay.streamed import totals  # noqa: PLC0415 - it imports this module
+
+        t = totals(data)
+        mix, last = (t.mean_in, t.mean_out), t.last_arrival_s
+    else:
+        mix, last = mean_mix(data), data.last_arrival_s
+    horizon = checked_horizon(last, horizon_s)
+    n_slots = slots_at(service, *mix, slots, [])
     both = ServerlessSide.of(serverless_profile, slo, []).both
     job = OverflowJob(service, gpu_price, token_price, slo, n_slots, horizon, tier, both)
     sims: dict[int, FleetSim | None] = {}
+    candidates = search_overflow(*_evaluator(data, job, sims), max_replicas)
+    best, ok = _pick(candidates)
+    n_best = int(best.replicas or 0)
+    kw: dict[str, Any] = {"replicas": n_best, "slo": slo, "serverless_profile": serverless_profile, "tier": tier}
+    kw |= {"horizon_s": horizon, "slots": n_slots, "rng": rng}
+    if isinstance(data, TraceDataset):
+        from costmodel.replay.streamed_search import replay_hybrid_streamed  # noqa: PLC0415
 
-    def evaluate(ns: list[int]) -> list[HybridCandidate]:
+        replay: HybridReplay = replay_hybrid_streamed(data, service, gpu_price, token_price, **kw)
+    else:
+        replay = replay_hybrid(data, service, gpu_price, token_price, **kw, sim=sims.get(n_best))
+    return HybridSearch(replay, candidates, ok)
+
+
+def _evaluator(
+    data: RequestArrays | TraceDataset, job: OverflowJob, sims: dict[int, FleetSim | None]
+) -> tuple[Callable[[list[int]], list[HybridCandidate]], int]:
+    """How :func:`search_overflow` evaluates candidates, and how many at once: in memory one by one (each
+    simulation kept in ``sims``, to reuse for the chosen split); on a dataset, a wave per Dask worker."""
+    if isinstance(data, TraceDataset):
+        from breakeven.parallel import current_client, worker_count  # noqa: PLC0415
+        from costmodel.replay.streamed_search import overflow_candidates  # noqa: PLC0415 - it imports this module
+
+        return (lambda ns: overflow_candidates(data, ns, job)), max(2, worker_count(current_client()))
+
+    def one_by_one(ns: list[int]) -> list[HybridCandidate]:
         found = []
         for n in ns:
-            cand, sims[n] = _quick(req, n, job)
+            cand, sims[n] = _quick(data, n, job)
             found.append(cand)
         return found
 
-    candidates = search_overflow(evaluate, max_replicas)
-    best, ok = _pick(candidates)
-    replay = replay_hybrid(
-        req,
-        service,
-        gpu_price,
-        token_price,
-        replicas=int(best.replicas or 0),
-        slo=slo,
-        serverless_profile=serverless_profile,
-        tier=tier,
-        horizon_s=horizon,
-        slots=n_slots,
-        rng=rng,
-        sim=sims.get(int(best.replicas or 0)),
-    )
-    return HybridSearch(replay, candidates, ok)
+    return one_by_one, 1
 
 
 def _rising(candidates: list[HybridCandidate]) -> bool:

@@ -1,8 +1,8 @@
 """The searches over a trace dataset: their candidates replayed on the whole trace, in parallel.
 
-- :func:`best_hybrid_streamed`: the overflow splits N = 0, 1, ... always-on replicas, a few at a time on the
-  Dask workers (one streamed replay each), with :func:`.hybrid.best_hybrid`'s stopping rules and choice; the
-  best split is then replayed in full (latency included).
+- :func:`overflow_candidates`: overflow splits of N always-on replicas, one streamed replay each on the Dask
+  workers (:func:`.hybrid.best_hybrid` asks for a wave at a time, with its stopping rules and choice);
+  :func:`replay_hybrid_streamed` replays the chosen split in full (latency included).
 - :func:`dataset_rows`: the trace-shaped break-even rows, one per output length, in parallel; within a row
   (:func:`.trace_breakeven.breakeven_row`, the same search as in memory), every rate factor of the grid is
   evaluated in one pass over the dataset (:class:`DatasetBills`), then the brackets are bisected.
@@ -19,25 +19,20 @@ from typing import Any
 
 import numpy as np
 
-from breakeven.parallel import current_client, pmap, worker_count
+from breakeven.parallel import pmap
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Instances
 from costmodel.replay.billing import Tier
-from costmodel.replay.dedicated import slots_at
 from costmodel.replay.fleet import Pool
 from costmodel.replay.hybrid import (
-    MAX_HYBRID_REPLICAS,
     HybridCandidate,
     HybridReplay,
-    HybridSearch,
     OverflowJob,
     ServerlessSide,
     _fixed,
-    _pick,
     combined_latency,
     met_count,
-    search_overflow,
 )
 from costmodel.replay.serverless import BillSums, bill_sums
 from costmodel.replay.streamed import (
@@ -96,45 +91,9 @@ def _quick_streamed(replicas: int, ds: TraceDataset, job: OverflowJob) -> Hybrid
     return job.candidate(replicas, instances, overflow_usd=overflow_usd, met=met, n=n, n_over=n_over)
 
 
-def best_hybrid_streamed(
-    ds: TraceDataset,
-    service: ReplicaService,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
-    *,
-    slo: Slo | None = None,
-    serverless_profile: Profile | None = None,
-    tier: Tier = "on_demand",
-    horizon_s: float | None = None,
-    slots: int | None = None,
-    max_replicas: int = MAX_HYBRID_REPLICAS,
-    rng: np.random.Generator | None = None,
-) -> HybridSearch:
-    """:func:`.hybrid.best_hybrid` over a dataset: candidates in waves of one per Dask worker."""
-    slo = slo or Slo()
-    notes: list[str] = []
-    t = totals(ds)
-    horizon = t.last_arrival_s if horizon_s is None else float(horizon_s)
-    n_slots = slots_at(service, t.mean_in, t.mean_out, slots, notes)
-    both = ServerlessSide.of(serverless_profile, slo, []).both
-    job = OverflowJob(service, gpu_price, token_price, slo, n_slots, horizon, tier, both)
-    wave = max(2, worker_count(current_client()))
-    candidates = search_overflow(lambda ns: pmap(_quick_streamed, ns, ds, job), max_replicas, wave)
-    best, ok = _pick(candidates)
-    replay = replay_hybrid_streamed(
-        ds,
-        service,
-        gpu_price,
-        token_price,
-        replicas=int(best.replicas or 0),
-        slo=slo,
-        serverless_profile=serverless_profile,
-        tier=tier,
-        horizon_s=horizon,
-        slots=n_slots,
-        rng=rng,
-    )
-    return HybridSearch(replay, candidates, ok)
+def overflow_candidates(ds: TraceDataset, replicas: list[int], job: OverflowJob) -> list[HybridCandidate]:
+    """The overflow splits with these replica counts, one streamed replay each on the Dask workers."""
+    return pmap(_quick_streamed, replicas, ds, job)
 
 
 def replay_hybrid_streamed(
@@ -298,7 +257,7 @@ def dataset_rows(
 __all__ = [
     "StreamedHybrid",
     "StreamedReplay",
-    "best_hybrid_streamed",
     "dataset_rows",
+    "overflow_candidates",
     "replay_hybrid_streamed",
 ]
