@@ -319,14 +319,28 @@ class RateLimitReport:
 
 
 def rate_limit_violations(trace: TraceLike, limits: RateLimits | None) -> RateLimitReport:
-    """Count the minutes in which the trace exceeds ``limits`` (none known: no violations)."""
+    """Count the minutes in which the trace exceeds ``limits`` (none known: no violations). A trace dataset is
+    counted chunk by chunk (:mod:`.streamed`)."""
+    if isinstance(trace, TraceDataset):
+        from costmodel.replay.streamed import rate_limits_streamed  # noqa: PLC0415 - it imports this module
+
+        return rate_limits_streamed(trace, limits)
     req = request_arrays(trace)
-    minutes = int(np.floor(req.last_arrival_s / 60.0)) + 1 if len(req) else 0
+    return minute_report(*per_minute(req, trace_minutes(len(req), req.last_arrival_s)), limits)
+
+
+def trace_minutes(requests: int, last_arrival_s: float) -> int:
+    """Minutes a trace spans, aligned to its start (0 for no requests)."""
+    return int(np.floor(last_arrival_s / 60.0)) + 1 if requests else 0
+
+
+def per_minute(req: RequestArrays, minutes: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    """Requests, input tokens and output tokens in each minute ``[60 j, 60 (j + 1))`` s, j < ``minutes``."""
     idx = np.floor(req.arrival_s / 60.0).astype(np.int64)
     rpm = np.bincount(idx, minlength=minutes)
     tin = np.bincount(idx, weights=req.input_tokens, minlength=minutes)
     tout = np.bincount(idx, weights=req.output_tokens, minlength=minutes)
-    return minute_report(rpm, tin, tout, limits)
+    return rpm, tin, tout
 
 
 def minute_report(
@@ -509,32 +523,45 @@ def replay_serverless(
     rng: np.random.Generator | None = None,
 ) -> ServerlessReplay:
     """Bill ``trace`` on ``price``; latency from a serverless ``profile`` if given; rate-limit minutes. A trace
-    dataset is billed partition by partition (:mod:`.streamed`)."""
-    if isinstance(trace, TraceDataset):
-        from costmodel.replay.streamed import replay_serverless_streamed  # noqa: PLC0415 - it imports this module
-
-        return replay_serverless_streamed(trace, price, profile=profile, slo=slo, horizon_s=horizon_s, rng=rng)
-    req = request_arrays(trace)
+    dataset is billed partition by partition, its minutes counted and its latency drawn chunk by chunk
+    (:mod:`.streamed`)."""
+    data = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
-    horizon = req.last_arrival_s if horizon_s is None else float(horizon_s)
-    if horizon < req.last_arrival_s:
-        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({req.last_arrival_s:g} s), found {horizon}")
+    last = data.last_arrival_s
+    horizon = last if horizon_s is None else float(horizon_s)
+    if horizon < last:
+        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon}")
     latency = None
     if profile is not None:
-        latency, more = serverless_latency(profile, slo, requests=len(req), rng=rng)
+        latency, more = _latency_of(data, profile, slo, rng)
         notes += more
-    if req.deferrable is not None and req.deferrable.any() and not price.batch_discount:
+    if isinstance(data, TraceDataset):
+        deferrable = "deferrable" in data.columns
+    else:
+        deferrable = data.deferrable is not None and bool(data.deferrable.any())
+    if deferrable and not price.batch_discount:
         notes.append(f"{price.id}: no batch tier; deferrable requests billed at full price")
-    limits = rate_limit_violations(req, price.rate_limits)
+    limits = rate_limit_violations(data, price.rate_limits)
     if limits.violations:
         notes.append(
             f"{limits.violations} minute(s) over the published rate limits (peak {limits.peak_rpm} req/min, "
             f"{limits.peak_tpm:,} tok/min): requests would be throttled or need a higher tier"
         )
-    costs = serverless_bill(req, price)
+    costs = serverless_bill(data, price)
     if costs.cached_input_tokens and costs.input_tokens:
         notes.append(
             f"{costs.cached_input_tokens / costs.input_tokens:.1%} of input billed as cached: {costs.cache_basis}"
         )
     return ServerlessReplay(costs, horizon, latency, limits, notes)
+
+
+def _latency_of(
+    data: RequestArrays | TraceDataset, profile: Profile, slo: Slo, rng: np.random.Generator | None
+) -> tuple[Latency, list[str]]:
+    """:func:`serverless_latency` with one draw per request (a dataset's drawn chunk by chunk)."""
+    if isinstance(data, TraceDataset):
+        from costmodel.replay.streamed import serverless_latency_streamed  # noqa: PLC0415 - it imports this module
+
+        return serverless_latency_streamed(profile, slo, len(data), rng)
+    return serverless_latency(profile, slo, requests=len(data), rng=rng)

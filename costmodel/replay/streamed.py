@@ -49,7 +49,7 @@ from costmodel.replay.dedicated import (
     slots_at,
 )
 from costmodel.replay.fleet import Discipline, Pool, PoolRows
-from costmodel.replay.serverless import BillSums, RateLimitReport, ServerlessReplay, bill_sums, price_bill
+from costmodel.replay.serverless import BillSums, RateLimitReport, bill_sums, price_bill
 from costmodel.replay.stats import lognormal_sigma
 from costmodel.replay.timeline import busy_grid, timeline_grid
 from costmodel.results import AutoscalePolicy, Distribution, Latency, Slo, TokenCosts
@@ -652,24 +652,23 @@ def serverless_bill_streamed(ds: TraceDataset, price: TokenPrice) -> TokenCosts:
     return priced(price, pmap(_partition_sums, list(range(len(ds.partitions))), ds, price))
 
 
-def _rate_limits(ds: TraceDataset, limits: RateLimits | None) -> RateLimitReport:
+def rate_limits_streamed(ds: TraceDataset, limits: RateLimits | None) -> RateLimitReport:
     """:func:`.serverless.rate_limit_violations` with the per-minute counts added up chunk by chunk."""
-    from costmodel.replay.serverless import minute_report  # noqa: PLC0415 - avoids an import cycle
+    from costmodel.replay.serverless import minute_report, per_minute, trace_minutes  # noqa: PLC0415 - a cycle
 
-    last = ds.last_arrival_s
-    minutes = int(np.floor(last / 60.0)) + 1 if len(ds) else 0
+    minutes = trace_minutes(len(ds), ds.last_arrival_s)
     rpm = np.zeros(minutes, dtype=np.int64)
     tin = np.zeros(minutes)
     tout = np.zeros(minutes)
     for req in chunks(ds, fleet._CHUNK, _COLUMNS):
-        idx = np.floor(req.arrival_s / 60.0).astype(np.int64)
-        rpm += np.bincount(idx, minlength=minutes)
-        tin += np.bincount(idx, weights=req.input_tokens, minlength=minutes)
-        tout += np.bincount(idx, weights=req.output_tokens, minlength=minutes)
+        r, i, o = per_minute(req, minutes)
+        rpm += r
+        tin += i
+        tout += o
     return minute_report(rpm, tin, tout, limits)
 
 
-def _serverless_latency(
+def serverless_latency_streamed(
     profile: Profile, slo: Slo, n: int, rng: np.random.Generator | None
 ) -> tuple[Latency, list[str]]:
     """:func:`.serverless.serverless_latency` with ``n`` draws made chunk by chunk from the same random
@@ -718,36 +717,3 @@ def _serverless_latency(
         return latency, notes
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def replay_serverless_streamed(
-    ds: TraceDataset,
-    price: TokenPrice,
-    *,
-    profile: Profile | None = None,
-    slo: Slo | None = None,
-    horizon_s: float | None = None,
-    rng: np.random.Generator | None = None,
-) -> ServerlessReplay:
-    """:func:`.serverless.replay_serverless` over a dataset: the bill per partition (added), the rate-limit
-    minutes per chunk, the latency draws streamed."""
-    slo = slo or Slo()
-    notes: list[str] = []
-    last = ds.last_arrival_s
-    horizon = last if horizon_s is None else float(horizon_s)
-    if horizon < last:
-        raise InputError(f"horizon_s: expected seconds ≥ the last arrival ({last:g} s), found {horizon}")
-    latency = None
-    if profile is not None:
-        latency, more = _serverless_latency(profile, slo, len(ds), rng)
-        notes += more
-    limits = _rate_limits(ds, price.rate_limits)
-    if limits.violations:
-        notes.append(
-            f"{limits.violations} minute(s) over the published rate limits (peak {limits.peak_rpm} req/min, "
-            f"{limits.peak_tpm:,} tok/min): requests would be throttled or need a higher tier"
-        )
-    costs = serverless_bill_streamed(ds, price)
-    if "deferrable" in ds.columns and not price.batch_discount:
-        notes.append(f"{price.id}: no batch tier; deferrable requests billed at full price")
-    return ServerlessReplay(costs, horizon, latency, limits, notes)
