@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -13,6 +14,17 @@ from costmodel.breakeven import breakeven_table, cost_curve, cost_per_request_us
 from costmodel.replay.trace_breakeven import trace_breakeven
 from costmodel.results import HOURS_PER_MONTH, BreakevenRow, CostCurve
 from costmodel.steps.case import Case, Matchup, Progress, head
+
+
+class _Compared(TypedDict):
+    """The prices and input length both the break-even table and the cost curve are drawn for."""
+
+    gpu_hourly_usd: float
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    input_tokens: float
+    serverless_price_id: str | None
+    gpu_price_id: str | None
 
 
 @dataclass(frozen=True)
@@ -37,16 +49,15 @@ def draw_lines(
     grid = sorted({*(float(x) for x in output_tokens), float(round(mean_out))})
     notes: list[str] = []
     say("computing break-even lines")
-    rows = breakeven_table(
+    compared = _Compared(
         gpu_hourly_usd=hourly,
         input_usd_per_mtok=token.input_usd_per_mtok,
         output_usd_per_mtok=token.output_usd_per_mtok,
         input_tokens=mean_in,
-        output_tokens=grid,
-        fit=pair.fit,
         serverless_price_id=token.id,
         gpu_price_id=pair.gpu.id,
     )
+    rows = breakeven_table(**compared, output_tokens=grid, fit=pair.fit)
     if trace_shaped and len(trace) > 1 and case.horizon_s > 0:
         say("finding the trace-shaped break-even")
         window = head(trace, case.search_requests, "the trace-shaped break-even", notes)
@@ -63,16 +74,11 @@ def draw_lines(
         )
     capacity = pair.fit.capacity(mean_in, mean_out)
     curve = cost_curve(
-        gpu_hourly_usd=hourly,
-        input_usd_per_mtok=token.input_usd_per_mtok,
-        output_usd_per_mtok=token.output_usd_per_mtok,
-        input_tokens=mean_in,
+        **compared,
         output_tokens=mean_out,
         replica_capacity_rps=capacity.rps,
         user_rps=case.user_rps,
         min_replicas=max(case.policy.min_replicas, 1),
-        serverless_price_id=token.id,
-        gpu_price_id=pair.gpu.id,
     )
     per_request = float(cost_per_request_usd(mean_in, mean_out, token.input_usd_per_mtok, token.output_usd_per_mtok))
     hybrid = steady_hybrid(curve, hourly, capacity.rps, per_request)
