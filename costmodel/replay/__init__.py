@@ -5,9 +5,35 @@
 - hybrid: :func:`replay_hybrid`, :func:`best_hybrid` (overflow), :func:`route_by_output`
 - what-ifs: :func:`cold_start_from_phases`, :func:`storage_whatif`, :func:`price_tiers`
 - trace-shaped break-even: :func:`trace_breakeven`, :func:`cost_curve_at_rates`
-- inputs: a :class:`traces.model.Trace`, its DataFrame, or :class:`RequestArrays` (:func:`from_arrays`)
+- inputs: a :class:`traces.model.Trace`, its DataFrame, :class:`RequestArrays` (:func:`from_arrays`), or a
+  :class:`~traces.dataset.TraceDataset` (streamed through its partitions, :mod:`.streamed`)
 
-The exact per-request reference simulation lives in :mod:`costmodel.replay.reference` (tests, benchmarks).
+**Reading path: one request through the dedicated fleet replay.**
+
+1. :mod:`._arrays` — :func:`request_arrays` checks the trace once and gives :class:`RequestArrays`
+   (arrival, input and output tokens as numpy arrays).
+2. :mod:`.dedicated` — :func:`replay_dedicated` picks the slots per replica and the billing window, then
+   :func:`~.dedicated.run_fleet`.
+3. :mod:`.autoscale` — :func:`~.autoscale.plan_of`: the decision times, the replicas at t = 0, and (for
+   ``fixed``/``utilization`` policies, which depend on arrivals only) every decision, run through the
+   :class:`~.autoscale.Autoscaler` into an instance table; a ``queue`` policy becomes a
+   :class:`~.autoscale.QueueTrigger` that decides while the pool runs.
+4. :mod:`.fleet` — :func:`~.fleet.simulate_pool` feeds the requests to a :class:`~.fleet.Pool` in chunks; each
+   chunk is cut into exact windows and fluid stretches (``fleet._solve``). Its docstring has the one
+   equation (``start_i = max(arrival_i, D[K_i − c(t)])``) and the chunk-boundary quirk.
+5. :mod:`._solver` — the exact window: assume nobody waits, iterate the waiting set to the fixed point (why it
+   converges is in its docstring), with departures kept by :mod:`._order` and ready slots over time by
+   :mod:`._capacity`; a long overload is cut off for
+6. :mod:`._fluid` — a fluid stretch (a Lindley recursion in slot time) until the backlog clears.
+7. back in :mod:`.dedicated` — :func:`~.dedicated.summarize_fleet`: the request's TTFT and TPOT from its start
+   and batch (:class:`~costmodel.service.ReplicaService`), and :func:`~.dedicated.bill_fleet`: the lease and
+   the bill (:mod:`.billing`), busy hours and the chart (:mod:`.timeline`) → :class:`DedicatedReplay`.
+
+Around it: :mod:`.hybrid` runs the same pool with the ``loss`` discipline (a request that finds no free slot
+goes to serverless, billed by :mod:`.serverless`); :mod:`.trace_breakeven` bills planned fleets at scaled
+rates; :mod:`.streamed` feeds the same pool from a dataset chunk by chunk (and :mod:`.streamed_search` runs the
+searches' candidates on Dask workers); :mod:`.reference` is the exact per-request simulation the fast replay
+is tested against.
 """
 
 from costmodel.replay._arrays import RequestArrays, from_arrays, request_arrays

@@ -1,8 +1,10 @@
 """Request arrays the replay runs on, taken from the canonical trace (``traces.model``) and checked once.
 
 Every replay function accepts a :class:`traces.model.Trace`, its canonical DataFrame, or a
-:class:`RequestArrays` built by the caller; they all become a :class:`RequestArrays` here, so the math never
-touches pandas and never re-validates.
+:class:`RequestArrays` built by the caller; they all become a :class:`RequestArrays` here
+(:func:`request_arrays`: where a request enters the replay), so the math never touches pandas and never
+re-validates. A :class:`~traces.dataset.TraceDataset` is streamed instead by the replays that can
+(:mod:`.streamed`). Next: :func:`.dedicated.replay_dedicated`, :func:`.serverless.replay_serverless`.
 """
 
 from __future__ import annotations

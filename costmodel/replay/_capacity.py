@@ -1,4 +1,9 @@
-"""Ready capacity over time as the pool solvers see it: slots per ready replica, a step function."""
+"""Ready capacity over time as the pool solvers see it: slots per ready replica, a step function.
+
+Built from the instance table (:meth:`Capacity.of`; :mod:`.autoscale` decides the instances) and asked by
+:mod:`._solver` when a slot comes free (:meth:`Capacity.free_time`, across replicas becoming ready) and by
+:mod:`._fluid` how much slot time has passed (:meth:`Capacity.slot_time` and its inverse).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """Long overloads: a fluid stretch, where the exact solver would need too many iterations.
 
+Receives the :class:`._solver.Context`, the first request the exact solver could not settle, and ``carry``
+(departures still to come). Returns a :class:`._solver.Part` up to where the backlog has cleared (or the
+chunk's end); :func:`.fleet._solve` then goes back to :func:`._solver.solve_exact`.
+
 While every slot stays busy, requests start at the rate slots free up. Measured in *slot time* ``V(t)`` (the
 capacity's slot-seconds since 0), a request holds ``S`` slot-seconds, so a FIFO queue through ``c`` busy
 slots behaves like one server working at ``c`` times the speed (the heavy-traffic limit of a multi-server

@@ -5,7 +5,7 @@ while only a few departures (those of waiting requests) change. Keeping the chan
 own sorted array with each one's rank among the fixed ones, makes an update cost a ``searchsorted`` on the
 changed values plus a copy of the small array, and a question a ``searchsorted`` on the small array — the
 large array is never re-sorted. A departure of ``inf`` stands for a request that never leaves (turned away,
-or never served).
+or never served). Used by :mod:`._solver` (the waiting set's departures) and :mod:`._capacity`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,35 @@
-"""The pool's exact solver for one chunk of requests (see :mod:`.fleet` for the idea).
+"""The pool's exact solver: the starts of a window of requests, by iterating the one equation of :mod:`.fleet`.
+
+Receives a :class:`Context` (the chunk's arrivals and per-request service-time parts, one replica's model,
+the ready capacity, the running batch guess) and ``carry``, the departures still to come of the requests
+before the window. Returns a :class:`Part`: start, batch, service time and admission of the window's first
+requests — all of them, or those before a long overload, where :func:`.fleet._solve` hands over to
+:func:`._fluid.solve_fluid`.
 
 Request ``i`` (``K_i`` requests came before it) can start once fewer than ``c(t)`` of them remain in the
 system, i.e. at ``D[K_i − c]`` where ``D`` are the sorted departures: ``start_i = max(arrival_i, D[K_i − c])``
 (``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``; a request turned away counts as leaving on arrival, so
-``K`` never changes). Assume nobody waits; those for whom that fails form the
-*waiting set*; iterate on it (their departures move, which moves ``D``) until nothing moves, re-checking the
-others after each settled round. Where the iteration does not settle within its budget (a long overload)
-the solution is cut at the first request still moving, for :mod:`._fluid` to carry on.
+``K`` never changes). :func:`solve_exact`:
+
+1. assume nobody waits (each departs at arrival + its service time at a batch estimated from the departures
+   counted per cell, :func:`in_service_upper`); one sort gives ``D`` and the equation is a gather. Those for
+   whom it fails form the *waiting set* — usually a few;
+2. :func:`_fixed_point` iterates the waiting set (and the ``slots`` requests after each run of it): their
+   departures live in a small sorted array beside the large fixed one (:class:`._order.Departures`), so a
+   pass costs a ``searchsorted`` on the small set; :meth:`._capacity.Capacity.free_time` finds a slot that
+   comes free later in the segment or when a replica becomes ready. After each settled round everyone else
+   is re-checked against the new departures and those now late join the next round.
+
+**Why it converges.** With a service time that does not depend on the batch, later departures can only delay
+starts (the map from departures to starts is monotone) and the iteration starts from a lower bound (nobody
+waits), so it rises to the least fixed point: the FIFO multi-server queue's own starts (a property test
+checks them against the per-request simulation, exactly). The batch term moves service times a little with
+the load, and turning away (``loss``) is not monotone at all (admitting one request can turn away the next:
+interacting flips are applied one at a time, :func:`_independent_flips`). So each round runs to "nothing
+moves" within a budget (:data:`MAX_ITERATIONS` passes, :data:`MAX_ROUNDS` rounds); a run of waiting
+requests that does not settle — a long overload, where every request depends on the one before — is cut
+before its first request still moving, and a fluid stretch carries on from there. A run longer than
+:data:`LONG_RUN_PER_SLOT` requests per slot of the largest fleet is cut before any iteration.
 """
 
 from __future__ import annotations

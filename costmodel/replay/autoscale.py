@@ -23,6 +23,13 @@ Semantics (see ``docs/replay.md``):
   from the start to the horizon.
 - The fleet starts **warm** with ``initial_replicas`` ready at t = 0 (default: what the first interval's
   traffic asks for, clipped), billed from t = 0.
+
+How the decisions enter the replay: :func:`plan_of` turns the arrivals and each request's work into a
+:class:`Plan` (decision times, replicas at t = 0, and for ``fixed``/``utilization`` the desired count at each
+decision). ``fixed`` and ``utilization`` plans are run through the :class:`Autoscaler` before the pool
+(:meth:`Plan.autoscaler`): the pool receives a finished :class:`Instances` table. A ``queue`` trigger
+needs the pool's own queue, so the pool receives a :class:`QueueTrigger` and takes each chunk's decisions
+as it solves it (:mod:`.fleet`). Either way :mod:`._capacity` turns the instances into ready slots over time.
 """
 
 from __future__ import annotations

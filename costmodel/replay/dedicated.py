@@ -1,10 +1,19 @@
 """Replay a trace on a dedicated fleet: fixed or autoscaled replicas, cold starts, billing, latency, SLO.
 
-``replay_dedicated`` composes the pieces: the autoscaler (:mod:`.autoscale`) decides the instances, the pool
-(:mod:`.fleet`) starts each request, the bill follows the GPU price (:mod:`.billing`), and the latency model
-of :class:`~costmodel.service.ReplicaService` gives each request's TTFT (queueing wait + TTFT at its batch)
-and TPOT (at its batch). Full per-request arrays stay on the result; the pydantic summaries
-(:class:`GpuCosts`, :class:`Latency`, :class:`Replicas`, :class:`Timeline`) map onto ``results.json``.
+:func:`replay_dedicated` receives a trace (checked into :class:`RequestArrays` by :mod:`._arrays`), one
+replica's latency model (:class:`~costmodel.service.ReplicaService`), a GPU price and the policy, and
+returns a :class:`DedicatedReplay`. It is two steps:
+
+1. :func:`run_fleet`: the autoscaler's inputs (:func:`.autoscale.plan_of`), then the pool
+   (:func:`.fleet.simulate_pool`) starts each request on the fleet → a :class:`.fleet.FleetSim`;
+2. :func:`summarize_fleet`: each request's latency from its start and batch (:func:`request_latency`: TTFT =
+   queueing wait + TTFT at its batch; TPOT at its batch), then :func:`bill_fleet` — the instances leased over
+   the billing window and billed by the GPU price (:mod:`.billing`: cold start, busy and idle hours), the
+   fleet's summary and the chart timeline (:mod:`.timeline`).
+
+The streamed replay of a dataset (:mod:`.streamed`) and the hybrid (:mod:`.hybrid`) reuse both steps' pieces.
+Full per-request arrays stay on the result; the pydantic summaries (:class:`GpuCosts`, :class:`Latency`,
+:class:`Replicas`, :class:`Timeline`) map onto ``results.json``.
 """
 
 from __future__ import annotations

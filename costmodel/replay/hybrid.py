@@ -10,7 +10,10 @@
   tried and the cheapest that meets the target is kept.
 
 Latency of the requests sent to serverless comes from a serverless profile when one is given; without one
-they are counted as meeting the SLO (said in the notes).
+they are counted as meeting the SLO (said in the notes; :class:`ServerlessSide`). The overflow search prices
+each candidate without the full summaries (:class:`OverflowJob`: the lease's bill, the overflow's bill, the
+requests meeting the SLO at their mean latency); on a trace dataset the candidates are replayed streamed, a
+wave at a time on the Dask workers (:mod:`.streamed_search`).
 """
 
 from __future__ import annotations

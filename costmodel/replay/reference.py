@@ -5,8 +5,10 @@ each; a central FIFO queue (or, for ``loss``, turning a request away when no slo
 the least-loaded ready replica (ties: the oldest), and its batch is that replica's count once it joins;
 replicas stopped by the autoscaler take no new requests and are billed until their last request finishes.
 The autoscaler is the very same :class:`~.autoscale.Autoscaler` with the same decision times and signals
-(offered load of the last interval, or requests in the system). At equal times, events run in the order:
-departures, decisions, replicas becoming ready, arrivals.
+(offered load of the last interval, or requests in the system), from the same :class:`~.autoscale.Plan`.
+At equal times, events run in the order: departures, decisions, replicas becoming ready, arrivals.
+:func:`reference_fleet` takes :func:`.dedicated.run_fleet`'s arguments and returns the same
+:class:`~.fleet.FleetSim`, so :func:`.dedicated.summarize_fleet` bills either.
 
 It loops over requests in Python on purpose — it is the yardstick, not the product.
 """

@@ -2,9 +2,11 @@
 
 The in-memory replay (:mod:`.fleet`) already solves a trace in chunks of requests, carrying from one chunk
 to the next only the departures still to come, the autoscaler's state and the solver's running guess. Here
-the same solver is fed the same chunks — cut at the same request numbers — read one at a time from the
-dataset's partitions, so the fleet, every request's start and batch, the bill and the SLO attainment are
-identical to the in-memory replay's wherever both fit; only the requests of one chunk are in memory.
+the same :class:`.fleet.Pool` is fed the same chunks — cut at the same request numbers — read one at a time
+from the dataset's partitions (:func:`pool_chunks`), so the fleet, every request's start and batch, the bill
+and the SLO attainment are identical to the in-memory replay's wherever both fit; only the requests of one
+chunk are in memory. :func:`replay_dedicated_streamed` is two passes over the dataset (the pool, with the
+starts spilled to disk; then each chunk's latency) and :func:`.dedicated.bill_fleet` on what they summed.
 
 - The autoscaler of ``fixed`` and ``utilization`` policies depends on arrivals only: it is planned first,
   from the work per decision interval (a running sum carried across chunks, the same sequential sum as in
@@ -14,7 +16,9 @@ identical to the in-memory replay's wherever both fit; only the requests of one 
   of the generator, those for TPOT from a copy advanced past them.
 - Latency percentiles are exact order statistics: the values are spilled to a temporary folder and the
   ranks found by radix selection (:class:`Spill`); means equal the in-memory ones up to summation order.
-- The serverless bill is summed over partitions (:func:`serverless_bill_streamed`).
+- The serverless bill is summed over partitions (:func:`serverless_bill_streamed`), the rate-limit minutes
+  and the serverless latency draws chunk by chunk (:func:`rate_limits_streamed`,
+  :func:`serverless_latency_streamed`); :func:`.serverless.replay_serverless` composes them.
 
 Nothing per request is kept on the returned :class:`DedicatedReplay` (its arrays are empty).
 """
