@@ -1,7 +1,7 @@
 """The pool's exact solver: the starts of a window of requests, by iterating the one equation of :mod:`.fleet`.
 
 Receives a :class:`Context` (the chunk's arrivals and per-request service-time parts, one replica's model,
-the ready capacity, the running batch guess) and ``carry``, the departures still to come of the requests
+the ready capacity) and ``carry``, the departures still to come of the requests
 before the window. Returns a :class:`Part`: start, batch, service time and admission of the window's first
 requests — all of them, or those before a long overload, where :func:`.fleet._solve` hands over to
 :func:`._fluid.solve_fluid`.
@@ -62,7 +62,6 @@ class Context:
     """Per request: the batch-independent part of TTFT, ``ttft_base_ms + prefill_ms_per_token × n_in``."""
     tail: FloatArray
     """Per request: output tokens after the first, ``max(n_out, 1) − 1``."""
-    b_guess: float = 1.0
     iterations: int = 0
     fluid_stretches: int = 0
     notes: list[str] = field(default_factory=list)
@@ -77,7 +76,7 @@ class Context:
         return cls(a=a, service=service, cap=cap, loss=loss, fixed_ms=fixed_ms, tail=tail)
 
     def with_requests(self, a: FloatArray, n_in: IntArray, n_out: IntArray) -> Context:
-        """The same context (model, capacity, running guess and counters) on other requests (the next chunk)."""
+        """The same context (model, capacity and counters) on other requests (the next chunk)."""
         fresh = Context.build(a, n_in, n_out, self.service, self.cap, loss=self.loss)
         return replace(self, a=fresh.a, fixed_ms=fresh.fixed_ms, tail=fresh.tail)
 
@@ -116,7 +115,12 @@ class Part:
 
 def in_service_upper(carry: FloatArray, dep: FloatArray, a: FloatArray) -> IntArray:
     """Upper bound on the requests in the system just before each arrival (departures counted per cell of
-    about one inter-arrival time: those inside the arrival's own cell are counted as still there)."""
+    about one inter-arrival time: those inside the arrival's own cell are counted as still there).
+
+    :func:`solve_exact` passes the window's departures at batch 1 (their shortest service times): the count
+    is an upper bound already, and against the per-request simulation this agrees better than departures at
+    a larger guessed batch (the mean batch of the chunk before, as the solver once did: on 800,000 Azure-shaped
+    requests its overflow count was off by 367 against 128, its p99 TTFT by 3.1 % against 1.3 %)."""
     m = a.size
     base = float(a[0])
     width = max((float(a[-1]) - base) / m, 1e-9)
@@ -133,7 +137,7 @@ def solve_exact(ctx: Context, p: int, q: int, carry: FloatArray) -> Part:
     a = ctx.a[p:q]
     m = q - p
     ready = ctx.cap.ready(a)
-    first_guess = a + ctx.service_s(slice(p, q), ctx.b_guess)
+    first_guess = a + ctx.service_s(slice(p, q), 1.0)  # see in_service_upper
     batch = ctx.batch_of(in_service_upper(carry, first_guess, a), ready)
     svc = ctx.service_s(slice(p, q), batch)
     dep = a + svc

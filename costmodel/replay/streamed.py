@@ -1,7 +1,7 @@
 """The fleet replay of a trace dataset, streamed through its partitions in time order (docs/scale.md).
 
 The in-memory replay (:mod:`.fleet`) already solves a trace in chunks of requests, carrying from one chunk
-to the next only the departures still to come, the autoscaler's state and the solver's running guess. Here
+to the next only the departures still to come and the autoscaler's state. Here
 the same :class:`.fleet.Pool` is fed the same chunks — cut at the same request numbers — read one at a time
 from the dataset's partitions (:func:`pool_chunks`), so the fleet, every request's start and batch, the bill
 and the SLO attainment are identical to the in-memory replay's wherever both fit; only the requests of one
