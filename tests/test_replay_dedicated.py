@@ -15,6 +15,7 @@ from costmodel.profiles import bundled_profile
 from costmodel.replay import (
     billed_seconds,
     cold_start_from_phases,
+    fleet,
     from_arrays,
     plan_fleet,
     price_tiers,
@@ -224,6 +225,15 @@ def test_unreachable_slo_replays_one_request_per_replica_with_a_note() -> None:
     out = replay_dedicated(from_arrays([0.0, 1.0], [1, 1], [2, 2]), none, gpu(), policy=fixed(1))
     assert out.slots == 1
     assert any("0 slots" in n for n in out.notes)
+
+
+def test_a_queue_trigger_that_does_not_settle_is_noted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No re-solve allowed: the chunk's decisions cannot agree with its queue, and the replay says so."""
+    monkeypatch.setattr(fleet, "_POLICY_ROUNDS", 0)
+    trace = from_arrays(np.arange(40) * 0.5, np.full(40, 100), np.full(40, 50))
+    policy = AutoscalePolicy(kind="queue", min_replicas=1, max_replicas=4, decision_interval_s=5.0)
+    out = replay_dedicated(trace, FLAT, gpu(), policy=policy)
+    assert any("did not settle" in n for n in out.notes)
 
 
 # ------------------------------------------------------------------------------------------- properties

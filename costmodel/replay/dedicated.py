@@ -366,6 +366,7 @@ def summarize_fleet(
     notes: list[str],
 ) -> DedicatedReplay:
     """Bill a simulated fleet and summarise its latency (shared by the dedicated and hybrid replays)."""
+    notes += sim.notes
     taken = sim.admitted
     served = req.subset(taken) if not taken.all() else req
     start = sim.start_s[taken]

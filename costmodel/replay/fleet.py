@@ -88,6 +88,8 @@ class FleetSim:
     decisions: int
     fluid_stretches: int = 0
     """How many long overloads were solved as fluid stretches (0 = every start is from the exact solver)."""
+    notes: tuple[str, ...] = ()
+    """What the solver had to give up on (a queue trigger whose decisions did not settle in a chunk)."""
 
 
 @dataclass(frozen=True)
@@ -265,4 +267,5 @@ def simulate_pool(
         instances=pool.instances(),
         decisions=int(trigger.times.shape[0]) if trigger is not None else 0,
         fluid_stretches=pool.fluid_stretches,
+        notes=tuple(pool.notes),
     )
