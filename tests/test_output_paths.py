@@ -94,3 +94,24 @@ def test_a_write_that_fails_midway_becomes_an_input_error(tmp_path: Path, monkey
     with pytest.raises(InputError, match=r"out\.json: cannot write there: no space left"):
         atomic_write_text(tmp_path / "out.json", "{}")
     assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["poisson", "--rate", "1", "--duration", "10s"],
+        ["shared", "--rate", "1", "--duration", "10s", "--system", "100"],
+        ["rag", "--rate", "1", "--duration", "10s", "--docs", "3"],
+        ["conversations", "--rate", "0.1", "--duration", "10s"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_every_generator_checks_its_output_path_first(tmp_path: Path, args: list[str]) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415 - only this test drives the CLI
+
+    from costmodel.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(app, ["trace", "generate", *args, "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "it is an existing folder; expected a file path" in result.output
+    assert _listing(tmp_path) == []

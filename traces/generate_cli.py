@@ -313,6 +313,7 @@ def generate_conversations(
 
     The defaults are the seed's Dynamo demo: a 3,500-token document, 3-5 turns, 830-token answers.
     """
+    check_output_file(out, option="--out", example="trace.parquet")
     closed = _closed_loop(users, count, rate, duration)
     doc_len, question_len, answer_len = _prompt_parts(doc, question, output_spec)
     shape = ConversationShape(
@@ -365,6 +366,7 @@ def generate_shared(
     model: LabelOption = None,
 ) -> None:
     """Poisson requests sharing a system prompt; --input is the user part after it."""
+    check_output_file(out, option="--out", example="trace.parquet")
     lengths = _lengths(input_spec, output_spec, lengths_from)
     options = {"system_tokens": system, "prompts": prompts, "block_tokens": block_tokens, "model": model}
     _generate(shared_prompt, out, lengths, rate=rate, duration=duration, seed=seed, **options)
@@ -387,6 +389,7 @@ def generate_rag(
     model: LabelOption = None,
 ) -> None:
     """Retrieval-augmented requests: system prompt + one document of a pool (Zipf popularity) + a question."""
+    check_output_file(out, option="--out", example="trace.parquet")
     rate_rps, duration_s = _rate_duration(rate, duration)
     doc_len, question_len, answer_len = _prompt_parts(doc, question, output_spec)
     trace = gen_rag(
