@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +71,9 @@ class HybridReplay(Billed):
     requests: int
     threshold_output_tokens: int | None = None
     notes: list[str] = field(default_factory=list)
+    overflow_count: int | None = None
+    """Requests sent to serverless, where no per-request mask is kept (a trace dataset; ``to_serverless`` is
+    then empty)."""
 
     @property
     def served_all(self) -> bool:
@@ -81,6 +84,8 @@ class HybridReplay(Billed):
     @property
     def overflow_share(self) -> float:
         """Share of requests sent to serverless."""
+        if self.overflow_count is not None:
+            return self.overflow_count / self.requests if self.requests else 0.0
         return float(self.to_serverless.mean()) if self.requests else 0.0
 
     @property
@@ -226,6 +231,18 @@ def _fixed(replicas: int) -> AutoscalePolicy:
     return AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
 
 
+class OverflowSettings(NamedTuple):
+    """How an overflow split of a trace dataset is replayed (:func:`.streamed_search.overflow_replay`)."""
+
+    policy: AutoscalePolicy
+    slo: Slo
+    tier: Tier
+    horizon_s: float
+    slots: int | None
+    rng: np.random.Generator | None
+    timeline_points: int
+
+
 def replay_hybrid(
     trace: TraceLike,
     service: ReplicaService,
@@ -243,23 +260,36 @@ def replay_hybrid(
     sim: FleetSim | None = None,
 ) -> HybridReplay:
     """``replicas`` always-on replicas; requests that find every slot busy go to serverless. (``sim``: a
-    loss-discipline simulation of exactly this split, to reuse.)"""
-    req = request_arrays(trace)
+    loss-discipline simulation of exactly this split, to reuse.) A trace dataset is replayed streamed
+    (:func:`.streamed_search.overflow_replay`), with the same bill and latency and no per-request mask."""
+    data = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
-    horizon = billing_horizon(req, horizon_s)
+    horizon = checked_horizon(data.last_arrival_s, horizon_s)
     if replicas < 0:
         raise InputError(f"hybrid: expected replicas ≥ 0, found {replicas}")
+    n = len(data)
     if replicas == 0:
-        mask = np.ones(len(req), dtype=bool)
-        latency = combined_latency(None, len(req), serverless_profile, slo, notes)
-        return HybridReplay(0, None, serverless_bill(req, token_price), mask, latency, horizon, len(req), None, notes)
-    n_slots = replica_slots(service, req, slots, notes)
+        latency = combined_latency(None, n, serverless_profile, slo, notes)
+        bill = serverless_bill(data, token_price)
+        if isinstance(data, TraceDataset):
+            return HybridReplay(0, None, bill, np.zeros(0, dtype=bool), latency, horizon, n, None, notes, n)
+        return HybridReplay(0, None, bill, np.ones(n, dtype=bool), latency, horizon, n, None, notes)
     policy = _fixed(replicas)
+    if isinstance(data, TraceDataset):
+        from costmodel.replay.streamed_search import overflow_replay  # noqa: PLC0415 - it imports this module
+
+        settings = OverflowSettings(policy, slo, tier, horizon, slots, rng, timeline_points)
+        fleet, bill, latency = overflow_replay(
+            data, service, (gpu_price, token_price), serverless_profile, settings, notes=notes
+        )
+        n_over = n - fleet.admitted
+        return HybridReplay(replicas, fleet, bill, np.zeros(0, dtype=bool), latency, horizon, n, None, notes, n_over)
+    n_slots = replica_slots(service, data, slots, notes)
     if sim is None:
-        sim = run_fleet(req, service, policy, slots=n_slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
+        sim = run_fleet(data, service, policy, slots=n_slots, cold_start_s=0.0, horizon_s=horizon, discipline="loss")
     ded = summarize_fleet(
-        req,
+        data,
         service,
         sim,
         gpu_price,
@@ -276,7 +306,7 @@ def replay_hybrid(
     mask = ~sim.admitted
     latency = combined_latency(ded, int(mask.sum()), serverless_profile, slo, notes)
     return HybridReplay(
-        replicas, ded, serverless_bill(req, token_price, mask=mask), mask, latency, horizon, len(req), None, notes
+        replicas, ded, serverless_bill(data, token_price, mask=mask), mask, latency, horizon, n, None, notes
     )
 
 
@@ -439,14 +469,20 @@ def best_hybrid(
     candidates = search_overflow(*_evaluator(data, job, sims), max_replicas)
     best, ok = _pick(candidates)
     n_best = int(best.replicas or 0)
-    kw: dict[str, Any] = {"replicas": n_best, "slo": slo, "serverless_profile": serverless_profile, "tier": tier}
-    kw |= {"horizon_s": horizon, "slots": n_slots, "rng": rng}
-    if isinstance(data, TraceDataset):
-        from costmodel.replay.streamed_search import replay_hybrid_streamed  # noqa: PLC0415
-
-        replay: HybridReplay = replay_hybrid_streamed(data, service, gpu_price, token_price, **kw)
-    else:
-        replay = replay_hybrid(data, service, gpu_price, token_price, **kw, sim=sims.get(n_best))
+    replay = replay_hybrid(
+        data,
+        service,
+        gpu_price,
+        token_price,
+        replicas=n_best,
+        slo=slo,
+        serverless_profile=serverless_profile,
+        tier=tier,
+        horizon_s=horizon,
+        slots=n_slots,
+        rng=rng,
+        sim=sims.get(n_best),
+    )
     return HybridSearch(replay, candidates, ok)
 
 

@@ -2,7 +2,8 @@
 
 - :func:`overflow_candidates`: overflow splits of N always-on replicas, one streamed replay each on the Dask
   workers (:func:`.hybrid.best_hybrid` asks for a wave at a time, with its stopping rules and choice);
-  :func:`replay_hybrid_streamed` replays the chosen split in full (latency included).
+  :func:`overflow_replay` replays the chosen split in full for :func:`.hybrid.replay_hybrid` (latency
+  included).
 - :func:`dataset_rows`: the trace-shaped break-even rows, one per output length, in parallel; within a row
   (:func:`.trace_breakeven.breakeven_row`, the same search as in memory), every rate factor of the grid is
   evaluated in one pass over the dataset (:class:`DatasetBills`), then the brackets are bisected.
@@ -23,17 +24,8 @@ from breakeven.parallel import pmap
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Instances
-from costmodel.replay.billing import Tier
 from costmodel.replay.fleet import Pool
-from costmodel.replay.hybrid import (
-    HybridCandidate,
-    HybridReplay,
-    OverflowJob,
-    ServerlessSide,
-    _fixed,
-    combined_latency,
-    met_count,
-)
+from costmodel.replay.hybrid import HybridCandidate, OverflowJob, OverflowSettings, ServerlessSide, _fixed, met_count
 from costmodel.replay.serverless import BillSums, bill_sums
 from costmodel.replay.streamed import (
     StreamedReplay,
@@ -48,7 +40,7 @@ from costmodel.replay.streamed import (
     totals,
 )
 from costmodel.replay.trace_breakeven import FleetBills, RowOptions, RowTrace, ServiceFor, breakeven_row
-from costmodel.results import BreakevenRow, Latency, Slo
+from costmodel.results import BreakevenRow, Latency, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from traces.dataset import TraceDataset
@@ -57,18 +49,6 @@ _BILLED = ("arrival_s", "input_tokens", "output_tokens", "cached_tokens", "defer
 
 
 # ------------------------------------------------------------------------------------------------ hybrid
-
-
-@dataclass(frozen=True)
-class StreamedHybrid(HybridReplay):
-    """A :class:`HybridReplay` of a dataset (no per-request mask: the count of requests sent to serverless)."""
-
-    overflow_count: int = 0
-
-    @property
-    def overflow_share(self) -> float:
-        """Share of requests sent to serverless."""
-        return self.overflow_count / self.requests if self.requests else 0.0
 
 
 def _quick_streamed(replicas: int, ds: TraceDataset, job: OverflowJob) -> HybridCandidate:
@@ -96,32 +76,22 @@ def overflow_candidates(ds: TraceDataset, replicas: list[int], job: OverflowJob)
     return pmap(_quick_streamed, replicas, ds, job)
 
 
-def replay_hybrid_streamed(
+def overflow_replay(
     ds: TraceDataset,
     service: ReplicaService,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
+    prices: tuple[GpuPrice, TokenPrice],
+    profile: Profile | None,
+    settings: OverflowSettings,
     *,
-    replicas: int,
-    slo: Slo | None = None,
-    serverless_profile: Profile | None = None,
-    tier: Tier = "on_demand",
-    horizon_s: float | None = None,
-    slots: int | None = None,
-    rng: np.random.Generator | None = None,
-    timeline_points: int = 400,
-) -> StreamedHybrid:
-    """:func:`.hybrid.replay_hybrid` over a dataset: the loss pool streamed, the overflow billed per chunk,
-    and the latency of the whole trace (dedicated requests as replayed, overflow from the profile)."""
-    slo = slo or Slo()
-    notes: list[str] = []
+    notes: list[str],
+) -> tuple[StreamedReplay, TokenCosts, Latency]:
+    """:func:`.hybrid.replay_hybrid` of a dataset: the dedicated side streamed as a loss pool, the overflow
+    billed chunk by chunk, and the latency of the whole trace (:func:`.hybrid.combined_latency` from the
+    spilled dedicated values plus the profile's quantiles). Adds the replay's notes to ``notes``."""
+    gpu_price, token_price = prices
     n = len(ds)
-    horizon = ds.last_arrival_s if horizon_s is None else float(horizon_s)
-    side = ServerlessSide.of(serverless_profile, slo, notes)
-    if replicas == 0:
-        bill = serverless_bill_streamed(ds, token_price)
-        latency = combined_latency(None, n, serverless_profile, slo, [])
-        return StreamedHybrid(0, None, bill, np.zeros(0, dtype=bool), latency, horizon, n, None, notes, n)
+    side_notes: list[str] = []
+    side = ServerlessSide.of(profile, settings.slo, side_notes)
     bills: list[BillSums] = []
     combined: list[Latency] = []
 
@@ -129,30 +99,26 @@ def replay_hybrid_streamed(
         bills.append(bill_sums(req, token_price, ~admitted))
 
     def combine(acc: _Accumulator) -> None:
-        n_over = n - acc.admitted
-        combined.append(_combined(acc, side, n=n, n_serverless=n_over))
+        combined.append(_combined(acc, side, n=n, n_serverless=n - acc.admitted))
 
     ded = replay_dedicated_streamed(
         ds,
         service,
         gpu_price,
-        policy=_fixed(replicas),
-        slo=slo,
+        policy=settings.policy,
+        slo=settings.slo,
         cold_start_s=0.0,
-        tier=tier,
-        horizon_s=horizon,
-        slots=slots,
-        rng=rng,
-        timeline_points=timeline_points,
+        tier=settings.tier,
+        horizon_s=settings.horizon_s,
+        slots=settings.slots,
+        rng=settings.rng,
+        timeline_points=settings.timeline_points,
         discipline="loss",
         on_chunk=bill_overflow,
         on_latency=combine,
     )
-    notes += ded.notes
-    n_over = n - ded.admitted
-    return StreamedHybrid(
-        replicas, ded, priced(token_price, bills), np.zeros(0, dtype=bool), combined[0], horizon, n, None, notes, n_over
-    )
+    notes += [*ded.notes, *side_notes]  # in the in-memory order: the fleet's, then the serverless side's
+    return ded, priced(token_price, bills), combined[0]
 
 
 def _combined(acc: _Accumulator, side: ServerlessSide, *, n: int, n_serverless: int) -> Latency:
@@ -255,9 +221,8 @@ def dataset_rows(
 
 
 __all__ = [
-    "StreamedHybrid",
     "StreamedReplay",
     "dataset_rows",
     "overflow_candidates",
-    "replay_hybrid_streamed",
+    "overflow_replay",
 ]
