@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -273,6 +274,21 @@ def decisions_end(requests: int, last_arrival_s: float, policy: AutoscalePolicy,
     return max(horizon_s, last_arrival_s) + 2.0 * policy.decision_interval_s
 
 
+class FleetOptions(NamedTuple):
+    """The settings of a dedicated replay, as :func:`replay_dedicated` takes them (policy and SLO given): what
+    the streamed replay of a dataset receives (:func:`.streamed.replay_dedicated_streamed`)."""
+
+    policy: AutoscalePolicy
+    slo: Slo
+    cold_start_s: float
+    tier: Tier
+    horizon_s: float | None
+    slots: int | None
+    initial_replicas: int | None
+    rng: np.random.Generator | None
+    timeline_points: int
+
+
 def replay_dedicated(
     trace: TraceLike,
     service: ReplicaService,
@@ -300,26 +316,16 @@ def replay_dedicated(
 
     A trace dataset is streamed through its partitions (:mod:`.streamed`), with the same results.
     """
+    policy = policy or AutoscalePolicy()
+    slo = slo or Slo()
     if isinstance(trace, TraceDataset):
         from costmodel.replay.streamed import replay_dedicated_streamed  # noqa: PLC0415 - it imports this module
 
-        return replay_dedicated_streamed(
-            trace,
-            service,
-            gpu_price,
-            policy=policy,
-            slo=slo,
-            cold_start_s=cold_start_s,
-            tier=tier,
-            horizon_s=horizon_s,
-            slots=slots,
-            initial_replicas=initial_replicas,
-            rng=rng,
-            timeline_points=timeline_points,
+        options = FleetOptions(
+            policy, slo, cold_start_s, tier, horizon_s, slots, initial_replicas, rng, timeline_points
         )
+        return replay_dedicated_streamed(trace, service, gpu_price, options)
     req = request_arrays(trace)
-    policy = policy or AutoscalePolicy()
-    slo = slo or Slo()
     notes: list[str] = []
     horizon = billing_horizon(req, horizon_s)
     n_slots = replica_slots(service, req, slots, notes)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,7 @@ from costmodel.replay.autoscale import Instances
 from costmodel.replay.billing import Billed, Tier, hourly_price, lease_cost_usd
 from costmodel.replay.dedicated import (
     DedicatedReplay,
+    FleetOptions,
     billing_horizon,
     checked_horizon,
     mean_mix,
@@ -231,18 +232,6 @@ def _fixed(replicas: int) -> AutoscalePolicy:
     return AutoscalePolicy(kind="fixed", min_replicas=replicas, max_replicas=max(replicas, 1))
 
 
-class OverflowSettings(NamedTuple):
-    """How an overflow split of a trace dataset is replayed (:func:`.streamed_search.overflow_replay`)."""
-
-    policy: AutoscalePolicy
-    slo: Slo
-    tier: Tier
-    horizon_s: float
-    slots: int | None
-    rng: np.random.Generator | None
-    timeline_points: int
-
-
 def replay_hybrid(
     trace: TraceLike,
     service: ReplicaService,
@@ -279,9 +268,9 @@ def replay_hybrid(
     if isinstance(data, TraceDataset):
         from costmodel.replay.streamed_search import overflow_replay  # noqa: PLC0415 - it imports this module
 
-        settings = OverflowSettings(policy, slo, tier, horizon, slots, rng, timeline_points)
+        options = FleetOptions(policy, slo, 0.0, tier, horizon, slots, None, rng, timeline_points)
         fleet, bill, latency = overflow_replay(
-            data, service, (gpu_price, token_price), serverless_profile, settings, notes=notes
+            data, service, (gpu_price, token_price), serverless_profile, options, notes=notes
         )
         n_over = n - fleet.admitted
         return HybridReplay(replicas, fleet, bill, np.zeros(0, dtype=bool), latency, horizon, n, None, notes, n_over)

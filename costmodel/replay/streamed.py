@@ -40,9 +40,9 @@ from costmodel.profiles.schema import Profile
 from costmodel.replay import fleet
 from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays, request_arrays
 from costmodel.replay.autoscale import Instances, QueueTrigger, decision_times, queue_plan, utilization_plan
-from costmodel.replay.billing import Tier
 from costmodel.replay.dedicated import (
     DedicatedReplay,
+    FleetOptions,
     FleetSettings,
     RequestLatency,
     Served,
@@ -473,16 +473,8 @@ def replay_dedicated_streamed(
     ds: TraceDataset,
     service: ReplicaService,
     gpu_price: GpuPrice,
+    options: FleetOptions,
     *,
-    policy: AutoscalePolicy | None = None,
-    slo: Slo | None = None,
-    cold_start_s: float = 0.0,
-    tier: Tier = "on_demand",
-    horizon_s: float | None = None,
-    slots: int | None = None,
-    initial_replicas: int | None = None,
-    rng: np.random.Generator | None = None,
-    timeline_points: int = 400,
     discipline: Discipline = "queue",
     on_chunk: Any = None,
     on_latency: Any = None,
@@ -493,8 +485,7 @@ def replay_dedicated_streamed(
     if given, is called with each chunk's requests and admission mask (the overflow's serverless bill), and
     ``on_latency`` with the accumulated latency (its spilled values) once the replay is summarised.
     """
-    policy = policy or AutoscalePolicy()
-    slo = slo or Slo()
+    policy, slo, cold_start_s, tier, horizon_s, slots, initial_replicas, rng, timeline_points = options
     notes: list[str] = []
     t = totals(ds)
     horizon = checked_horizon(t.last_arrival_s, horizon_s)

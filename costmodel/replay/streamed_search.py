@@ -24,8 +24,9 @@ from breakeven.parallel import pmap
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Instances
+from costmodel.replay.dedicated import FleetOptions
 from costmodel.replay.fleet import Pool
-from costmodel.replay.hybrid import HybridCandidate, OverflowJob, OverflowSettings, ServerlessSide, _fixed, met_count
+from costmodel.replay.hybrid import HybridCandidate, OverflowJob, ServerlessSide, _fixed, met_count
 from costmodel.replay.serverless import BillSums, bill_sums
 from costmodel.replay.streamed import (
     StreamedReplay,
@@ -40,7 +41,7 @@ from costmodel.replay.streamed import (
     totals,
 )
 from costmodel.replay.trace_breakeven import FleetBills, RowOptions, RowTrace, ServiceFor, breakeven_row
-from costmodel.results import BreakevenRow, Latency, TokenCosts
+from costmodel.results import BreakevenRow, Latency, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from traces.dataset import TraceDataset
@@ -81,7 +82,7 @@ def overflow_replay(
     service: ReplicaService,
     prices: tuple[GpuPrice, TokenPrice],
     profile: Profile | None,
-    settings: OverflowSettings,
+    options: FleetOptions,
     *,
     notes: list[str],
 ) -> tuple[StreamedReplay, TokenCosts, Latency]:
@@ -91,7 +92,7 @@ def overflow_replay(
     gpu_price, token_price = prices
     n = len(ds)
     side_notes: list[str] = []
-    side = ServerlessSide.of(profile, settings.slo, side_notes)
+    side = ServerlessSide.of(profile, options.slo, side_notes)
     bills: list[BillSums] = []
     combined: list[Latency] = []
 
@@ -102,20 +103,7 @@ def overflow_replay(
         combined.append(_combined(acc, side, n=n, n_serverless=n - acc.admitted))
 
     ded = replay_dedicated_streamed(
-        ds,
-        service,
-        gpu_price,
-        policy=settings.policy,
-        slo=settings.slo,
-        cold_start_s=0.0,
-        tier=settings.tier,
-        horizon_s=settings.horizon_s,
-        slots=settings.slots,
-        rng=settings.rng,
-        timeline_points=settings.timeline_points,
-        discipline="loss",
-        on_chunk=bill_overflow,
-        on_latency=combine,
+        ds, service, gpu_price, options, discipline="loss", on_chunk=bill_overflow, on_latency=combine
     )
     notes += [*ded.notes, *side_notes]  # in the in-memory order: the fleet's, then the serverless side's
     return ded, priced(token_price, bills), combined[0]
@@ -151,15 +139,10 @@ class DatasetBills(FleetBills):
 
     def instances_at(self, k: float) -> Instances:
         if self.policy.kind == "queue":
-            return replay_dedicated_streamed(
-                self.ds.scaled(k),
-                self.service,
-                self.gpu_price,
-                policy=self.policy,
-                cold_start_s=self.cold_start_s,
-                horizon_s=self.horizon_s / k,
-                slots=self.slots,
-            ).instances
+            options = FleetOptions(
+                self.policy, Slo(), self.cold_start_s, "on_demand", self.horizon_s / k, self.slots, None, None, 400
+            )
+            return replay_dedicated_streamed(self.ds.scaled(k), self.service, self.gpu_price, options).instances
         instances, _ = plan_fleet_streamed(
             self.ds,
             self.service,
