@@ -45,6 +45,7 @@ from costmodel.engine.simulator import EngineLimits, Scheduler, simulate
 from costmodel.engine.steptime import StepCost
 from costmodel.engine.workload import Workload, burst, from_arrays, poisson
 from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record, point_from_record, records_of
+from costmodel.profiles.io import load_profile
 from costmodel.profiles.schema import Profile, WarmPoint
 
 FloatArray = npt.NDArray[np.float64]
@@ -557,8 +558,6 @@ def load_measured(
     """Every measured run in ``paths``, by content: an inference-sim replay pair, a vLLM serving-benchmark
     result, or a profile JSON (its warm points). Benchmark results and profiles without request lengths
     draw them from the other files' listed lengths (scaled to each point's means) when any has them."""
-    from costmodel.profiles.io import load_profile  # noqa: PLC0415 - io imports the schema, which imports us
-
     docs: list[tuple[Path, Any]] = []
     for path in paths:
         p = Path(path)
