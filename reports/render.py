@@ -31,9 +31,9 @@ from breakeven.io import (
     source_name,
 )
 from costmodel.results import Results
-from reports import tables
 from reports.charts import build_charts
 from reports.consistency import check_consistency
+from reports.tables import cost_breakdown, inputs_table, prices_table, profiles_table, slo_table, trace_table
 from reports.verdict import build_verdict
 
 REPORT_NAME = "report.html"
@@ -97,12 +97,12 @@ def _context(results: Results) -> dict[str, Any]:
         "r": results,
         "verdict": build_verdict(results, doc),
         "charts": charts,
-        "costs": tables.cost_breakdown(results),
-        "slo": tables.slo_table(results),
-        "inputs": tables.inputs_table(results),
-        "prices": tables.prices_table(results),
-        "profiles": tables.profiles_table(results),
-        "trace": tables.trace_table(results),
+        "costs": cost_breakdown(results),
+        "slo": slo_table(results),
+        "inputs": inputs_table(results),
+        "prices": prices_table(results),
+        "profiles": profiles_table(results),
+        "trace": trace_table(results),
         "stale_prices": [p for p in results.prices if p.stale],
     }
 

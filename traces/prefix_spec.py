@@ -30,7 +30,16 @@ from typing import Any, Final
 import numpy as np
 
 from breakeven.errors import InputError, UnknownNameError
-from traces import conversations as conv
+from traces.conversations import (
+    CLOSED_LOOP_THINK_S,
+    OPEN_LOOP_THINK_S,
+    ConversationShape,
+    ThinkTime,
+    closed_loop_conversations,
+    conversations,
+    rag,
+    shared_prompt,
+)
 from traces.lengths import LengthModel
 from traces.model import Trace, TraceMeta
 from traces.prefix import DEFAULT_BLOCK_TOKENS
@@ -111,7 +120,7 @@ def parse_turns(text: str, where: str) -> tuple[int, int]:
     return low, high
 
 
-def parse_think(text: str, where: str) -> conv.ThinkTime:
+def parse_think(text: str, where: str) -> ThinkTime:
     """``"20"`` (exponential, mean 20 s), ``"exp(20)"`` or ``"fixed(20)"``."""
     match = re.fullmatch(r"\s*(?:(fixed|exp)\s*\(\s*([^)]*)\)|([^()]*))\s*", text)
     if not match:
@@ -119,7 +128,7 @@ def parse_think(text: str, where: str) -> conv.ThinkTime:
     value = _float(match.group(2) if match.group(1) else match.group(3), where)
     if value < 0:
         raise InputError(f"{where}: expected seconds ≥ 0, found {text!r}")
-    return conv.ThinkTime(value, fixed=match.group(1) == "fixed")
+    return ThinkTime(value, fixed=match.group(1) == "fixed")
 
 
 def parse_prefix_spec(
@@ -184,8 +193,8 @@ def _conversations(keys: _Keys, common: dict[str, Any], _lengths: Callable[[], o
     if closed and ("rate" in keys.params or "duration" in keys.params):
         raise InputError(f"{keys.where}: give users= and count= (closed loop) or rate= and duration= (open loop)")
     model = common.pop("model")
-    think_default = conv.CLOSED_LOOP_THINK_S if closed else conv.OPEN_LOOP_THINK_S
-    shape = conv.ConversationShape(
+    think_default = CLOSED_LOOP_THINK_S if closed else OPEN_LOOP_THINK_S
+    shape = ConversationShape(
         doc=keys.length("doc", 3500),
         question=keys.length("question", 50),
         output=keys.length("output", 830, "output_tokens"),
@@ -197,16 +206,16 @@ def _conversations(keys: _Keys, common: dict[str, Any], _lengths: Callable[[], o
     )
     if closed:
         n_users, n_conv = keys.whole("users", low=1), keys.whole("count", low=1)
-        return lambda rng: conv.closed_loop_conversations(n_users, n_conv, rng, shape=shape, model=model)
+        return lambda rng: closed_loop_conversations(n_users, n_conv, rng, shape=shape, model=model)
     rate, duration = keys.rate_duration()
-    return lambda rng: conv.conversations(rate, duration, rng, shape=shape, model=model)
+    return lambda rng: conversations(rate, duration, rng, shape=shape, model=model)
 
 
 def _shared(keys: _Keys, common: dict[str, Any], lengths: Callable[[], object]) -> Draw:
     rate, duration = keys.rate_duration()
     pairs = lengths()
     prompts = keys.whole("prompts", 1, low=1)
-    return lambda rng: conv.shared_prompt(rate, duration, pairs, rng, prompts=prompts, **common)  # type: ignore[arg-type]
+    return lambda rng: shared_prompt(rate, duration, pairs, rng, prompts=prompts, **common)  # type: ignore[arg-type]
 
 
 def _rag(keys: _Keys, common: dict[str, Any], _lengths: Callable[[], object]) -> Draw:
@@ -215,7 +224,7 @@ def _rag(keys: _Keys, common: dict[str, Any], _lengths: Callable[[], object]) ->
     zipf = keys.number("zipf", 1)
     doc, question = keys.length("doc", 2000), keys.length("question", 50)
     output = keys.length("output", 200, "output_tokens")
-    return lambda rng: conv.rag(
+    return lambda rng: rag(
         rate, duration, rng, docs=docs, zipf=zipf, doc=doc, question=question, output=output, **common
     )
 

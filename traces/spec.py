@@ -38,8 +38,9 @@ from typing import Final
 import numpy as np
 
 from breakeven.errors import InputError, UnknownNameError
-from traces import generators
+from traces.generators import bursty, diurnal, on_off, poisson
 from traces.lengths import Fixed, LengthModel, Lengths, LengthsLike, LogNormal, Resampled, ResampledPairs
+from traces.loaders import load_trace
 from traces.model import Trace, TraceMeta
 from traces.prefix_spec import PREFIX_KIND_KEYS, PrefixSpec, parse_prefix_spec
 
@@ -123,12 +124,6 @@ def _call_args(body: str, where: str) -> tuple[list[str], dict[str, str]]:
 _TraceLoader = Callable[[str], Trace]
 
 
-def _default_loader(path: str) -> Trace:
-    from traces.loaders import load_trace  # noqa: PLC0415 - spec parsing loads files only for resample()
-
-    return load_trace(path)
-
-
 def parse_length_spec(
     text: str, *, column: str = "output_tokens", where: str = "length", loader: _TraceLoader | None = None
 ) -> LengthModel:
@@ -163,7 +158,7 @@ def _parse_length(text: str, column: str, where: str, loader: _TraceLoader | Non
     if name == "resample":
         if len(args) != 1 or kwargs:
             raise InputError(f"{where}: expected resample(FILE), found {text!r}")
-        trace = (loader or _default_loader)(args[0])
+        trace = (loader or load_trace)(args[0])
         return Resampled(trace.df[column].to_numpy(), label=args[0])
     raise UnknownNameError("length model", name, ("fixed", "lognormal", "resample"), context=where)
 
@@ -208,9 +203,9 @@ class SyntheticSpec:
         """Draw the trace with ``rng`` (same seed, same trace)."""
         opts = self.options
         if self.kind == "poisson":
-            trace = generators.poisson(self.rate_rps, self.duration_s, self.lengths, rng, model=self.model)
+            trace = poisson(self.rate_rps, self.duration_s, self.lengths, rng, model=self.model)
         elif self.kind == "bursty" and "on" in opts:
-            trace = generators.on_off(
+            trace = on_off(
                 self.rate_rps,
                 self.duration_s,
                 self.lengths,
@@ -221,9 +216,9 @@ class SyntheticSpec:
             )
         elif self.kind == "bursty":
             cv = float(opts.get("cv", 2.0))  # type: ignore[arg-type]
-            trace = generators.bursty(self.rate_rps, self.duration_s, self.lengths, rng, cv=cv, model=self.model)
+            trace = bursty(self.rate_rps, self.duration_s, self.lengths, rng, cv=cv, model=self.model)
         else:
-            trace = generators.diurnal(
+            trace = diurnal(
                 self.rate_rps,
                 self.duration_s,
                 self.lengths,
@@ -321,7 +316,7 @@ def _parse_lengths(params: dict[str, str], where: str, loader: _TraceLoader | No
 
     def cached(path: str) -> Trace:
         if path not in cache:
-            cache[path] = (loader or _default_loader)(path)
+            cache[path] = (loader or load_trace)(path)
         return cache[path]
 
     if "lengths" in params:
