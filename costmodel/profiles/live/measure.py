@@ -27,6 +27,7 @@ import numpy as np
 
 from breakeven import __version__
 from breakeven.errors import BreakevenError, InputError, MeasurementError
+from costmodel.profiles.importers.vllm_log import parse_vllm_log
 from costmodel.profiles.live.client import Api, Endpoint, normalize_base_url, perf, server_root
 from costmodel.profiles.live.launcher import LaunchedServer, split_command
 from costmodel.profiles.live.runner import first_token_s, probe, run_level
@@ -182,8 +183,6 @@ async def _engine_info(client: httpx.AsyncClient, base_url: str, kind: str) -> t
 
 def launch_log_fields(text: str, source: str) -> dict[str, Any]:
     """Phases, KV-cache figures and version from a launched server's log (the vLLM log importer)."""
-    from costmodel.profiles.importers.vllm_log import parse_vllm_log  # noqa: PLC0415 - one optional seam
-
     runs = parse_vllm_log(text, source=source).runs
     if not runs:
         return {}
