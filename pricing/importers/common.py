@@ -79,6 +79,16 @@ class KnownFile:
     note: str = ""
 
 
+def _skypilot_copy(file_at_commit: str, *, date_hint: str = "", caveat: str = "") -> KnownFile:
+    """A copy of a SkyPilot catalog file (``catalogs/...@commit``): the catalog carries no date, so ``as_of``
+    is the day the copy was read, 2026-11-22."""
+    return KnownFile(
+        as_of=date(2026, 11, 22),
+        upstream=f"skypilot-org/skypilot-catalog:catalogs/{file_at_commit}",
+        note=f"catalog date unknown{date_hint}; as_of is the date the copy was read{caveat}",
+    )
+
+
 #: Files known by SHA-256 (see ../shared/data/prices/SOURCES.md for how each was obtained and checked).
 KNOWN_FILES: Final[dict[str, KnownFile]] = {
     "542c6925b573208b39ae47cde948be07a87960b955d1e82d792ef0c3c65186e4": KnownFile(
@@ -86,27 +96,19 @@ KNOWN_FILES: Final[dict[str, KnownFile]] = {
         upstream="BerriAI/litellm:model_prices_and_context_window.json@19a1f629eb6fafde70968ef4815463eb08143aac",
         note="current on litellm main around 2025-11-04, the mirror's commit time",
     ),
-    "87dc85c8cb03072f26eb691694da5eff5c15399646ad797f2a59cafe0c59cc7b": KnownFile(
-        as_of=date(2026, 11, 22),
-        upstream="skypilot-org/skypilot-catalog:catalogs/v6/do/vms.csv@a66ac219187867b41de75bde7aef5c5006e0b1ef",
-        note="catalog date unknown; as_of is the date the copy was read; these DO GPU prices are older list "
-        "prices: DO docs showed H100 at $3.39/h from 2025-04-22",
+    "87dc85c8cb03072f26eb691694da5eff5c15399646ad797f2a59cafe0c59cc7b": _skypilot_copy(
+        "v6/do/vms.csv@a66ac219187867b41de75bde7aef5c5006e0b1ef",
+        caveat="; these DO GPU prices are older list prices: DO docs showed H100 at $3.39/h from 2025-04-22",
     ),
-    "c522dacd344b962b66d9c17594f011c477bf6b3143b31e2705c77c740dd5e5cd": KnownFile(
-        as_of=date(2026, 11, 22),
-        upstream="skypilot-org/skypilot-catalog:catalogs/v6/do/vms.csv@1fbe7331dd1f13d70ac4f249bb7ee7a659fc6b6a",
-        note="catalog date unknown; as_of is the date the copy was read",
+    "c522dacd344b962b66d9c17594f011c477bf6b3143b31e2705c77c740dd5e5cd": _skypilot_copy(
+        "v6/do/vms.csv@1fbe7331dd1f13d70ac4f249bb7ee7a659fc6b6a"
     ),
-    "eb3007fb983a2fcb7ea17f2cab3c4c40eb0b10813cb851d7e1bc1ec0dc608564": KnownFile(
-        as_of=date(2026, 11, 22),
-        upstream="skypilot-org/skypilot-catalog:catalogs/v8/nebius/vms.csv@0082b0435f3912ae4c566856b272455cc78f4f61",
-        note="catalog date unknown; as_of is the date the copy was read",
+    "eb3007fb983a2fcb7ea17f2cab3c4c40eb0b10813cb851d7e1bc1ec0dc608564": _skypilot_copy(
+        "v8/nebius/vms.csv@0082b0435f3912ae4c566856b272455cc78f4f61"
     ),
-    "31dd5237f4f8241699b5e2ba1c22e7d120b387c220662b9ae56bf15f6c69f57d": KnownFile(
-        as_of=date(2026, 11, 22),
-        upstream="skypilot-org/skypilot-catalog:catalogs/v6/azure/vms.csv@098741e70562f65d7af1cceb81e33b284f742604 "
-        "(GPU tail subset)",
-        note="catalog date unknown (the H100 v5 rows suggest 2024); as_of is the date the copy was read",
+    "31dd5237f4f8241699b5e2ba1c22e7d120b387c220662b9ae56bf15f6c69f57d": _skypilot_copy(
+        "v6/azure/vms.csv@098741e70562f65d7af1cceb81e33b284f742604 (GPU tail subset)",
+        date_hint=" (the H100 v5 rows suggest 2024)",
     ),
 }
 
