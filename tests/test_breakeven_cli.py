@@ -141,3 +141,20 @@ def test_bundled_profile_by_name() -> None:
     assert [r["method"] for r in rows] == ["closed_form", "capacity"]
     assert rows[1]["replicas"] == 1  # one MI300X carries far more than the 3.22 req/s closed form
     assert rows[1]["gpu_price_id"] == "digitalocean/gpu-mi300x-1x-article"  # the profile's own price
+
+
+def test_a_note_of_every_row_is_printed_once() -> None:
+    """The replica model's notes are the same for every capacity row: the table prints each once, after it,
+    led by the rows it is about; the JSON rows keep their own notes."""
+    args = ["--profile", "llama-3.1-8b-fp8_1xH100", "--serverless", "digitalocean/llama3-8b-instruct"]
+    args += ["--gpu", "digitalocean/gpu-h100-1x", "--input-tokens", "2048"]
+    result = runner.invoke(app, ["table", *args])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert sum("capacity by simulation" in line for line in lines) == 1
+    assert sum("asked for 2,048 input tokens" in line for line in lines) == 1
+    assert any(line.startswith("warning: 30 / 220 / 1,200 out, capacity: asked for 2,048") for line in lines)
+    assert any(line.startswith("warning: 1,200 out, capacity: asked for 1,200 output tokens") for line in lines)
+    assert "replicas" in result.stdout  # the table itself, before them, on stdout
+    rows = _json(args)
+    assert all(any("capacity by simulation" in n for n in r["notes"]) for r in rows if r["method"] == "capacity")

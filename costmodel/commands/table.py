@@ -291,10 +291,26 @@ def table(  # typer passes every option by keyword; long by their declarations
         print_json({"rows": rows})
     else:
         stdout.print(_render(rows, resolved, input_tokens, fit))
-        notes = [(row, note) for row in rows for note in row.notes]
-        warnings += [f"{row.output_tokens:,.0f} out, {row.method.replace('_', ' ')}: {note}" for row, note in notes]
+        warnings += _row_notes(rows, told=set(fit.warnings) if fit is not None else set())
     for warning in warnings:
         stderr.print(f"warning: {warning}", markup=False)
+
+
+def _row_notes(rows: list[BreakevenRow], *, told: set[str]) -> list[str]:
+    """Each distinct note of the rows once, led by the rows it is about (``30 / 220 out, capacity``): a
+    capacity row carries the replica model's notes, which are the same for every row, and a note the profile's
+    fit already gave (``told``) is not repeated."""
+    about: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        for note in row.notes:
+            if note not in told:
+                about.setdefault(note, {}).setdefault(row.method.replace("_", " "), []).append(
+                    f"{row.output_tokens:,.0f}"
+                )
+    return [
+        "; ".join(f"{' / '.join(lengths)} out, {method}" for method, lengths in methods.items()) + f": {note}"
+        for note, methods in about.items()
+    ]
 
 
 def _check_numbers(input_tokens: float, *, slo_ttft_ms: float, slo_tpot_ms: float) -> None:
