@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Final, Literal, Protocol
 
 import numpy as np
@@ -64,7 +64,7 @@ from scipy.optimize import lsq_linear
 from breakeven.errors import InputError
 from costmodel.profiles.schema import Profile, Stat, WarmPoint
 from costmodel.results import Slo
-from costmodel.service import ReplicaService
+from costmodel.service import LatencyLines, ReplicaService
 
 Percentile = Literal["mean", "p50", "p90", "p99"]
 Binding = Literal["ttft", "tpot", "kv", "none"]
@@ -152,28 +152,6 @@ class Capacity(_Frozen):
     def reachable(self) -> bool:
         """False when no batch meets the SLO for this mix."""
         return self.slots > 0
-
-
-@dataclass(frozen=True)
-class LatencyLines:
-    """One fitted set of the five latency parameters (means, or one percentile). Times in ms."""
-
-    tpot_base_ms: float
-    tpot_per_seq_ms: float
-    ttft_base_ms: float
-    prefill_ms_per_token: float
-    ttft_per_seq_ms: float
-
-    def tpot_ms(self, batch: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """TPOT at a batch [ms]."""
-        b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
-        return self.tpot_base_ms + self.tpot_per_seq_ms * b
-
-    def ttft_ms(self, input_tokens: float | npt.ArrayLike, batch: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """TTFT at an input length and batch [ms]."""
-        b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
-        n_in = np.asarray(input_tokens, dtype=np.float64)
-        return self.ttft_base_ms + self.prefill_ms_per_token * n_in + self.ttft_per_seq_ms * b
 
 
 class ReplicaCapacity(Protocol):
@@ -344,11 +322,7 @@ class CapacityFit:
         ttft_mean = float(m.ttft_ms(n_in, b))
         tpot_mean = float(m.tpot_ms(b))
         return ReplicaService(
-            tpot_base_ms=m.tpot_base_ms,
-            tpot_per_seq_ms=m.tpot_per_seq_ms,
-            ttft_base_ms=m.ttft_base_ms,
-            prefill_ms_per_token=m.prefill_ms_per_token,
-            ttft_per_seq_ms=m.ttft_per_seq_ms,
+            **asdict(m),
             slots=slots,
             ttft_p_factor=max(1.0, self.ttft_planning_ms(n_in, b) / ttft_mean) if ttft_mean > 0 else 1.0,
             tpot_p_factor=max(1.0, self.tpot_planning_ms(b) / tpot_mean) if tpot_mean > 0 else 1.0,

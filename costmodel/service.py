@@ -32,21 +32,17 @@ import numpy.typing as npt
 
 
 @dataclass(frozen=True)
-class ReplicaService:
-    """Parameters of one replica's latency model (see the module docstring). Times in milliseconds."""
+class LatencyLines:
+    """The five latency parameters and the two lines they draw (see the module docstring). Times in ms.
+
+    :mod:`costmodel.capacity` fits one set to a profile's means and one to its planning percentile;
+    :class:`ReplicaService` is a set with what a replica serves by it."""
 
     tpot_base_ms: float
     tpot_per_seq_ms: float
     ttft_base_ms: float
     prefill_ms_per_token: float
     ttft_per_seq_ms: float
-    slots: int
-    """Requests served at once (batch size) at which the SLO still holds; ≥ 1 unless the SLO is unreachable."""
-    ttft_p_factor: float = 1.0
-    """Planning-percentile TTFT ÷ mean TTFT (≥ 1)."""
-    tpot_p_factor: float = 1.0
-    """Planning-percentile TPOT ÷ mean TPOT (≥ 1)."""
-    kv_cache_tokens: int | None = None
 
     def tpot_ms(self, batch: float | npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Mean time per output token at a batch size [ms]."""
@@ -58,6 +54,20 @@ class ReplicaService:
         n_in = np.asarray(input_tokens, dtype=np.float64)
         b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
         return self.ttft_base_ms + self.prefill_ms_per_token * n_in + self.ttft_per_seq_ms * b
+
+
+@dataclass(frozen=True)
+class ReplicaService(LatencyLines):
+    """One replica's latency model: the mean latency lines, the slots the SLO allows, the percentile factors
+    and the KV cache (see the module docstring). Times in milliseconds."""
+
+    slots: int
+    """Requests served at once (batch size) at which the SLO still holds; ≥ 1 unless the SLO is unreachable."""
+    ttft_p_factor: float = 1.0
+    """Planning-percentile TTFT ÷ mean TTFT (≥ 1)."""
+    tpot_p_factor: float = 1.0
+    """Planning-percentile TPOT ÷ mean TPOT (≥ 1)."""
+    kv_cache_tokens: int | None = None
 
     def service_s(
         self, input_tokens: float | npt.ArrayLike, output_tokens: float | npt.ArrayLike, batch: float | npt.ArrayLike
