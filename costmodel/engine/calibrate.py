@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from breakeven.errors import InputError
 from costmodel.engine.results import SimResult
 from costmodel.engine.runs import MeasuredRun, Window, predict, replay
 from costmodel.engine.steptime import Coefficients, Deployment, StepCost
-
-FloatArray = npt.NDArray[np.float64]
+from costmodel.engine.workload import FloatArray
 
 Fitted = Literal[
     "bandwidth_efficiency",

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 
 from breakeven.errors import InputError
 from costmodel.capacity import Binding, Capacity, FitDefaults, ReplicaCapacity, fit_replica_service
@@ -31,12 +30,10 @@ from costmodel.engine.replica import cost_of, limits_of
 from costmodel.engine.results import SimResult
 from costmodel.engine.simulator import EngineLimits, simulate
 from costmodel.engine.steptime import Coefficients, StepCost
-from costmodel.engine.workload import Workload
+from costmodel.engine.workload import FloatArray, Workload
 from costmodel.profiles.schema import Profile
 from costmodel.results import Slo
 from costmodel.service import ReplicaService
-
-FloatArray = npt.NDArray[np.float64]
 
 SEARCH_REQUESTS: Final = 600
 """Fewest requests simulated per trial rate; more when the server can hold many at once (5 × the largest

@@ -38,12 +38,10 @@ from breakeven.errors import InputError
 from costmodel.engine.results import SimResult
 from costmodel.engine.simulator import EngineLimits, _Sim, prefix_cache_for
 from costmodel.engine.steptime import StepCost
-from costmodel.engine.workload import Workload
+from costmodel.engine.workload import FloatArray, IntArray, Workload
 
 Routing = Literal["round_robin", "least_loaded", "session", "kv_aware"]
 ROUTINGS: Final[tuple[Routing, ...]] = ("round_robin", "least_loaded", "session", "kv_aware")
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

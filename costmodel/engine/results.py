@@ -21,10 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from costmodel.engine.steptime import StepShapes
-from costmodel.engine.workload import Workload
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from costmodel.engine.workload import FloatArray, IntArray, Workload
 
 _GROWTH_SHARE: Final = 0.05
 

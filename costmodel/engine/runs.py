@@ -43,13 +43,10 @@ from costmodel.engine.gpu import GpuSpec
 from costmodel.engine.results import SimResult
 from costmodel.engine.simulator import EngineLimits, Scheduler, simulate
 from costmodel.engine.steptime import StepCost
-from costmodel.engine.workload import Workload, burst, from_arrays, poisson
+from costmodel.engine.workload import FloatArray, IntArray, Workload, burst, from_arrays, poisson
 from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record, point_from_record, records_of
 from costmodel.profiles.io import load_profile
 from costmodel.profiles.schema import Profile, WarmPoint
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Requests arriving in the first seconds of a replayed run are simulated but not scored: the Mixtral runs'
 #: first requests wait up to 1.8 s for their first token, a warm-up no step model describes.
