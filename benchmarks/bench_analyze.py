@@ -25,7 +25,10 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
+
+from benchmarks.timing import StepTimer
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "benchmarks" / "out"
@@ -57,7 +60,6 @@ def build_trace(n: int, path: Path, seed: int = 0) -> None:
 
 def child(trace_path: str) -> None:
     """Time one full analysis (load, analyze, render, write) and print a JSON line."""
-    steps: list[tuple[str, float]] = []
     t0 = time.perf_counter()
     from costmodel.analyze import DEFAULT_GPUS, DEFAULT_PROFILE, DEFAULT_SERVERLESS, analyze  # noqa: PLC0415
     from costmodel.profiles import bundled_profile  # noqa: PLC0415
@@ -69,31 +71,21 @@ def child(trace_path: str) -> None:
     trace = load_trace(trace_path) if trace_path != "bundled" else None
     t_load = time.perf_counter() - t
 
-    current = ["(before the first step)", time.perf_counter()]
-
-    def progress(step: str) -> None:
-        """Close the running step and start ``step``."""
-        now = time.perf_counter()
-        steps.append((str(current[0]), now - float(current[1])))
-        current[:] = [step, now]
-
+    timer = StepTimer("(before the first step)")
     t = time.perf_counter()
-    from datetime import date  # noqa: PLC0415
-
     if trace is None:
-        results = analyze(progress=progress, today=date(2026, 11, 22))
+        results = analyze(progress=timer.progress, today=date(2026, 11, 22))
     else:  # the bundled scenario's comparisons, on the big trace
         results = analyze(
             trace,
             profiles=[bundled_profile(DEFAULT_PROFILE)],
             serverless=DEFAULT_SERVERLESS,
             gpus=DEFAULT_GPUS,
-            progress=progress,
+            progress=timer.progress,
             today=date(2026, 11, 22),
         )
-    now = time.perf_counter()
-    steps.append((str(current[0]), now - float(current[1])))
-    t_analyze = now - t
+    timer.progress("(end)")
+    t_analyze = time.perf_counter() - t
     t = time.perf_counter()
     html = render_report(results)
     t_render = time.perf_counter() - t
@@ -115,7 +107,7 @@ def child(trace_path: str) -> None:
                 "json_bytes": json_path.stat().st_size,
                 "report": str(html_path),
                 "peak_rss_mib": peak_mib,
-                "steps": steps[1:],  # the first entry is the time before the first step (none)
+                "steps": timer.steps[1:],  # the first entry is the time before the first step (none)
                 "verdict": results.recommendation.headline,
             }
         )

@@ -24,17 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from costmodel.engine import Deployment, gpu_spec, model_arch
+from costmodel.engine.fleet import FleetResult, Routing, simulate_fleet
+from costmodel.engine.replica import cost_of, engine_settings, estimate, limits_of
+from costmodel.engine.simulator import EngineLimits
+from costmodel.engine.steptime import StepCost
+from costmodel.engine.workload import from_trace
+from traces import load_trace
+from traces.conversations import ConversationShape, ThinkTime, closed_loop_conversations
 
-from costmodel.engine import Deployment, gpu_spec, model_arch  # noqa: E402 - after the path set-up
-from costmodel.engine.fleet import FleetResult, Routing, simulate_fleet  # noqa: E402
-from costmodel.engine.replica import cost_of, engine_settings, estimate, limits_of  # noqa: E402
-from costmodel.engine.simulator import EngineLimits  # noqa: E402
-from costmodel.engine.steptime import StepCost  # noqa: E402
-from costmodel.engine.workload import from_trace  # noqa: E402
-from traces import load_trace  # noqa: E402
-from traces.conversations import ConversationShape, ThinkTime, closed_loop_conversations  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 SEED = {  # the seed's published figures (KV-aware, round robin)
     "hit_rate": (0.943, 0.878),

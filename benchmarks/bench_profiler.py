@@ -40,13 +40,12 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from costmodel.profiles.live.client import Endpoint, perf
+from costmodel.profiles.live.runner import probe, run_level
+from costmodel.profiles.live.samples import SampleLog
+from costmodel.profiles.live.transport import make_client
 
-from costmodel.profiles.live.client import Endpoint, perf  # noqa: E402 - after the path set-up
-from costmodel.profiles.live.runner import probe, run_level  # noqa: E402
-from costmodel.profiles.live.samples import SampleLog  # noqa: E402
-from costmodel.profiles.live.transport import make_client  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PEER = Path(os.environ.get("GUIDELLM_VENV", "/tmp/peer"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -21,7 +21,6 @@ import argparse
 import os
 import platform
 import resource
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -31,23 +30,22 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from costmodel.capacity import fit_replica_service  # noqa: E402 - after the path set-up
-from costmodel.profiles import bundled_profile  # noqa: E402
-from costmodel.replay import (  # noqa: E402
+from costmodel.capacity import fit_replica_service
+from costmodel.profiles import bundled_profile
+from costmodel.replay import (
     RequestArrays,
     best_hybrid,
     replay_dedicated,
     request_arrays,
     trace_breakeven,
 )
-from costmodel.replay.dedicated import run_fleet, summarize_fleet  # noqa: E402
-from costmodel.replay.reference import reference_fleet  # noqa: E402
-from costmodel.results import AutoscalePolicy, Slo  # noqa: E402
-from pricing.models import GpuPrice, TokenPrice  # noqa: E402
-from traces import load_trace  # noqa: E402
+from costmodel.replay.dedicated import run_fleet, summarize_fleet
+from costmodel.replay.reference import reference_fleet
+from costmodel.results import AutoscalePolicy, Slo
+from pricing.models import GpuPrice, TokenPrice
+from traces import load_trace
+
+REPO = Path(__file__).resolve().parent.parent
 
 AZURE = REPO / "tests" / "data" / "traces" / "AzureLLMInferenceTrace_code.csv"
 GPU = GpuPrice(

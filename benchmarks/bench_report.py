@@ -25,8 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from costmodel.results import BreakevenRow, CostCurve, Results, Timeline
 from reports import load_results, render_report
 from tests.support.reports_factory import SEED, make_results, monthly_dedicated, monthly_serverless

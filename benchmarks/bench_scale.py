@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.timing import StepTimer
+
 REPO = Path(__file__).resolve().parent.parent
 DAY_S = 86_400.0
 RATE_FACTOR = 15.0  # 8,819 requests per 57 min x 15 = ~39 req/s: 100 M requests in ~30 days
@@ -87,14 +89,7 @@ def child(mode: str, path: str, workers: int, *, hybrid: bool) -> None:
 
     trace = load_trace(path) if mode == "memory" else open_dataset(path)
     t_load = time.perf_counter() - t0
-    steps: list[tuple[str, float]] = []
-    current = ["start", time.perf_counter()]
-
-    def progress(step: str) -> None:
-        now = time.perf_counter()
-        steps.append((str(current[0]), now - float(current[1])))
-        current[:] = [step, now]
-
+    timer = StepTimer("start")
     t = time.perf_counter()
     kwargs = {
         "profiles": [bundled_profile(DEFAULT_PROFILE)],
@@ -103,21 +98,21 @@ def child(mode: str, path: str, workers: int, *, hybrid: bool) -> None:
         "sensitivity_samples": 2000,
         "hybrid": hybrid,
         "finance": FinanceRequest(commitment="none", spot=False),  # both replay the trace in memory
-        "progress": progress,
+        "progress": timer.progress,
     }
     if workers:
         with connect(workers=workers):
             results = analyze(trace, **kwargs)  # type: ignore[arg-type]
     else:
         results = analyze(trace, **kwargs)  # type: ignore[arg-type]
-    progress("end")
+    timer.progress("end")
     print(
         json.dumps(
             {
                 "requests": results.trace.requests,
                 "load_s": t_load,
                 "analyze_s": time.perf_counter() - t,
-                "steps": steps[1:],
+                "steps": timer.steps[1:],
                 "bills": {o.id: o.total_cost_usd for o in results.options},
                 "attainment": {o.id: o.slo_attainment for o in results.options},
                 "headline": results.recommendation.headline,

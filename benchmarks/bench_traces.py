@@ -33,12 +33,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+import traces
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data" / "traces"
 OUT = REPO / "benchmarks" / "out"
-sys.path.insert(0, str(REPO))
-
-import traces  # noqa: E402 - the repository root must be on sys.path first
 
 # BurstGPT v2.0 (BurstGPT_3.csv) published counts.
 SHARE_GPT4 = 790_239 / (790_239 + 4_553_782)

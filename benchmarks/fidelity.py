@@ -23,32 +23,30 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from costmodel.engine import Coefficients, Deployment, gpu_spec, model_arch  # noqa: E402 - after the path set-up
-from costmodel.engine.calibrate import WindowError, fit, score  # noqa: E402
-from costmodel.engine.memory import estimate_kv_cache_tokens  # noqa: E402
-from costmodel.engine.replica import (  # noqa: E402
+from costmodel.engine import Coefficients, Deployment, gpu_spec, model_arch
+from costmodel.engine.calibrate import WindowError, fit, score
+from costmodel.engine.memory import estimate_kv_cache_tokens
+from costmodel.engine.replica import (
     ERROR_METRICS,
     engine_settings,
     fit_rows,
     leave_one_run_out,
     typical_error,
 )
-from costmodel.engine.runs import (  # noqa: E402
+from costmodel.engine.runs import (
     Deployed,
     MeasuredRun,
     load_inference_sim,
@@ -56,11 +54,13 @@ from costmodel.engine.runs import (  # noqa: E402
     replay,
     request_lengths,
 )
-from costmodel.engine.simulator import simulate  # noqa: E402
-from costmodel.engine.steptime import StepCost  # noqa: E402
-from costmodel.engine.workload import from_arrays  # noqa: E402
-from costmodel.profiles.io import bundled_profile, save_profile  # noqa: E402
-from costmodel.profiles.schema import ReplicaModel  # noqa: E402
+from costmodel.engine.simulator import simulate
+from costmodel.engine.steptime import StepCost
+from costmodel.engine.workload import from_arrays
+from costmodel.profiles.io import bundled_profile, save_profile
+from costmodel.profiles.schema import ReplicaModel
+
+REPO = Path(__file__).resolve().parent.parent
 
 BARS = {"a": {"e2e_mean_s": 0.10, "ttft_mean_ms": 0.25}, "b": {"e2e_mean_s": 0.15, "ttft_mean_ms": 0.35}}
 SHOWN = ("ttft_mean_ms", "ttft_p99_ms", "tpot_mean_ms", "e2e_mean_s", "throughput_rps")
@@ -178,8 +178,6 @@ def _sweep(folder: Path, arch: Any, gpu: Any) -> list[MeasuredRun]:
 
 
 def _renamed(run: MeasuredRun, name: str) -> MeasuredRun:
-    from dataclasses import replace  # noqa: PLC0415
-
     return replace(run, id=name)
 
 
@@ -410,8 +408,6 @@ def speed(groups: list[Group], defaults: Coefficients) -> str:
 
 
 def _cpus() -> int:
-    import os  # noqa: PLC0415
-
     return os.cpu_count() or 1
 
 
