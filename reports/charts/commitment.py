@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from markupsafe import Markup
 
-from costmodel.results import CommitmentPlanResult, Results
+from costmodel.results import CommitmentPlanResult, MixPoint, Results
 from reports.blocks import Chart, DataTable
 from reports.fmt import fmt
 from reports.plots import LegendItem, XYPlot
@@ -112,30 +112,26 @@ def _cost_panel(plan: CommitmentPlanResult) -> Markup:
             f"(replayed), {fmt(point.slo_attainment, 'pct')} of requests {slo}",
             size=4.0,
         )
-    wanted = (plan.best_committed_replicas, plan.best_committed_mode)
-    committed = next((p for p in plan.evaluated if (p.replicas, p.mode) == wanted), None)
+    committed = _replayed(plan, plan.best_committed_replicas, plan.best_committed_mode)
     if committed is not None and plan.best_replicas == 0:
-        plot.marker(
-            committed.replicas,
-            committed.monthly_cost_usd,
-            cls="m-committed",
-            shape="triangle",
-            tooltip=f"The cheapest mix with a {noun_of(plan)} base: K = {committed.replicas}, "
-            f"{MODE_LABELS[committed.mode]}, {fmt(committed.monthly_cost_usd, 'usd')} a month",
-            size=6.0,
-        )
-    best = next((p for p in plan.evaluated if p.replicas == plan.best_replicas and p.mode == plan.best_mode), None)
+        what = f"The cheapest mix with a {noun_of(plan)} base"
+        _highlight(plot, committed, what, cls="m-committed", shape="triangle")
+    best = _replayed(plan, plan.best_replicas, plan.best_mode)
     if best is not None:
-        plot.marker(
-            best.replicas,
-            best.monthly_cost_usd,
-            cls="m-breakeven",
-            shape="diamond",
-            tooltip=f"The cheapest mix meeting the SLO: K = {best.replicas}, {MODE_LABELS[best.mode]}, "
-            f"{fmt(best.monthly_cost_usd, 'usd')} a month",
-            size=6.0,
-        )
+        _highlight(plot, best, "The cheapest mix meeting the SLO", cls="m-breakeven", shape="diamond")
     return plot.render()
+
+
+def _replayed(plan: CommitmentPlanResult, replicas: int | None, mode: str | None) -> MixPoint | None:
+    """The replayed mix of ``replicas`` base replicas in ``mode``, if the plan evaluated it."""
+    return next((p for p in plan.evaluated if (p.replicas, p.mode) == (replicas, mode)), None)
+
+
+def _highlight(plot: XYPlot, point: MixPoint, what: str, *, cls: str, shape: str) -> None:
+    """A replayed mix drawn larger, its tooltip saying ``what`` it is."""
+    cost = fmt(point.monthly_cost_usd, "usd")
+    tooltip = f"{what}: K = {point.replicas}, {MODE_LABELS[point.mode]}, {cost} a month"
+    plot.marker(point.replicas, point.monthly_cost_usd, cls=cls, shape=shape, tooltip=tooltip, size=6.0)
 
 
 def _share_panel(plan: CommitmentPlanResult) -> Markup:
