@@ -16,7 +16,7 @@ from costmodel.capacity import fit_replica_service
 from costmodel.cli import app
 from costmodel.policy import parse_policy
 from costmodel.profiles import bundled_profile
-from costmodel.replay import fleet, streamed
+from costmodel.replay import chunked, fleet, streamed
 from costmodel.replay.dedicated import replay_dedicated
 from costmodel.replay.hybrid import best_hybrid
 from costmodel.replay.serverless import replay_serverless, serverless_bill
@@ -123,11 +123,11 @@ def test_trace_breakeven_rows_are_identical(trace: Trace, dataset: TraceDataset,
 
 
 def test_exact_order_statistics_through_radix_levels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streamed, "_GATHER", 50)  # force several radix levels
+    monkeypatch.setattr(chunked, "_GATHER", 50)  # force several radix levels
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.lognormal(5, 1, 3000), np.zeros(500), np.full(300, 17.25), -rng.random(40)])
     rng.shuffle(values)
-    spill = streamed.Spill(tmp_path, "v")
+    spill = chunked.Spill(tmp_path, "v")
     for part in np.array_split(values, 7):
         spill.add(np.concatenate([part, [np.nan, np.inf]]))  # non-finite values are left out, as in memory
     d = spill.distribution()

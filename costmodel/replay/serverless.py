@@ -21,8 +21,11 @@ has a surcharge of exactly 0).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,9 +33,11 @@ import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
 from breakeven.errors import InputError
+from breakeven.parallel import pmap
 from costmodel.profiles.schema import Profile, Stat
 from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays, TraceLike, request_arrays
 from costmodel.replay.billing import Billed
+from costmodel.replay.chunked import BLOCK, COLUMNS, Spill, chunks, copy_rng, skip_normals
 from costmodel.replay.prompt_cache import cache_rules, replay_prompt_cache
 from costmodel.replay.stats import Z_SCORE, distribution
 from costmodel.results import Distribution, Latency, Option, Slo, TokenCosts
@@ -116,9 +121,7 @@ def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike 
     at each partition) and the bills added.
     """
     if isinstance(trace, TraceDataset) and mask is None:
-        from costmodel.replay.streamed import serverless_bill_streamed  # noqa: PLC0415 - it imports this module
-
-        return serverless_bill_streamed(trace, price)
+        return _dataset_bill(trace, price)
     req = request_arrays(trace)
     sel = None if mask is None else np.asarray(mask, dtype=bool)
     if sel is not None and sel.shape != (len(req),):
@@ -217,6 +220,25 @@ def price_bill(price: TokenPrice, sums: BillSums) -> TokenCosts:
         cache_write_tokens=int(written_sum.sum()),
         cache_basis=sums.basis,
     )
+
+
+def priced(price: TokenPrice, parts: list[BillSums]) -> TokenCosts:
+    """The bill of the union of the disjoint sets of requests behind ``parts``: their counts added in order,
+    priced once."""
+    if not parts:
+        return TokenCosts(input_usd=0.0, output_usd=0.0, total_usd=0.0, requests=0)
+    return price_bill(price, sum(parts[1:], parts[0]))
+
+
+def _partition_sums(i: int, ds: TraceDataset, price: TokenPrice) -> BillSums:
+    return bill_sums(request_arrays(ds.read(i)), price)
+
+
+def _dataset_bill(ds: TraceDataset, price: TokenPrice) -> TokenCosts:
+    """The per-token bill of a dataset: each partition's token counts (on the Dask client when one is open),
+    added, then priced once — the same bill as the whole trace's (the prompt cache, when the trace has
+    ``hash_ids``, restarts at each partition)."""
+    return priced(price, pmap(_partition_sums, list(range(len(ds.partitions))), ds, price))
 
 
 def _write_multiplier(price: TokenPrice) -> Decimal:
@@ -320,11 +342,18 @@ class RateLimitReport:
 
 def rate_limit_violations(trace: TraceLike, limits: RateLimits | None) -> RateLimitReport:
     """Count the minutes in which the trace exceeds ``limits`` (none known: no violations). A trace dataset is
-    counted chunk by chunk (:mod:`.streamed`)."""
+    counted chunk by chunk, the per-minute counts added up."""
     if isinstance(trace, TraceDataset):
-        from costmodel.replay.streamed import rate_limits_streamed  # noqa: PLC0415 - it imports this module
-
-        return rate_limits_streamed(trace, limits)
+        minutes = trace_minutes(len(trace), trace.last_arrival_s)
+        rpm = np.zeros(minutes, dtype=np.int64)
+        tin = np.zeros(minutes)
+        tout = np.zeros(minutes)
+        for part in chunks(trace, BLOCK, COLUMNS):  # whole-token counts: exact sums in any chunk size
+            r, i, o = per_minute(part, minutes)
+            rpm += r
+            tin += i
+            tout += o
+        return minute_report(rpm, tin, tout, limits)
     req = request_arrays(trace)
     return minute_report(*per_minute(req, trace_minutes(len(req), req.last_arrival_s)), limits)
 
@@ -524,7 +553,7 @@ def replay_serverless(
 ) -> ServerlessReplay:
     """Bill ``trace`` on ``price``; latency from a serverless ``profile`` if given; rate-limit minutes. A trace
     dataset is billed partition by partition, its minutes counted and its latency drawn chunk by chunk
-    (:mod:`.streamed`)."""
+    (:mod:`.chunked`), with the in-memory results."""
     data = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
@@ -560,8 +589,48 @@ def _latency_of(
     data: RequestArrays | TraceDataset, profile: Profile, slo: Slo, rng: np.random.Generator | None
 ) -> tuple[Latency, list[str]]:
     """:func:`serverless_latency` with one draw per request (a dataset's drawn chunk by chunk)."""
-    if isinstance(data, TraceDataset):
-        from costmodel.replay.streamed import serverless_latency_streamed  # noqa: PLC0415 - it imports this module
+    n = len(data)
+    if isinstance(data, TraceDataset) and rng is not None and n > 0:
+        return _drawn_in_chunks(profile, slo, n, rng)
+    return serverless_latency(profile, slo, requests=n, rng=rng)
 
-        return serverless_latency_streamed(profile, slo, len(data), rng)
-    return serverless_latency(profile, slo, requests=len(data), rng=rng)
+
+def _drawn_in_chunks(profile: Profile, slo: Slo, n: int, rng: np.random.Generator) -> tuple[Latency, list[str]]:
+    """:func:`serverless_latency` with ``n`` draws made chunk by chunk from the same random stream (TTFT draws
+    first, then TPOT, as in memory) and exact percentiles from values spilled to disk."""
+    latency, notes = serverless_latency(profile, slo)  # checks the profile; the shares are replaced below
+    point = profile.warm[0]
+    ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
+    tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
+    if ttft is None:
+        return latency, notes
+    g_ttft = copy_rng(rng)
+    state = copy_rng(rng)
+    skip_normals(state, n)
+    folder = Path(tempfile.mkdtemp(prefix="breakeven-serverless-"))
+    try:
+        s1, s2 = Spill(folder, "ttft"), Spill(folder, "tpot")
+        ok1 = ok2 = both = 0
+        left = n
+        while left:
+            step = min(left, BLOCK)
+            t1 = ttft.value_at(g_ttft.standard_normal(step))
+            t2 = tpot.value_at(state.standard_normal(step)) if tpot else np.zeros(step)
+            a, b = t1 <= slo.ttft_ms, t2 <= slo.tpot_ms
+            ok1, ok2, both = ok1 + int(a.sum()), ok2 + int(b.sum()), both + int((a & b).sum())
+            s1.add(t1)
+            if tpot:
+                s2.add(t2)
+            left -= step
+        rng.bit_generator.state = (state if tpot else g_ttft).bit_generator.state
+        latency = Latency(
+            ttft_ms=s1.distribution(),
+            tpot_ms=s2.distribution() if tpot else Distribution(),
+            slo_attainment=both / n,
+            ttft_attainment=ok1 / n,
+            tpot_attainment=ok2 / n,
+            source=profile.id,
+        )
+        return latency, notes
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,9 +1,9 @@
 """The fleet replay of a trace dataset, streamed through its partitions in time order (docs/scale.md).
 
 The in-memory replay (:mod:`.fleet`) already solves a trace in chunks of requests, carrying from one chunk
-to the next only the departures still to come and the autoscaler's state. Here
-the same :class:`.fleet.Pool` is fed the same chunks — cut at the same request numbers — read one at a time
-from the dataset's partitions (:func:`pool_chunks`), so the fleet, every request's start and batch, the bill
+to the next only the departures still to come and the autoscaler's state. Here the same :class:`.fleet.Pool`
+is fed the same chunks — cut at the same request numbers — read one at a time from the dataset's partitions
+(:func:`.chunked.chunks`, :func:`pool_chunks`), so the fleet, every request's start and batch, the bill
 and the SLO attainment are identical to the in-memory replay's wherever both fit; only the requests of one
 chunk are in memory. :func:`replay_dedicated_streamed` is two passes over the dataset (the pool, with the
 starts spilled to disk; then each chunk's latency) and :func:`.dedicated.bill_fleet` on what they summed.
@@ -15,10 +15,8 @@ starts spilled to disk; then each chunk's latency) and :func:`.dedicated.bill_fl
 - Per-request latency is spread by the same random draws as in memory: the draws for TTFT come from a copy
   of the generator, those for TPOT from a copy advanced past them.
 - Latency percentiles are exact order statistics: the values are spilled to a temporary folder and the
-  ranks found by radix selection (:class:`Spill`); means equal the in-memory ones up to summation order.
-- The serverless bill is summed over partitions (:func:`serverless_bill_streamed`), the rate-limit minutes
-  and the serverless latency draws chunk by chunk (:func:`rate_limits_streamed`,
-  :func:`serverless_latency_streamed`); :func:`.serverless.replay_serverless` composes them.
+  ranks found by radix selection (:class:`.chunked.Spill`); means equal the in-memory ones up to summation
+  order.
 
 Nothing per request is kept on the returned :class:`DedicatedReplay` (its arrays are empty).
 """
@@ -33,13 +31,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 
 from breakeven.errors import InputError
-from costmodel.profiles.schema import Profile
 from costmodel.replay import fleet
-from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays, request_arrays
+from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays
 from costmodel.replay.autoscale import Instances, QueueTrigger, decision_times, queue_plan, utilization_plan
+from costmodel.replay.chunked import COLUMNS, Spill, chunks, copy_rng, skip_normals, totals
 from costmodel.replay.dedicated import (
     DedicatedReplay,
     FleetOptions,
@@ -53,92 +50,12 @@ from costmodel.replay.dedicated import (
     slots_at,
 )
 from costmodel.replay.fleet import Discipline, Pool, PoolRows
-from costmodel.replay.serverless import BillSums, RateLimitReport, bill_sums, price_bill
 from costmodel.replay.stats import lognormal_sigma
 from costmodel.replay.timeline import busy_grid, timeline_grid
-from costmodel.results import AutoscalePolicy, Distribution, Latency, Slo, TokenCosts
+from costmodel.results import AutoscalePolicy, Latency, Slo
 from costmodel.service import ReplicaService
-from pricing.models import GpuPrice, RateLimits, TokenPrice
+from pricing.models import GpuPrice
 from traces.dataset import TraceDataset
-from traces.dataset_summary import lerp_percentile
-
-_COLUMNS = ("arrival_s", "input_tokens", "output_tokens")
-_GATHER = 1 << 22
-"""Radix selection gathers a bucket's values once it holds at most this many."""
-
-
-# ------------------------------------------------------------------------------------------------ chunks
-
-
-def chunks(ds: TraceDataset, size: int, columns: tuple[str, ...] = _COLUMNS) -> Iterator[RequestArrays]:
-    """The dataset's requests in chunks of exactly ``size`` (the last shorter), in time order, checked."""
-    wanted = tuple(c for c in columns if c in ds.columns) or _COLUMNS
-    buffered: list[RequestArrays] = []
-    have = 0
-    for df in ds.batches(wanted):
-        part = request_arrays(df)
-        buffered.append(part)
-        have += len(part)
-        while have >= size:
-            joined = _concat(buffered)
-            yield _slice(joined, 0, size)
-            rest = _slice(joined, size, len(joined))
-            buffered, have = ([rest], len(rest)) if len(rest) else ([], 0)
-    if have:
-        yield _concat(buffered)
-
-
-def _concat(parts: list[RequestArrays]) -> RequestArrays:
-    if len(parts) == 1:
-        return parts[0]
-
-    def cat(name: str) -> Any:
-        values = [getattr(p, name) for p in parts]
-        return None if any(v is None for v in values) else np.concatenate(values)
-
-    return RequestArrays(
-        cat("arrival_s"), cat("input_tokens"), cat("output_tokens"), cat("cached_tokens"), cat("deferrable")
-    )
-
-
-def _slice(req: RequestArrays, lo: int, hi: int) -> RequestArrays:
-    def cut(a: Any) -> Any:
-        return None if a is None else a[lo:hi]
-
-    return RequestArrays(
-        cut(req.arrival_s), cut(req.input_tokens), cut(req.output_tokens), cut(req.cached_tokens), cut(req.deferrable)
-    )
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Requests, token sums and the last arrival of a dataset (one pass over two columns)."""
-
-    n: int
-    input_tokens: int
-    output_tokens: int
-    last_arrival_s: float
-
-    @property
-    def mean_in(self) -> float:
-        """Mean input tokens, as ``ndarray.mean`` gives it (an exact integer sum ÷ n)."""
-        return float(self.input_tokens) / self.n if self.n else 0.0
-
-    @property
-    def mean_out(self) -> float:
-        """Mean output tokens (1 for an empty trace, as the in-memory replay)."""
-        return float(self.output_tokens) / self.n if self.n else 1.0
-
-
-def totals(ds: TraceDataset) -> Totals:
-    """:class:`Totals` of ``ds``."""
-    n = tin = tout = 0
-    for df in ds.batches(("input_tokens", "output_tokens")):
-        n += len(df)
-        tin += int(df["input_tokens"].to_numpy().sum())
-        tout += int(df["output_tokens"].to_numpy().sum())
-    return Totals(n=n, input_tokens=tin, output_tokens=tout, last_arrival_s=ds.last_arrival_s)
-
 
 # ---------------------------------------------------------------------------------------- the planned fleet
 
@@ -159,7 +76,7 @@ def _interval_cums(
     done = [0] * len(ks)
     first: list[list[FloatArray]] = [[] for _ in ks]
     carry = 0.0
-    for req in chunks(ds, fleet._CHUNK, _COLUMNS):
+    for req in chunks(ds, fleet._CHUNK, COLUMNS):
         work = service.service_s(req.input_tokens, req.output_tokens, slots)
         cum = np.cumsum(np.concatenate([[carry], work]))
         for i, k in enumerate(ks):
@@ -243,106 +160,6 @@ def pool_chunks(pool: Pool, stream: Iterator[RequestArrays]) -> Iterator[tuple[R
     pool.finish()  # an empty trace: every decision comes after the (no) last arrival
 
 
-# ------------------------------------------------------------------------------------- exact percentiles
-
-
-def _keys(values: FloatArray) -> npt.NDArray[np.uint64]:
-    """An order-preserving map of float64 to uint64 (for radix selection)."""
-    bits = values.view(np.uint64)
-    sign = bits >> np.uint64(63)
-    return np.where(sign == 1, ~bits, bits | np.uint64(1 << 63))
-
-
-@dataclass
-class Spill:
-    """Finite values written to disk chunk by chunk; exact order statistics and percentiles afterwards."""
-
-    folder: Path
-    name: str
-    files: list[Path] = field(default_factory=list)
-    count: int = 0
-    total: float = 0.0
-
-    def add(self, values: FloatArray) -> None:
-        """Append the finite ``values``."""
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
-            return
-        path = self.folder / f"{self.name}-{len(self.files):06d}.npy"
-        np.save(path, finite)
-        self.files.append(path)
-        self.count += int(finite.size)
-        self.total += float(finite.sum())
-
-    def _blocks(self) -> Iterator[FloatArray]:
-        for path in self.files:
-            yield np.load(path, mmap_mode="r")
-
-    def order_statistics(self, ranks: list[int]) -> dict[int, float]:
-        """The ``r``-th smallest value (0-based) for each rank, by radix selection over the spilled files."""
-        out: dict[int, float] = {}
-        pending = {r: (0, 0, r) for r in sorted(set(ranks))}  # rank -> (prefix, bits fixed, rank in bucket)
-        while pending:
-            groups: dict[tuple[int, int], list[int]] = {}
-            for r, (prefix, fixed, _) in pending.items():
-                groups.setdefault((prefix, fixed), []).append(r)
-            for (prefix, fixed), members in groups.items():
-                gathered = self._select(prefix, fixed, {r: pending[r][2] for r in members})
-                for r, result in gathered.items():
-                    if isinstance(result, float):
-                        out[r] = result
-                        del pending[r]
-                    else:
-                        pending[r] = result
-        return out
-
-    def _select(self, prefix: int, fixed: int, local: dict[int, int]) -> dict[int, Any]:
-        """One radix level: the bucket of 16 more bits holding each rank, or the value once it is small."""
-        shift = np.uint64(64 - fixed)
-        count = 0
-        for block in self._blocks():
-            keys = _keys(np.asarray(block))
-            if fixed:
-                keys = keys[(keys >> shift) == np.uint64(prefix)]
-            count += keys.size
-        if count <= _GATHER or fixed >= 64:
-            values = np.concatenate(
-                [
-                    np.asarray(b)[(_keys(np.asarray(b)) >> shift) == np.uint64(prefix)] if fixed else np.asarray(b)
-                    for b in self._blocks()
-                ]
-            )
-            ordered = np.partition(values, sorted(set(local.values())))
-            return {r: float(ordered[i]) for r, i in local.items()}
-        nxt = fixed + 16
-        hist = np.zeros(1 << 16, dtype=np.int64)
-        for block in self._blocks():
-            keys = _keys(np.asarray(block))
-            if fixed:
-                keys = keys[(keys >> shift) == np.uint64(prefix)]
-            digit = ((keys >> np.uint64(64 - nxt)) & np.uint64(0xFFFF)).astype(np.int64)
-            hist += np.bincount(digit, minlength=1 << 16)
-        cum = np.cumsum(hist)
-        result: dict[int, Any] = {}
-        for r, i in local.items():
-            d = int(np.searchsorted(cum, i, side="right"))
-            below = int(cum[d - 1]) if d else 0
-            result[r] = ((prefix << 16) | d, nxt, i - below)
-        return result
-
-    def distribution(self) -> Distribution:
-        """Mean, p50, p90, p99 (``numpy.percentile``, linear) of everything added."""
-        n = self.count
-        if n == 0:
-            return Distribution()
-        qs = (50.0, 90.0, 99.0)
-        ranks = {q: int(np.floor((n - 1) * np.true_divide(q, 100))) for q in qs}
-        wanted = sorted(set(ranks.values()) | {min(r + 1, n - 1) for r in ranks.values()})
-        stats = self.order_statistics(wanted)
-        p = {q: lerp_percentile(stats[r], stats[min(r + 1, n - 1)], n, q) for q, r in ranks.items()}
-        return Distribution(mean=self.total / n, p50=p[50.0], p90=p[90.0], p99=p[99.0])
-
-
 # ------------------------------------------------------------------------------------------ random draws
 
 
@@ -369,23 +186,13 @@ def _split_rng(
         return [], None
     active = [lognormal_sigma(f, slo.percentile) != 0.0 for f in (service.ttft_p_factor, service.tpot_p_factor)]
     gens: list[np.random.Generator] = []
-    state = _copy(rng)
+    state = copy_rng(rng)
     for on in active:
         if not on:
             continue
-        gens.append(_copy(state))
-        left = n
-        while left:  # advance past this half's draws, in bounded memory
-            step = min(left, 1 << 22)
-            state.standard_normal(step)
-            left -= step
+        gens.append(copy_rng(state))
+        skip_normals(state, n)  # past this half's draws
     return gens, state
-
-
-def _copy(rng: np.random.Generator) -> np.random.Generator:
-    gen = np.random.Generator(type(rng.bit_generator)())
-    gen.bit_generator.state = rng.bit_generator.state
-    return gen
 
 
 # ------------------------------------------------------------------------------------------ the replay
@@ -584,7 +391,7 @@ def _latency_pass(
     """Pass two: each chunk's latency from its spilled starts, with the in-memory replay's random draws."""
     gens, final = _split_rng(rng, service, slo, acc.admitted)
     draws = _SplitDraws(gens) if gens else None
-    for req, path in zip(chunks(ds, size, _COLUMNS), pool_out, strict=True):
+    for req, path in zip(chunks(ds, size, COLUMNS), pool_out, strict=True):
         with np.load(path) as data:
             start, batch = data["start"], data["batch"]
         adm = ~np.isnan(start)
@@ -600,7 +407,7 @@ def _latency_pass(
 def _run_pool(ds: TraceDataset, pool: Pool, acc: _Accumulator, on_chunk: Any) -> list[Path]:
     """Pass one: the pool over every chunk; per chunk, the start times and batches (spilled to disk)."""
     out: list[Path] = []
-    stream = chunks(ds, pool.chunk_size, _COLUMNS if on_chunk is None else (*_COLUMNS, "cached_tokens", "deferrable"))
+    stream = chunks(ds, pool.chunk_size, COLUMNS if on_chunk is None else (*COLUMNS, "cached_tokens", "deferrable"))
     for k, (req, rows) in enumerate(pool_chunks(pool, stream)):
         start, admitted = rows.start_s, rows.admitted
         acc.add_arrivals(req.arrival_s)
@@ -613,102 +420,3 @@ def _run_pool(ds: TraceDataset, pool: Pool, acc: _Accumulator, on_chunk: Any) ->
         np.savez(path, start=start, batch=rows.batch)
         out.append(path)
     return out
-
-
-# ---------------------------------------------------------------------------------------------- serverless
-
-
-def add_sums(parts: list[BillSums]) -> BillSums | None:
-    """The token counts of several disjoint sets of requests, added (None for none)."""
-    total: BillSums | None = None
-    for part in parts:
-        total = part if total is None else total + part
-    return total
-
-
-def priced(price: TokenPrice, parts: list[BillSums]) -> TokenCosts:
-    """The bill of the union of the requests behind ``parts``: their counts added, priced once."""
-    total = add_sums(parts)
-    if total is None:
-        return TokenCosts(input_usd=0.0, output_usd=0.0, total_usd=0.0, requests=0)
-    return price_bill(price, total)
-
-
-def _partition_sums(i: int, ds: TraceDataset, price: TokenPrice) -> BillSums:
-    return bill_sums(request_arrays(ds.read(i)), price)
-
-
-def serverless_bill_streamed(ds: TraceDataset, price: TokenPrice) -> TokenCosts:
-    """The per-token bill of a dataset: each partition's token counts (on the Dask client when one is open),
-    added, then priced once — the same bill as the whole trace's (the prompt cache, when the trace has
-    ``hash_ids``, restarts at each partition)."""
-    from breakeven.parallel import pmap  # noqa: PLC0415
-
-    return priced(price, pmap(_partition_sums, list(range(len(ds.partitions))), ds, price))
-
-
-def rate_limits_streamed(ds: TraceDataset, limits: RateLimits | None) -> RateLimitReport:
-    """:func:`.serverless.rate_limit_violations` with the per-minute counts added up chunk by chunk."""
-    from costmodel.replay.serverless import minute_report, per_minute, trace_minutes  # noqa: PLC0415 - a cycle
-
-    minutes = trace_minutes(len(ds), ds.last_arrival_s)
-    rpm = np.zeros(minutes, dtype=np.int64)
-    tin = np.zeros(minutes)
-    tout = np.zeros(minutes)
-    for req in chunks(ds, fleet._CHUNK, _COLUMNS):
-        r, i, o = per_minute(req, minutes)
-        rpm += r
-        tin += i
-        tout += o
-    return minute_report(rpm, tin, tout, limits)
-
-
-def serverless_latency_streamed(
-    profile: Profile, slo: Slo, n: int, rng: np.random.Generator | None
-) -> tuple[Latency, list[str]]:
-    """:func:`.serverless.serverless_latency` with ``n`` draws made chunk by chunk from the same random
-    stream (TTFT draws first, then TPOT, as in memory) and exact percentiles from spilled values."""
-    from costmodel.replay.serverless import StatCurve, serverless_latency  # noqa: PLC0415 - avoids a cycle
-
-    if rng is None or n == 0:
-        return serverless_latency(profile, slo, requests=n, rng=rng)
-    latency, notes = serverless_latency(profile, slo)  # checks the profile; the shares are replaced below
-    point = profile.warm[0]
-    ttft = StatCurve.of(point.ttft_ms) if point.ttft_ms else None
-    tpot = StatCurve.of(point.tpot_ms) if point.tpot_ms else None
-    if ttft is None:
-        return latency, notes
-    g_ttft = _copy(rng)
-    state = _copy(rng)
-    left = n
-    while left:
-        step = min(left, 1 << 22)
-        state.standard_normal(step)
-        left -= step
-    folder = Path(tempfile.mkdtemp(prefix="breakeven-serverless-"))
-    try:
-        s1, s2 = Spill(folder, "ttft"), Spill(folder, "tpot")
-        ok1 = ok2 = both = 0
-        left = n
-        while left:
-            step = min(left, 1 << 22)
-            t1 = ttft.value_at(g_ttft.standard_normal(step))
-            t2 = tpot.value_at(state.standard_normal(step)) if tpot else np.zeros(step)
-            a, b = t1 <= slo.ttft_ms, t2 <= slo.tpot_ms
-            ok1, ok2, both = ok1 + int(a.sum()), ok2 + int(b.sum()), both + int((a & b).sum())
-            s1.add(t1)
-            if tpot:
-                s2.add(t2)
-            left -= step
-        rng.bit_generator.state = (state if tpot else g_ttft).bit_generator.state
-        latency = Latency(
-            ttft_ms=s1.distribution(),
-            tpot_ms=s2.distribution() if tpot else Distribution(),
-            slo_attainment=both / n,
-            ttft_attainment=ok1 / n,
-            tpot_attainment=ok2 / n,
-            source=profile.id,
-        )
-        return latency, notes
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

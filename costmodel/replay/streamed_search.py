@@ -27,7 +27,7 @@ from costmodel.replay.autoscale import Instances
 from costmodel.replay.dedicated import FleetOptions
 from costmodel.replay.fleet import Pool
 from costmodel.replay.hybrid import HybridCandidate, OverflowJob, ServerlessSide, _fixed, met_count
-from costmodel.replay.serverless import BillSums, bill_sums
+from costmodel.replay.serverless import BillSums, bill_sums, priced, serverless_bill
 from costmodel.replay.streamed import (
     StreamedReplay,
     _Accumulator,
@@ -35,9 +35,7 @@ from costmodel.replay.streamed import (
     plan_fleet_streamed,
     plan_fleets_streamed,
     pool_chunks,
-    priced,
     replay_dedicated_streamed,
-    serverless_bill_streamed,
     totals,
 )
 from costmodel.replay.trace_breakeven import FleetBills, RowOptions, RowTrace, ServiceFor, breakeven_row
@@ -55,7 +53,7 @@ _BILLED = ("arrival_s", "input_tokens", "output_tokens", "cached_tokens", "defer
 def _quick_streamed(replicas: int, ds: TraceDataset, job: OverflowJob) -> HybridCandidate:
     """One overflow split's cost and attainment at mean latencies, streamed (a Dask task)."""
     if replicas == 0:
-        return job.all_serverless(serverless_bill_streamed(ds, job.token_price).total_usd)
+        return job.all_serverless(serverless_bill(ds, job.token_price).total_usd)
     policy = _fixed(replicas)
     end = max(job.horizon, 0.0) + 2.0 * policy.decision_interval_s
     instances, _ = plan_fleet_streamed(ds, job.service, policy, slots=job.slots, cold_start_s=0.0, horizon_s=end)
@@ -185,7 +183,7 @@ def _row_streamed(out: int | None, job: _RowJob) -> BreakevenRow:
     """One trace-shaped break-even row of a dataset (a Dask task)."""
     view = job.ds if out is None else job.ds.with_output_tokens(int(out))
     t = totals(view)
-    serverless = serverless_bill_streamed(view, job.token_price).total_usd
+    serverless = serverless_bill(view, job.token_price).total_usd
     row = RowTrace(view, t.n, t.mean_in, t.mean_out, serverless)
     return breakeven_row(row, job.service_for, job.gpu_price, job.token_price, job.opts)
 
