@@ -12,6 +12,7 @@ this module turns it into the engine's objects and back:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 from collections.abc import Callable, Sequence
@@ -64,14 +65,12 @@ def deployment_of(model: ReplicaModel) -> Deployment:
 
 def limits_of(model: ReplicaModel) -> EngineLimits:
     """The engine limits the simulator schedules with."""
-    e = model.engine
-    return EngineLimits(
-        kv_cache_tokens=e.kv_cache_tokens,
-        max_num_seqs=e.max_num_seqs,
-        max_num_batched_tokens=e.max_num_batched_tokens,
-        block_size=e.block_size,
-        scheduler=e.scheduler,
-    )
+    return EngineLimits(**_limit_settings(model.engine))
+
+
+def _limit_settings(engine: EngineSettings) -> dict[str, Any]:
+    """The engine settings that are engine limits (the simulator's fields of the same vLLM names)."""
+    return engine.model_dump(include={f.name for f in dataclasses.fields(EngineLimits)})
 
 
 def cost_of(model: ReplicaModel) -> StepCost:
@@ -137,16 +136,8 @@ def _replica_model(
     deployment: Deployment, engine: EngineSettings, coefficients: Coefficients, **rest: Any
 ) -> ReplicaModel:
     """A profile's replica model of ``deployment`` (``rest``: how it was obtained and its stated error)."""
-    return ReplicaModel(
-        arch=deployment.arch,
-        gpu=deployment.gpu,
-        tp=deployment.tp,
-        weight_dtype=deployment.weight_dtype,
-        kv_dtype=deployment.kv_dtype,
-        engine=engine,
-        coefficients=coefficients,
-        **rest,
-    )
+    where = {f.name: getattr(deployment, f.name) for f in dataclasses.fields(deployment)}
+    return ReplicaModel(**where, engine=engine, coefficients=coefficients, **rest)
 
 
 def fit_rows(errors: Sequence[WindowError]) -> list[FitRow]:
@@ -227,14 +218,4 @@ def calibrate(
 
 def deployed_of(model_arch: ModelArch, gpu: GpuSpec, engine: EngineSettings, *, tp: int, weight_dtype: str) -> Deployed:
     """What :mod:`costmodel.engine.runs` needs to turn a benchmark file into a replayable run."""
-    return Deployed(
-        arch=model_arch,
-        gpu=gpu,
-        tp=tp,
-        weight_dtype=weight_dtype,
-        kv_cache_tokens=engine.kv_cache_tokens,
-        max_num_seqs=engine.max_num_seqs,
-        max_num_batched_tokens=engine.max_num_batched_tokens,
-        block_size=engine.block_size,
-        scheduler=engine.scheduler,
-    )
+    return Deployed(arch=model_arch, gpu=gpu, tp=tp, weight_dtype=weight_dtype, **_limit_settings(engine))

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -42,7 +42,7 @@ from costmodel.engine.catalog import gpu_spec, model_arch
 from costmodel.engine.gpu import GpuSpec
 from costmodel.engine.results import SimResult
 from costmodel.engine.simulator import EngineLimits, Scheduler, simulate
-from costmodel.engine.steptime import StepCost
+from costmodel.engine.steptime import Deployment, StepCost
 from costmodel.engine.workload import FloatArray, IntArray, Workload, burst, from_arrays, poisson
 from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record, point_from_record, records_of
 from costmodel.profiles.io import load_profile
@@ -352,13 +352,10 @@ def _replay_window(
 
 
 @dataclass(frozen=True)
-class Deployed:
-    """Where a benchmark file or profile ran (not in those files): model, GPU, TP, dtype, engine limits."""
+class Deployed(Deployment):
+    """Where a benchmark file or profile ran (not in those files): the deployment (model, GPU, TP, dtypes)
+    and the engine limits."""
 
-    arch: ModelArch
-    gpu: GpuSpec
-    tp: int = 1
-    weight_dtype: str = "bf16"
     kv_cache_tokens: int | None = None
     max_num_seqs: int = 256
     max_num_batched_tokens: int = 8192
@@ -367,13 +364,8 @@ class Deployed:
 
     def limits(self, kv_cache_tokens: int) -> EngineLimits:
         """The engine limits with the KV size given (the file's, or estimated)."""
-        return EngineLimits(
-            kv_cache_tokens=self.kv_cache_tokens or kv_cache_tokens,
-            max_num_seqs=self.max_num_seqs,
-            max_num_batched_tokens=self.max_num_batched_tokens,
-            block_size=self.block_size,
-            scheduler=self.scheduler,
-        )
+        mine = {f.name: getattr(self, f.name) for f in fields(EngineLimits)}
+        return EngineLimits(**(mine | {"kv_cache_tokens": self.kv_cache_tokens or kv_cache_tokens}))
 
     @property
     def group(self) -> str:
