@@ -13,7 +13,7 @@ Arrivals are drawn first, then input lengths, then output lengths, from the same
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,10 @@ from traces.lengths import LengthsLike
 from traces.model import Trace, TraceMeta
 
 DAY_S = 86400.0
+PEAK_TO_TROUGH = 3.0
+"""The diurnal profile's default peak rate / trough rate."""
+PEAK_HOUR = 14.0
+"""The diurnal profile's default hour of day of the peak."""
 _GRID_S = 60.0
 
 
@@ -148,8 +152,8 @@ def diurnal_rate(
     hour_of_day: np.ndarray,
     mean_rps: float,
     *,
-    peak_to_trough: float = 3.0,
-    peak_hour: float = 14.0,
+    peak_to_trough: float = PEAK_TO_TROUGH,
+    peak_hour: float = PEAK_HOUR,
     hourly: Sequence[float] | None = None,
 ) -> np.ndarray:
     """Request rate [req/s] at each ``hour_of_day`` (0–24) whose 24-hour average is ``mean_rps``.
@@ -177,13 +181,12 @@ def diurnal_times(
     mean_rps: float,
     duration_s: float,
     rng: np.random.Generator,
+    rate_at: Callable[[np.ndarray], np.ndarray],
     *,
-    peak_to_trough: float = 3.0,
-    peak_hour: float = 14.0,
-    hourly: Sequence[float] | None = None,
     start_hour: float = 0.0,
 ) -> np.ndarray:
-    """Arrival times [s] of a non-homogeneous Poisson process following :func:`diurnal_rate`.
+    """Arrival times [s] of a non-homogeneous Poisson process whose rate [req/s] at hour of day ``h`` is
+    ``rate_at(h)`` (e.g. :func:`diurnal_rate`), averaging ``mean_rps``.
 
     Time rescaling: the cumulative rate Λ(t) on a 60-second grid (rate taken at each cell's midpoint, so
     hourly profiles are exact when ``start_hour`` falls on a minute); ``N ~ Poisson(Λ(T))`` sorted
@@ -196,9 +199,7 @@ def diurnal_times(
     )
     edges = np.append(np.arange(0.0, duration, _GRID_S), duration)
     mids = (edges[:-1] + edges[1:]) / 2.0
-    rates = diurnal_rate(
-        start_hour + mids / 3600.0, mean_rps, peak_to_trough=peak_to_trough, peak_hour=peak_hour, hourly=hourly
-    )
+    rates = rate_at(start_hour + mids / 3600.0)
     cumulative = np.concatenate(([0.0], np.cumsum(rates * np.diff(edges))))
     n = rng.poisson(cumulative[-1])
     targets = np.sort(rng.uniform(0.0, cumulative[-1], size=n))
@@ -211,8 +212,8 @@ def diurnal(
     lengths: LengthsLike,
     rng: np.random.Generator,
     *,
-    peak_to_trough: float = 3.0,
-    peak_hour: float = 14.0,
+    peak_to_trough: float = PEAK_TO_TROUGH,
+    peak_hour: float = PEAK_HOUR,
     hourly: Sequence[float] | None = None,
     start_hour: float = 0.0,
     model: str | None = None,
@@ -221,15 +222,11 @@ def diurnal(
 
     ``start_hour`` is the hour of day at ``arrival_s = 0``. See :func:`diurnal_rate` and :func:`diurnal_times`.
     """
-    times = diurnal_times(
-        mean_rps,
-        duration_s,
-        rng,
-        peak_to_trough=peak_to_trough,
-        peak_hour=peak_hour,
-        hourly=hourly,
-        start_hour=start_hour,
-    )
+
+    def rate_at(hour_of_day: np.ndarray) -> np.ndarray:
+        return diurnal_rate(hour_of_day, mean_rps, peak_to_trough=peak_to_trough, peak_hour=peak_hour, hourly=hourly)
+
+    times = diurnal_times(mean_rps, duration_s, rng, rate_at, start_hour=start_hour)
     shape = (
         "hourly=" + ";".join(f"{w:g}" for w in hourly)
         if hourly is not None

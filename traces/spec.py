@@ -38,7 +38,7 @@ from typing import Final
 import numpy as np
 
 from breakeven.errors import InputError, UnknownNameError
-from traces.generators import bursty, diurnal, on_off, poisson
+from traces.generators import PEAK_HOUR, PEAK_TO_TROUGH, bursty, diurnal, on_off, poisson
 from traces.lengths import Fixed, LengthModel, Lengths, LengthsLike, LogNormal, Resampled, ResampledPairs
 from traces.loaders import load_trace
 from traces.model import Trace, TraceMeta
@@ -223,8 +223,8 @@ class SyntheticSpec:
                 self.duration_s,
                 self.lengths,
                 rng,
-                peak_to_trough=float(opts.get("peak_to_trough", 3.0)),  # type: ignore[arg-type]
-                peak_hour=float(opts.get("peak_hour", 14.0)),  # type: ignore[arg-type]
+                peak_to_trough=float(opts.get("peak_to_trough", PEAK_TO_TROUGH)),  # type: ignore[arg-type]
+                peak_hour=float(opts.get("peak_hour", PEAK_HOUR)),  # type: ignore[arg-type]
                 hourly=opts.get("hourly"),  # type: ignore[arg-type]
                 start_hour=float(opts.get("start_hour", 0.0)),  # type: ignore[arg-type]
                 model=self.model,
