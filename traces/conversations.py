@@ -372,16 +372,12 @@ def shared_prompt(
     user, out = lengths.sample_pairs(len(times), rng)
     which = rng.integers(0, prompts, size=len(times))
     inputs = system_tokens + user
-    hashes = derive_hash_ids(
-        inputs, block_tokens=block_tokens, levels=[PrefixLevel(which, np.full(len(times), system_tokens))]
-    )
+    levels = [PrefixLevel(which, np.full(len(times), system_tokens))]
     label = (
         f"shared:rate={rate_rps:g},duration={duration_s:g},system={system_tokens},prompts={prompts},"
         f"{lengths.describe()}"
     )
-    return _request_trace(
-        times, inputs=inputs, outputs=out, hashes=hashes, label=label, block_tokens=block_tokens, model=model
-    )
+    return _request_trace(times, inputs, out, levels, label, block_tokens=block_tokens, model=model)
 
 
 def rag(
@@ -419,26 +415,25 @@ def rag(
     levels = [PrefixLevel(pick, system_tokens + doc_len[pick])]
     if system_tokens:
         levels.insert(0, PrefixLevel(np.zeros(n, dtype=np.int64), np.full(n, system_tokens)))
-    hashes = derive_hash_ids(inputs, block_tokens=block_tokens, levels=levels)
     label = (
         f"rag:rate={rate_rps:g},duration={duration_s:g},docs={docs},zipf={zipf:g},doc={doc.describe()},"
         f"question={question.describe()},output={output.describe()},system={system_tokens}"
     )
-    return _request_trace(
-        times, inputs=inputs, outputs=out, hashes=hashes, label=label, block_tokens=block_tokens, model=model
-    )
+    return _request_trace(times, inputs, out, levels, label, block_tokens=block_tokens, model=model)
 
 
 def _request_trace(
     times: FloatArray,
-    *,
     inputs: IntArray,
     outputs: IntArray,
-    hashes: pa.ListArray,
+    levels: list[PrefixLevel],
     label: str,
+    *,
     block_tokens: int,
     model: str | None,
 ) -> Trace:
+    """The trace of requests arriving at ``times``, their ``hash_ids`` derived from the prefix ``levels``."""
+    hashes = derive_hash_ids(inputs, block_tokens=block_tokens, levels=levels)
     data: dict[str, object] = {
         "arrival_s": times.astype(np.float64),
         "input_tokens": np.asarray(inputs, dtype=np.int64),
