@@ -29,10 +29,8 @@ from breakeven.parallel import connect, current_client, dask_available
 from costmodel.analyze import analyze, bundled_trace
 from costmodel.finance import FinanceRequest, parse_commitment
 from costmodel.frames import options_frame
-from costmodel.profiles import Profile
-from costmodel.results import AutoscalePolicy, Results, Slo
-from costmodel.sweep.spec import AXES, Cell, ResolvedSweep, SweepOptions, SweepSpec, load_spec, resolve
-from pricing import Catalog
+from costmodel.results import Results, Slo
+from costmodel.sweep.spec import AXES, Cell, ResolvedSweep, SweepInputs, SweepOptions, SweepSpec, load_spec, resolve
 from traces import load_trace, parse_columns_option, parse_synthetic_spec, scale_rate
 
 if TYPE_CHECKING:
@@ -89,10 +87,7 @@ class CellContext:
     trace: Any
     """A :class:`traces.Trace` (or a trace dataset)."""
     trace_label: str
-    catalog: Catalog
-    profiles: dict[str, Profile]
-    policies: dict[str, AutoscalePolicy]
-    serverless_profile: Profile | None
+    inputs: SweepInputs
     options: SweepOptions
     sweep: str
 
@@ -229,10 +224,7 @@ def _context(resolved: ResolvedSweep) -> CellContext:
     return CellContext(
         trace=trace,
         trace_label=label,
-        catalog=resolved.catalog,
-        profiles=resolved.profiles,
-        policies=resolved.policies,
-        serverless_profile=resolved.serverless_profile,
+        inputs=resolved.inputs,
         options=resolved.spec.options,
         sweep=resolved.name,
     )
@@ -278,10 +270,10 @@ def _analyze_cell(cell: Cell, context: CellContext) -> Results:
         trace = trace.scaled(cell.growth) if hasattr(trace, "scaled") else scale_rate(trace, cell.growth)
     return analyze(
         trace,
-        profiles=[context.profiles[cell.profile]],
+        profiles=[context.inputs.profiles[cell.profile]],
         serverless=[cell.serverless],
         gpus=[cell.gpu],
-        catalog=context.catalog,
+        catalog=context.inputs.catalog,
         price_files=opts.prices,
         slo=Slo(
             ttft_ms=cell.slo_ttft_ms,
@@ -289,9 +281,9 @@ def _analyze_cell(cell: Cell, context: CellContext) -> Results:
             percentile=opts.percentile,
             attainment_target=opts.slo_target,
         ),
-        policy=context.policies[cell.policy],
+        policy=context.inputs.policies[cell.policy],
         price_tier=cell.tier,
-        serverless_profile=context.serverless_profile,
+        serverless_profile=context.inputs.serverless_profile,
         cold_start_s=opts.cold_start_s,
         output_tokens=opts.output_tokens,
         today=opts.today,

@@ -170,6 +170,17 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class SweepInputs:
+    """What the spec names and every cell reads: the price catalog, the profiles and policies by id, and the
+    serverless profile."""
+
+    catalog: Catalog
+    profiles: dict[str, Profile]
+    policies: dict[str, AutoscalePolicy]
+    serverless_profile: Profile | None
+
+
+@dataclass(frozen=True)
 class ResolvedSweep:
     """A checked spec: every id found, every file read, and the cells to run."""
 
@@ -177,10 +188,7 @@ class ResolvedSweep:
     spec: SweepSpec
     base: Path
     trace: TraceSpec
-    catalog: Catalog
-    profiles: dict[str, Profile]
-    policies: dict[str, AutoscalePolicy]
-    serverless_profile: Profile | None
+    inputs: SweepInputs
     axes: dict[str, list[Any]]
     """Every axis with its values (defaults filled in); the crossed ones have more than one value."""
     cells: list[Cell]
@@ -344,10 +352,7 @@ def resolve(spec: SweepSpec, *, base: str | os.PathLike[str] = ".", name: str | 
         spec=spec,
         base=root,
         trace=trace,
-        catalog=catalog,
-        profiles=profiles,
-        policies=policies,
-        serverless_profile=serverless_profile,
+        inputs=SweepInputs(catalog, profiles, policies, serverless_profile),
         axes=axes,
         cells=cells,
         skipped=skipped,
