@@ -75,11 +75,14 @@ _COMMAND = re.compile(r"(?:^|[\s$>])(?P<cmd>vllm serve|-m vllm\.entrypoints\.ope
 _NUM = r"(\d+(?:\.\d+)?)"
 _INT = r"(\d{1,3}(?:,\d{3})+|\d+)"
 _MODEL_LOADING = re.compile(rf"Model loading took {_NUM} ?(GiB|GB)(?: memory)? and {_NUM} seconds")
-_LOADING_WEIGHTS = re.compile(rf"Loading weights took {_NUM} seconds")
-_OLD_WEIGHTS = re.compile(rf"Loading model weights took {_NUM} ?(GiB|GB)")
-_DOWNLOAD = re.compile(rf"Time spent downloading weights for .*?: {_NUM} seconds")
-_DYNAMO = re.compile(rf"Dynamo bytecode transform time: {_NUM} s")
-_COMPILE = re.compile(rf"torch\.compile (?:takes|took) {_NUM} s in total")
+#: Messages stating one figure of the rank that logs them (summed on the rank; a run takes the largest rank's).
+_PER_RANK: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"Loading weights took {_NUM} seconds"), "loading_weights_s"),
+    (re.compile(rf"Loading model weights took {_NUM} ?(GiB|GB)"), "weights_gib"),
+    (re.compile(rf"Time spent downloading weights for .*?: {_NUM} seconds"), "download_s"),
+    (re.compile(rf"Dynamo bytecode transform time: {_NUM} s"), "dynamo_s"),
+    (re.compile(rf"torch\.compile (?:takes|took) {_NUM} s in total"), "compile_s"),
+)
 _GENERAL_SHAPE = re.compile(rf"Compiling a graph for (?:general shape|dynamic shape|compile range .*?) takes {_NUM} s")
 _GRAPH = re.compile(rf"Graph capturing finished in {_NUM} secs?(?:, took {_NUM} GiB)?")
 _INIT = re.compile(
@@ -158,12 +161,8 @@ def looks_like_vllm_log(text: str) -> bool:
     """True when ``text`` holds at least one line the log parser understands."""
     text = unmarkdown(text)
     probes = (
-        _DOWNLOAD,
+        *(pattern for pattern, _ in _PER_RANK),
         _MODEL_LOADING,
-        _LOADING_WEIGHTS,
-        _OLD_WEIGHTS,
-        _DYNAMO,
-        _COMPILE,
         _GRAPH,
         _INIT,
         _KV_TOKENS,
@@ -447,17 +446,11 @@ def parse_vllm_log(text: str, *, source: str = "<log>") -> VllmLog:
 
 
 def _apply_message(run: _RunBuilder, rank: str, msg: str, stamp: tuple[float | None, datetime | None]) -> None:
-    if m := _LOADING_WEIGHTS.search(msg):
-        run.add_rank_value(rank, "loading_weights_s", float(m.group(1)))
-    elif m := _OLD_WEIGHTS.search(msg):
-        run.add_rank_value(rank, "weights_gib", float(m.group(1)))
-    elif m := _DOWNLOAD.search(msg):
-        run.add_rank_value(rank, "download_s", float(m.group(1)))
-    elif m := _DYNAMO.search(msg):
-        run.add_rank_value(rank, "dynamo_s", float(m.group(1)))
-    elif m := _COMPILE.search(msg):
-        run.add_rank_value(rank, "compile_s", float(m.group(1)))
-    elif m := _GENERAL_SHAPE.search(msg):
+    for pattern, key in _PER_RANK:
+        if m := pattern.search(msg):
+            run.add_rank_value(rank, key, float(m.group(1)))
+            return
+    if m := _GENERAL_SHAPE.search(msg):
         run.extras["graph_compile_s"] = run.extras.get("graph_compile_s", 0.0) + float(m.group(1))
     elif m := _GRAPH.search(msg):
         run.add_rank_value(rank, "cuda_graph_s", float(m.group(1)))
