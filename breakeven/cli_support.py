@@ -6,12 +6,17 @@ Sub-command modules (``pricing.cli``, ``traces.cli``, ``costmodel.profiles.cli``
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import json
 import math
 import sys
+import typing
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +25,8 @@ from typer._click import Context as ClickContext  # typer vendors click since 0.
 from typer.core import TyperGroup
 
 from breakeven.errors import BreakevenError, InputError
+
+R = TypeVar("R")
 
 #: Results and tables go to stdout; progress bars, warnings and errors go to stderr so that
 #: ``--json`` output can be piped.
@@ -67,6 +74,50 @@ def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
         rich_markup_mode="rich",
         **kwargs,
     )
+
+
+class OptionGroup:
+    """Base of a frozen dataclass of options that several commands take together, declared once.
+
+    Each field is a typer ``Annotated`` option with its default; a command decorated with
+    :func:`with_option_groups` takes the group as one parameter (``reading: TraceReading``) and typer shows
+    its fields, in their order, where that parameter stands. The group's methods hold what the commands did
+    with those options alike (load a trace, open a catalog).
+    """
+
+
+def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
+    """``command`` with each :class:`OptionGroup` parameter spelt out as its fields for typer; the command is
+    called with the group built from them. A direct call takes the fields as keywords too."""
+    signature = inspect.signature(command, eval_str=True)
+    params: list[inspect.Parameter] = []
+    groups: dict[str, tuple[type[OptionGroup], list[str]]] = {}
+    for param in signature.parameters.values():
+        group = param.annotation
+        if not (isinstance(group, type) and issubclass(group, OptionGroup)):
+            params.append(param)
+            continue
+        hints = typing.get_type_hints(group, include_extras=True)
+        fields = dataclasses.fields(group)  # type: ignore[arg-type]
+        groups[param.name] = (group, [f.name for f in fields])
+        params += [
+            inspect.Parameter(
+                f.name,
+                param.kind,
+                annotation=hints[f.name],
+                default=inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default,
+            )
+            for f in fields
+        ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> R:
+        for name, (group, fields) in groups.items():
+            kwargs[name] = group(**{f: kwargs.pop(f) for f in fields if f in kwargs})
+        return command(*args, **kwargs)
+
+    run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return run
 
 
 def _json_default(obj: Any) -> Any:

@@ -25,7 +25,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from breakeven.cli_support import new_app, print_json, stderr, stdout
+from breakeven.cli_support import OptionGroup, new_app, print_json, stderr, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.io import atomic_write_text, check_output_file
 from pricing.catalog import DEFAULT_MAX_AGE_DAYS, Catalog, load_catalog, today_utc
@@ -107,10 +107,19 @@ def parse_date(text: str | None, *, option: str) -> date | None:
         raise InputError(f"option {option}: expected a date YYYY-MM-DD, found {text!r}") from exc
 
 
-def _catalog_on(prices: list[Path] | None, no_bundled: bool, today: str | None) -> tuple[Catalog, date]:
-    """The catalog of ``list``/``show`` and the day (``--today``, else today UTC) prices' age is measured on."""
-    catalog = catalog_from_options(prices, no_bundled=no_bundled)
-    return catalog, parse_date(today, option="--today") or today_utc()
+@dataclass(frozen=True)
+class CatalogView(OptionGroup):
+    """The catalog ``prices list`` and ``prices show`` read, and the day prices' age is measured on."""
+
+    prices: PricesOption = None
+    no_bundled: NoBundledOption = False
+    stale_after: StaleAfterOption = DEFAULT_MAX_AGE_DAYS
+    today: TodayOption = None
+
+    def open(self) -> tuple[Catalog, date]:
+        """The catalog, and ``--today`` (else today, UTC)."""
+        catalog = catalog_from_options(self.prices, no_bundled=self.no_bundled)
+        return catalog, parse_date(self.today, option="--today") or today_utc()
 
 
 class KindChoice(StrEnum):
@@ -132,6 +141,7 @@ class ImportFormat(StrEnum):
 
 
 @app.command("list")
+@with_option_groups
 def list_prices(
     *,
     kind: Annotated[
@@ -143,14 +153,12 @@ def list_prices(
     match: Annotated[
         str | None, typer.Option("--match", metavar="TEXT", help="Only entries whose id, model or GPU contains TEXT.")
     ] = None,
-    prices: PricesOption = None,
-    no_bundled: NoBundledOption = False,
-    stale_after: StaleAfterOption = DEFAULT_MAX_AGE_DAYS,
-    today: TodayOption = None,
+    view: CatalogView,
     as_json: JsonOption = False,
 ) -> None:
     """List catalog prices with their dates, sources, origins and a STALE flag."""
-    catalog, day = _catalog_on(prices, no_bundled, today)
+    catalog, day = view.open()
+    stale_after = view.stale_after
     entries = catalog.entries(kind=kind.value if kind else None, provider=provider, match=match)
     if as_json:
         print_json([catalog.annotated(e.id, day, stale_after) for e in entries])
@@ -169,17 +177,16 @@ def list_prices(
 
 
 @app.command("show")
+@with_option_groups
 def show_price(
     *,
     entry_id: Annotated[str, typer.Argument(metavar="ID", help="The price id, e.g. digitalocean/gpu-mi300x-1x.")],
-    prices: PricesOption = None,
-    no_bundled: NoBundledOption = False,
-    stale_after: StaleAfterOption = DEFAULT_MAX_AGE_DAYS,
-    today: TodayOption = None,
+    view: CatalogView,
     as_json: JsonOption = False,
 ) -> None:
     """Show every field of one price, where it came from and whether it is stale."""
-    catalog, day = _catalog_on(prices, no_bundled, today)
+    catalog, day = view.open()
+    stale_after = view.stale_after
     data = catalog.annotated(entry_id, day, stale_after)
     if as_json:
         print_json(data)

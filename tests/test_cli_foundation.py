@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import Annotated
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from breakeven.cli_support import new_app, parse_number_list, to_json
+from breakeven.cli_support import OptionGroup, new_app, parse_number_list, to_json, with_option_groups
 from breakeven.errors import InputError, UnknownNameError
 from costmodel.cli import app
 
@@ -102,3 +104,45 @@ def test_error_text_with_brackets_is_printed_verbatim() -> None:
     result = runner.invoke(demo, ["fail"])
     assert result.exit_code == 2
     assert "[core.py:254] EngineCore failed to start" in result.output
+
+
+@dataclass(frozen=True)
+class _Window(OptionGroup):
+    """Two options that commands take together."""
+
+    start: Annotated[int, typer.Option("--start", help="First item.")]
+    step: Annotated[int, typer.Option("--step", min=1, help="Every STEP-th item.")] = 1
+
+
+def test_an_option_group_is_its_fields_in_place() -> None:
+    """typer sees a group's fields where the group parameter stands, with their help, defaults and checks; the
+    command gets the group built from them, and a direct call may name the fields too."""
+    seen: list[tuple[str, _Window, bool]] = []
+    demo = new_app("Demo.")
+
+    @demo.command("take")
+    @with_option_groups
+    def take(
+        name: Annotated[str, typer.Argument(help="A name.")],
+        *,
+        window: _Window,
+        loud: Annotated[bool, typer.Option("--loud", help="Shout.")] = False,
+    ) -> None:
+        """Take a window."""
+        seen.append((name, window, loud))
+
+    @demo.command("other")
+    def other() -> None:
+        """A second command, so that take is a sub-command."""
+
+    result = runner.invoke(demo, ["take", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    help_text = result.output
+    assert help_text.index("--start") < help_text.index("--step") < help_text.index("--loud")
+    assert "Every STEP-th item." in help_text and "[default: 1]" in help_text and "[required]" in help_text
+    assert runner.invoke(demo, ["take", "x", "--start", "3", "--loud"]).exit_code == 0
+    assert seen[-1] == ("x", _Window(start=3, step=1), True)
+    assert runner.invoke(demo, ["take", "x", "--start", "3", "--step", "0"]).exit_code == 2  # min=1 still holds
+    assert runner.invoke(demo, ["take", "x"]).exit_code == 2  # --start is required
+    take("y", start=5, step=2)
+    assert seen[-1] == ("y", _Window(start=5, step=2), False)

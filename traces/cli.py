@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from breakeven.cli_support import new_app, print_json, stderr, stdout
+from breakeven.cli_support import OptionGroup, new_app, print_json, stderr, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.io import check_output_file
 from traces.dataset import DEFAULT_MAX_ROWS, convert_to_dataset, is_dataset, open_dataset
@@ -41,7 +42,7 @@ _COLUMNS_HELP = (
 )
 _UNIT_HELP = f"Unit of the arrival column ({', '.join(TIME_UNITS)}); default: the format's own."
 
-# Shared options: reuse them in any command that reads a trace, with :func:`trace_from_options`.
+# Shared options: reuse them in any command that reads a trace, as one :class:`TraceReading`.
 TraceFormatOption = Annotated[str | None, typer.Option("--format", "-f", help=_FORMAT_HELP, show_default=False)]
 ColumnsOption = Annotated[str | None, typer.Option("--columns", help=_COLUMNS_HELP, show_default=False)]
 TimeUnitOption = Annotated[str | None, typer.Option("--time-unit", help=_UNIT_HELP, show_default=False)]
@@ -72,30 +73,35 @@ TraceModelOption = Annotated[
 ]
 
 
-def trace_from_options(
-    file: Path,
-    *,
-    fmt: str | None = None,
-    columns: str | None = None,
-    time_unit: str | None = None,
-    skip_bad_rows: bool = False,
-    model: str | None = None,
-    block_tokens: int | None = None,
-) -> Trace:
-    """Load a trace from CLI option values, with a spinner, and print its warnings to stderr."""
-    mapping = parse_columns_option(columns) if columns else None
-    with stderr.status(f"Reading {file} ..."):
-        trace = load_trace(
-            file,
-            format=fmt,
-            columns=mapping,
-            time_unit=time_unit,
-            skip_bad_rows=skip_bad_rows,
-            model=model,
-            block_tokens=block_tokens,
-        )
-    _print_warnings(trace.meta.warnings)
-    return trace
+@dataclass(frozen=True)
+class TraceReading(OptionGroup):
+    """How a command reads a trace file (``--format``, ``--columns``, ``--time-unit``, ``--skip-bad-rows``,
+    ``--model``): a command takes it as ``reading: TraceReading`` (with :func:`with_option_groups`)."""
+
+    fmt: TraceFormatOption = None
+    columns: ColumnsOption = None
+    time_unit: TimeUnitOption = None
+    skip_bad_rows: SkipBadRowsOption = False
+    model: TraceModelOption = None
+
+    def load(self, file: Path, *, block_tokens: int | None = None) -> Trace:
+        """Load ``file`` with a spinner, and print its warnings to stderr."""
+        with stderr.status(f"Reading {file} ..."):
+            trace = load_trace(
+                file,
+                format=self.fmt,
+                columns=self.mapping(),
+                time_unit=self.time_unit,
+                skip_bad_rows=self.skip_bad_rows,
+                model=self.model,
+                block_tokens=block_tokens,
+            )
+        _print_warnings(trace.meta.warnings)
+        return trace
+
+    def mapping(self) -> dict[str, str] | None:
+        """``--columns`` as a mapping."""
+        return parse_columns_option(self.columns) if self.columns else None
 
 
 def _print_warnings(warnings: Iterable[str]) -> None:
@@ -104,14 +110,11 @@ def _print_warnings(warnings: Iterable[str]) -> None:
 
 
 @app.command("info")
+@with_option_groups
 def info(
     file: Annotated[Path, typer.Argument(help="Trace file (CSV, JSONL or Parquet; .gz accepted for CSV/JSONL).")],
     *,
-    fmt: TraceFormatOption = None,
-    columns: ColumnsOption = None,
-    time_unit: TimeUnitOption = None,
-    skip_bad_rows: SkipBadRowsOption = False,
-    model: TraceModelOption = None,
+    reading: TraceReading,
     block_tokens: BlockTokensOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (TraceSummary) instead of a table.")
@@ -128,16 +131,7 @@ def info(
         else:
             stdout.print(_summary_table(summary))
         return
-    trace = trace_from_options(
-        file,
-        fmt=fmt,
-        columns=columns,
-        time_unit=time_unit,
-        skip_bad_rows=skip_bad_rows,
-        model=model,
-        block_tokens=block_tokens,
-    )
-    summary = summarize(trace)
+    summary = summarize(reading.load(file, block_tokens=block_tokens))
     if as_json:
         print_json(summary)
         return
@@ -201,6 +195,7 @@ def _prefix_rows(s: TraceSummary) -> list[tuple[str, str]]:
 
 
 @app.command("convert")
+@with_option_groups
 def convert(
     file: Annotated[Path, typer.Argument(help="Trace file to read (any supported format).")],
     *,
@@ -213,11 +208,7 @@ def convert(
             "Parquet dataset, written in bounded memory.",
         ),
     ],
-    fmt: TraceFormatOption = None,
-    columns: ColumnsOption = None,
-    time_unit: TimeUnitOption = None,
-    skip_bad_rows: SkipBadRowsOption = False,
-    model: TraceModelOption = None,
+    reading: TraceReading,
     scale: Annotated[
         float | None, typer.Option("--scale-rate", help="Multiply the request rate by K (compress time).")
     ] = None,
@@ -240,19 +231,14 @@ def convert(
         _convert_to_dataset(
             file,
             out,
-            fmt=fmt,
-            columns=columns,
-            time_unit=time_unit,
-            skip_bad_rows=skip_bad_rows,
-            transform=_piece_transform(model, drop_failed_rows, window_s, scale),
+            reading,
+            transform=_piece_transform(reading.model, drop_failed_rows, window_s, scale),
             partition_s=parse_duration_s(partition, where="option --partition"),
             max_rows=max_rows,
         )
         return
     check_output_file(out, option="--output", example="trace.parquet")
-    trace = trace_from_options(
-        file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
-    )
+    trace = reading.load(file)
     if drop_failed_rows:
         trace = drop_failed(trace)
     if window_s is not None:
@@ -302,24 +288,21 @@ def _piece_transform(
 def _convert_to_dataset(
     file: Path,
     out: Path,
+    reading: TraceReading,
     *,
-    fmt: str | None,
-    columns: str | None,
-    time_unit: str | None,
-    skip_bad_rows: bool,
     transform: Callable[[Trace], Trace] | None,
     partition_s: float,
     max_rows: int,
 ) -> None:
-    mapping = parse_columns_option(columns) if columns else None
+    """Convert ``file`` in bounded memory, ``--model`` being part of ``transform``."""
     with stderr.status(f"Converting {file} to a dataset in {out} ..."):
         ds = convert_to_dataset(
             file,
             out,
-            format=fmt,
-            columns=mapping,
-            time_unit=time_unit,
-            skip_bad_rows=skip_bad_rows,
+            format=reading.fmt,
+            columns=reading.mapping(),
+            time_unit=reading.time_unit,
+            skip_bad_rows=reading.skip_bad_rows,
             transform=transform,
             partition_s=partition_s,
             max_rows=max_rows,

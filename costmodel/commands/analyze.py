@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
+from breakeven.cli_support import parse_number_list, print_json, stderr, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.parallel import connect
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
@@ -34,14 +34,7 @@ from pricing.currency import parse_exchange_rate
 from reports import write_outputs
 from reports.render import check_output_paths
 from traces import Trace, parse_synthetic_spec
-from traces.cli import (
-    ColumnsOption,
-    SkipBadRowsOption,
-    TimeUnitOption,
-    TraceFormatOption,
-    TraceModelOption,
-    trace_from_options,
-)
+from traces.cli import TraceReading
 from traces.dataset import TraceDataset, is_dataset, open_dataset
 
 
@@ -52,6 +45,7 @@ class LostRequests(StrEnum):
     fail = "fail"
 
 
+@with_option_groups
 def analyze(  # long by its option declarations: typer reads every option from the signature
     *,
     trace_file: Annotated[
@@ -60,11 +54,7 @@ def analyze(  # long by its option declarations: typer reads every option from t
             "--trace", "-t", metavar="FILE", help="Request trace to replay (format auto-detected).", show_default=False
         ),
     ] = None,
-    fmt: TraceFormatOption = None,
-    columns: ColumnsOption = None,
-    time_unit: TimeUnitOption = None,
-    skip_bad_rows: SkipBadRowsOption = False,
-    model: TraceModelOption = None,
+    reading: TraceReading,
     synthetic: Annotated[
         str | None,
         typer.Option(
@@ -274,16 +264,7 @@ def analyze(  # long by its option declarations: typer reads every option from t
     as_of = parse_date(today, option="--today")
     catalog = catalog_from_options(prices, warn=False)  # the analysis warns about the prices it compares
     profiles = _profiles(profile_files)
-    trace = _trace(
-        trace_file,
-        synthetic=synthetic,
-        fmt=fmt,
-        columns=columns,
-        time_unit=time_unit,
-        skip_bad_rows=skip_bad_rows,
-        model=model,
-        seed=seed,
-    )
+    trace = _trace(trace_file, reading, synthetic=synthetic, seed=seed)
     serverless_profile = profile_from_path_or_name(serverless_profile_file) if serverless_profile_file else None
 
     with _running(workers=workers, scheduler=scheduler) as progress:
@@ -344,15 +325,7 @@ def _running(*, workers: int | None, scheduler: str | None) -> Iterator[Callable
 
 
 def _trace(
-    trace_file: Path | None,
-    *,
-    synthetic: str | None,
-    fmt: str | None,
-    columns: str | None,
-    time_unit: str | None,
-    skip_bad_rows: bool,
-    model: str | None,
-    seed: int,
+    trace_file: Path | None, reading: TraceReading, *, synthetic: str | None, seed: int
 ) -> Trace | TraceDataset | None:
     if synthetic is not None:
         return parse_synthetic_spec(synthetic, np.random.default_rng(seed))
@@ -361,9 +334,7 @@ def _trace(
     if is_dataset(trace_file):
         with stderr.status(f"Opening the dataset {trace_file} ..."):
             return open_dataset(trace_file)
-    return trace_from_options(
-        trace_file, fmt=fmt, columns=columns, time_unit=time_unit, skip_bad_rows=skip_bad_rows, model=model
-    )
+    return reading.load(trace_file)
 
 
 def _print_verdict(results: Results, results_path: Path, report_path: Path, *, console: Console) -> None:

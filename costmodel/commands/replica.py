@@ -9,6 +9,7 @@ profile JSON that ``analyze``, ``table``, ``simulate`` and ``capacity`` read.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,11 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from breakeven import __version__
-from breakeven.cli_support import print_json, stderr, stdout
+from breakeven.cli_support import OptionGroup, print_json, stderr, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.io import check_output_file
 from costmodel.engine.catalog import gpu_spec, model_arch
-from costmodel.engine.replica import calibrate, deployed_of, engine_settings, estimate
+from costmodel.engine.replica import EngineSettings, calibrate, deployed_of, engine_settings, estimate
 from costmodel.engine.runs import load_measured
 from costmodel.engine.steptime import Deployment
 from costmodel.profiles.io import load_profile, save_profile
@@ -113,26 +114,51 @@ IdOpt = Annotated[
     typer.Option("--id", metavar="NAME", help="Profile id [default: '<model>@<tp>x<gpu>'].", show_default=False),
 ]
 OutputOpt = Annotated[Path, typer.Option("-o", "--output", metavar="PROFILE.json", help="Write the profile here.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the profile JSON instead of the summary.")]
 GpuPriceOpt = Annotated[
     str | None,
     typer.Option("--gpu-price", metavar="ID", help="Catalog id of the GPU price this deployment runs on."),
 ]
 
 
-def _deployment(  # noqa: PLR0917 - the deployment options, in their CLI order
-    model_config: str | None,
-    model: str | None,
-    gpu: str,
-    tp: int,
-    dtype: Dtype,
-    kv_dtype: Dtype,
-    models_file: list[Path] | None,
-    gpus_file: list[Path] | None,
-) -> Deployment:
-    if (model_config is None) == (model is None):
-        raise InputError("expected exactly one of --model-config CONFIG.json or --model NAME")
-    arch = model_arch(model_config or model or "", models_file or [])
-    return Deployment(arch, gpu_spec(gpu, gpus_file or []), tp, dtype.value, kv_dtype.value)
+@dataclass(frozen=True)
+class DeploymentOptions(OptionGroup):
+    """The deployment ``calibrate`` and ``estimate`` give a replica model to, and the profile they write."""
+
+    output: OutputOpt
+    gpu: GpuOpt
+    model_config: ModelConfigOpt = None
+    model: ModelOpt = None
+    tp: TpOpt = 1
+    dtype: DtypeOpt = Dtype.bf16
+    kv_dtype: KvDtypeOpt = Dtype.bf16
+    scheduler: SchedulerOpt = SchedulerChoice.v1
+    max_num_seqs: MaxSeqsOpt = 256
+    max_num_batched_tokens: MaxTokensOpt = 8192
+    kv_cache_tokens: KvTokensOpt = None
+    gpu_memory_utilization: MemUtilOpt = 0.9
+    profile_id: IdOpt = None
+    gpu_price: GpuPriceOpt = None
+
+    def resolve(
+        self, models_file: list[Path] | None, gpus_file: list[Path] | None
+    ) -> tuple[Deployment, EngineSettings]:
+        """The deployment (the catalogs' model and GPU) and its engine settings; checks --output first."""
+        check_output_file(self.output, option="--output", example="profile.json")
+        if (self.model_config is None) == (self.model is None):
+            raise InputError("expected exactly one of --model-config CONFIG.json or --model NAME")
+        arch = model_arch(self.model_config or self.model or "", models_file or [])
+        gpu = gpu_spec(self.gpu, gpus_file or [])
+        deployment = Deployment(arch, gpu, self.tp, self.dtype.value, self.kv_dtype.value)
+        engine = engine_settings(
+            deployment,
+            scheduler=self.scheduler.value,
+            max_num_seqs=self.max_num_seqs,
+            max_num_batched_tokens=self.max_num_batched_tokens,
+            kv_cache_tokens=self.kv_cache_tokens,
+            gpu_memory_utilization=self.gpu_memory_utilization,
+        )
+        return deployment, engine
 
 
 def _default_id(deployment: Deployment) -> str:
@@ -171,6 +197,7 @@ def _render(model: ReplicaModel, output: Path) -> None:
         stdout.print(Text(f"  - {note}"))
 
 
+@with_option_groups
 def calibrate_cmd(
     measured: Annotated[
         list[Path],
@@ -181,20 +208,7 @@ def calibrate_cmd(
         ),
     ],
     *,
-    output: OutputOpt,
-    gpu: GpuOpt,
-    model_config: ModelConfigOpt = None,
-    model: ModelOpt = None,
-    tp: TpOpt = 1,
-    dtype: DtypeOpt = Dtype.bf16,
-    kv_dtype: KvDtypeOpt = Dtype.bf16,
-    scheduler: SchedulerOpt = SchedulerChoice.v1,
-    max_num_seqs: MaxSeqsOpt = 256,
-    max_num_batched_tokens: MaxTokensOpt = 8192,
-    kv_cache_tokens: KvTokensOpt = None,
-    gpu_memory_utilization: MemUtilOpt = 0.9,
-    profile_id: IdOpt = None,
-    gpu_price: GpuPriceOpt = None,
+    spec: DeploymentOptions,
     cross_validate: Annotated[
         bool,
         typer.Option(
@@ -204,24 +218,15 @@ def calibrate_cmd(
     ] = True,
     models_file: ModelsFileOpt = None,
     gpus_file: GpusFileOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the profile JSON instead of the summary.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Fit the replica model's coefficients by replaying measured runs in the simulator; write the profile.
 
     When one of MEASURED is a profile, the output keeps its identity, warm points and cold start and gains
     the replica model; otherwise a new profile is written.
     """
-    check_output_file(output, option="--output", example="profile.json")
-    deployment = _deployment(model_config, model, gpu, tp, dtype, kv_dtype, models_file, gpus_file)
-    engine = engine_settings(
-        deployment,
-        scheduler=scheduler.value,
-        max_num_seqs=max_num_seqs,
-        max_num_batched_tokens=max_num_batched_tokens,
-        kv_cache_tokens=kv_cache_tokens,
-        gpu_memory_utilization=gpu_memory_utilization,
-    )
-    deployed = deployed_of(deployment.arch, deployment.gpu, engine, tp=tp, weight_dtype=dtype.value)
+    deployment, engine = spec.resolve(models_file, gpus_file)
+    deployed = deployed_of(deployment.arch, deployment.gpu, engine, tp=spec.tp, weight_dtype=spec.dtype.value)
     runs = load_measured(measured, deployed, engine.kv_cache_tokens)
     with stderr.status("calibrating: replaying the measured runs") as status:
         replica, _ = calibrate(
@@ -232,48 +237,26 @@ def calibrate_cmd(
             progress=lambda msg: status.update(f"calibrating: {msg}"),
         )
     base = next((load_profile(p) for p in measured if _is_profile(p)), None)
-    profile = _with_model(base, replica, deployment, profile_id, gpu_price, sources=measured)
-    save_profile(profile, output)
-    if as_json:
-        print_json(profile.model_dump(mode="json", by_alias=True))
-    else:
-        _render(replica, output)
+    _save(_with_model(base, replica, deployment, spec, sources=measured), replica, spec.output, as_json=as_json)
 
 
+@with_option_groups
 def estimate_cmd(
     *,
-    output: OutputOpt,
-    gpu: GpuOpt,
-    model_config: ModelConfigOpt = None,
-    model: ModelOpt = None,
-    tp: TpOpt = 1,
-    dtype: DtypeOpt = Dtype.bf16,
-    kv_dtype: KvDtypeOpt = Dtype.bf16,
-    scheduler: SchedulerOpt = SchedulerChoice.v1,
-    max_num_seqs: MaxSeqsOpt = 256,
-    max_num_batched_tokens: MaxTokensOpt = 8192,
-    kv_cache_tokens: KvTokensOpt = None,
-    gpu_memory_utilization: MemUtilOpt = 0.9,
-    profile_id: IdOpt = None,
-    gpu_price: GpuPriceOpt = None,
+    spec: DeploymentOptions,
     models_file: ModelsFileOpt = None,
     gpus_file: GpusFileOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the profile JSON instead of the summary.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a profile for a model × GPU that nobody measured: the catalogs' architecture and GPU, the default
     coefficients (fitted across all calibration runs), marked estimated, with the error they carry."""
-    check_output_file(output, option="--output", example="profile.json")
-    deployment = _deployment(model_config, model, gpu, tp, dtype, kv_dtype, models_file, gpus_file)
-    engine = engine_settings(
-        deployment,
-        scheduler=scheduler.value,
-        max_num_seqs=max_num_seqs,
-        max_num_batched_tokens=max_num_batched_tokens,
-        kv_cache_tokens=kv_cache_tokens,
-        gpu_memory_utilization=gpu_memory_utilization,
-    )
+    deployment, engine = spec.resolve(models_file, gpus_file)
     replica = estimate(deployment, engine)
-    profile = _with_model(None, replica, deployment, profile_id, gpu_price, sources=[])
+    _save(_with_model(None, replica, deployment, spec, sources=[]), replica, spec.output, as_json=as_json)
+
+
+def _save(profile: Profile, replica: ReplicaModel, output: Path, *, as_json: bool) -> None:
+    """Write the profile; print it as JSON, or a summary of its replica model."""
     save_profile(profile, output)
     if as_json:
         print_json(profile.model_dump(mode="json", by_alias=True))
@@ -293,12 +276,13 @@ def _with_model(
     base: Profile | None,
     replica: ReplicaModel,
     deployment: Deployment,
-    profile_id: str | None,
-    gpu_price: str | None,
+    spec: DeploymentOptions,
     *,
     sources: list[Path],
 ) -> Profile:
-    """``base`` with the replica model (or a new profile of the deployment when there is no base)."""
+    """``base`` with the replica model (or a new profile of the deployment when there is no base), under
+    ``--id`` and with ``--gpu-price`` where given."""
+    profile_id, gpu_price = spec.profile_id, spec.gpu_price
     refs = [SourceRef(path=p.name, kind="calibration") for p in sources]
     note = (
         f"replica model {'estimated from the catalogs' if replica.estimated else 'calibrated on measured runs'} "
