@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from breakeven.errors import InputError, UnknownNameError
+from breakeven.io import read_text
 from costmodel.engine.arch import ModelArch, parse_hf_config
 from costmodel.engine.gpu import GpuSpec
 
@@ -137,11 +138,7 @@ def load_hf_config(path: str | Path) -> ModelArch:
     """Read a Hugging Face ``config.json`` into a :class:`ModelArch` (id: the folder's name)."""
     p = Path(path)
     try:
-        raw = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read the model config ({exc.strerror or exc})") from exc
-    try:
-        config = json.loads(raw)
+        config = json.loads(read_text(p))
     except json.JSONDecodeError as exc:
         raise InputError(f"{p}:{exc.lineno}: not valid JSON ({exc.msg}); expected a Hugging Face config.json") from exc
     name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem

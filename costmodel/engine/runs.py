@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from breakeven.errors import InputError
+from breakeven.io import read_text
 from costmodel.engine.arch import ModelArch
 from costmodel.engine.catalog import gpu_spec, model_arch
 from costmodel.engine.gpu import GpuSpec
@@ -157,9 +158,7 @@ _MODEL_CONFIG_KEYS: Final = {
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        return json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
 
@@ -464,10 +463,7 @@ def load_vllm_bench(
     ``length_pool``: request lengths to draw from for results that list none (see :func:`run_from_point`).
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from exc
+    text = read_text(p)
     try:
         obj: Any = json.loads(text)
     except json.JSONDecodeError:
