@@ -220,11 +220,15 @@ def load_inference_sim(path: str | Path, *, gpu: str | GpuSpec = "H100-SXM") -> 
     n_out, notes = _replay_outputs(reqs, error, data, server)
     cached, cache_notes = _replay_cached(n_in, data)
     workload = from_arrays(arrival, n_in, n_out, cached_tokens=cached, label=experiment)
-    limits = EngineLimits(
-        kv_cache_tokens=int(cfg["kv_blocks_total_gpu"]) * int(cfg.get("block_size", 16)),
+    block_size = int(cfg.get("block_size", 16))
+    deployed = Deployed(
+        arch,
+        spec,
+        tp=int(cfg.get("tensor_parallelism", 1)),
+        kv_cache_tokens=int(cfg["kv_blocks_total_gpu"]) * block_size,
         max_num_seqs=int(cfg["max_num_seqs"]),
         max_num_batched_tokens=int(cfg["max_num_batched_tokens"]),
-        block_size=int(cfg.get("block_size", 16)),
+        block_size=block_size,
     )
     ttft = e2e = None
     if isinstance(truth, list) and len(truth) == len(reqs):
@@ -240,19 +244,14 @@ def load_inference_sim(path: str | Path, *, gpu: str | GpuSpec = "H100-SXM") -> 
         )
         for k, (lo, hi, rate) in enumerate(bounds)
     )
-    tp = int(cfg.get("tensor_parallelism", 1))
-    return MeasuredRun(
+    return _measured_on(
+        deployed,
+        None,
         id=experiment,
-        arch=arch,
-        gpu=spec,
-        tp=tp,
-        weight_dtype="bf16",
-        limits=limits,
         workload=workload,
         windows=windows,
         kind="replay",
         source=str(p),
-        group=f"{arch.id}|{spec.name}|tp{tp}|v1",
         notes=(*notes, *cache_notes),
         measured_ttft_s=ttft,
         measured_e2e_s=e2e,
@@ -361,8 +360,8 @@ class Deployed(Deployment):
     block_size: int = 16
     scheduler: Scheduler = "v1"
 
-    def limits(self, kv_cache_tokens: int) -> EngineLimits:
-        """The engine limits with the KV size given (the file's, or estimated)."""
+    def limits(self, kv_cache_tokens: int | None) -> EngineLimits:
+        """The engine limits, with ``kv_cache_tokens`` (the file's, or estimated) where this states none."""
         mine = {f.name: getattr(self, f.name) for f in fields(EngineLimits)}
         return EngineLimits(**(mine | {"kv_cache_tokens": self.kv_cache_tokens or kv_cache_tokens}))
 
@@ -370,6 +369,20 @@ class Deployed(Deployment):
     def group(self) -> str:
         """Model × GPU × TP × engine generation."""
         return f"{self.arch.id}|{self.gpu.name}|tp{self.tp}|{self.scheduler}"
+
+
+def _measured_on(deployed: Deployed, kv_cache_tokens: int | None, **run: Any) -> MeasuredRun:
+    """A measured run on ``deployed``: its model, GPU, TP, dtype, engine limits and group, and ``run``'s own
+    id, workload, windows, kind, source and notes."""
+    return MeasuredRun(
+        arch=deployed.arch,
+        gpu=deployed.gpu,
+        tp=deployed.tp,
+        weight_dtype=deployed.weight_dtype,
+        limits=deployed.limits(kv_cache_tokens),
+        group=deployed.group,
+        **run,
+    )
 
 
 def _point_window(point: WarmPoint, n: int, end: float, *, lengths_known: bool) -> Window:
@@ -435,18 +448,14 @@ def run_from_point(
         workload = from_arrays(workload.arrival_s, n_in, n_out, label=id)
         kind = "poisson"
         end = math.inf
-    return MeasuredRun(
+    return _measured_on(
+        deployed,
+        kv_cache_tokens,
         id=id,
-        arch=deployed.arch,
-        gpu=deployed.gpu,
-        tp=deployed.tp,
-        weight_dtype=deployed.weight_dtype,
-        limits=deployed.limits(kv_cache_tokens),
         workload=workload,
         windows=(_point_window(point, n, end, lengths_known=known),),
         kind=kind,
         source=source,
-        group=deployed.group,
         notes=(point.notes,) if point.notes else (),
     )
 
