@@ -50,7 +50,7 @@ import re
 import shlex
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -603,20 +603,11 @@ def combine_runs(runs: Iterable[LogRun]) -> tuple[LogRun | None, list[str]]:
     keys = list(Phases.model_fields)
     phases = Phases(**{k: median([getattr(r.phases, k) for r in ok]) for k in keys})
     notes.append(f"phases and ready_s are medians over {len(ok)} starts")
-    last = ok[-1]
-    combined = LogRun(
+    combined = replace(  # the last start, with the medians; its extras are one start's figures
+        ok[-1],
         phases=phases,
         ready_s=median([r.ready_s for r in ok]),
         init_compilation_s=median([r.init_compilation_s for r in ok]),
-        kv_cache_tokens=last.kv_cache_tokens,
-        gpu_blocks=last.gpu_blocks,
-        max_concurrency=last.max_concurrency,
-        engine_version=last.engine_version,
-        model=last.model,
-        command=last.command,
-        settings=last.settings,
-        ranks=last.ranks,
-        first_line=last.first_line,
-        notes=last.notes,
+        extras={},
     )
     return combined, notes
