@@ -21,7 +21,7 @@ from breakeven.cli_support import print_json, stdout
 from breakeven.errors import InputError
 from costmodel.commands.table import PercentileChoice
 from costmodel.engine.capacity import max_rps
-from costmodel.engine.fleet import simulate_fleet
+from costmodel.engine.fleet import FleetResult, simulate_fleet
 from costmodel.engine.replica import cost_of, deployed_of, limits_of
 from costmodel.engine.results import SimResult
 from costmodel.engine.runs import MeasuredRun, is_inference_sim_replay, load_measured, predict
@@ -143,7 +143,7 @@ def _compare(runs: list[MeasuredRun], results: list[SimResult]) -> list[dict[str
     return rows
 
 
-def simulate_cmd(
+def simulate_cmd(  # long by its option declarations; the work is in _simulate_fleet, _workloads, _print_runs
     *,
     profile: ProfileOpt,
     replay: Annotated[
@@ -201,23 +201,19 @@ def simulate_cmd(
     """Simulate vLLM replicas step by step (continuous batching, chunked prefill, KV blocks, preemption, prefix
     cache) and print TTFT, TPOT, ITL and end-to-end percentiles, throughput and whether they kept up; with
     --replicas / --routing / --users, a routed fleet with its prefix-cache hit rate and SLO attainment."""
-    # (Long for its option declarations; the work is in _simulate_fleet, _workloads and _print_runs.)
-    loaded = profile_from_path_or_name(profile)
-    model = _replica(loaded)
+    model = _replica(profile_from_path_or_name(profile))
     chosen = [x for x in (replay, trace, rate) if x is not None]
     if len(chosen) != 1:
         raise InputError("expected exactly one of --replay FILE, --trace FILE or --rate R (with --requests etc.)")
     if replicas > 1 or routing is not None or users is not None:
-        if trace is None and (replay is None or _is_measured_run(replay)):
+        source = trace or replay
+        if source is None or (trace is None and _is_measured_run(source)):
             raise InputError("a fleet (--replicas, --routing, --users) replays a trace: expected --trace FILE")
-        source = trace if trace is not None else replay
-        assert source is not None
-        fleet = simulate_fleet(
-            from_trace(load_trace(str(source))),
-            cost_of(model),
-            limits_of(model),
+        fleet = _simulate_fleet(
+            model,
+            source,
             replicas=replicas,
-            routing=(routing or RoutingChoice.round_robin).value,
+            routing=routing or RoutingChoice.round_robin,
             users=users,
             prefix_caching=prefix_caching,
             seed=seed,
@@ -249,6 +245,29 @@ def simulate_cmd(
         for w in workloads
     ]
     _print_runs(results, _compare(runs, results) if runs else [], as_json=as_json)
+
+
+def _simulate_fleet(
+    model: ReplicaModel,
+    source: Path,
+    *,
+    replicas: int,
+    routing: RoutingChoice,
+    users: int | None,
+    prefix_caching: bool,
+    seed: int,
+) -> FleetResult:
+    """The trace ``source`` replayed on ``replicas`` replicas behind the router (a closed loop with ``users``)."""
+    return simulate_fleet(
+        from_trace(load_trace(str(source))),
+        cost_of(model),
+        limits_of(model),
+        replicas=replicas,
+        routing=routing.value,
+        users=users,
+        prefix_caching=prefix_caching,
+        seed=seed,
+    )
 
 
 def _workloads(
