@@ -216,3 +216,20 @@ def test_bad_options_fail_with_one_clear_line(tmp_path: Path, estimated: Path, a
     assert message in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_simulate_a_fleet_replays_a_trace(estimated: Path, tmp_path: Path):
+    """--replicas routes a trace's requests over a fleet; a fleet without a trace is one clear error."""
+    trace = tmp_path / "t.csv"
+    lengths = ["--input", "fixed(500)", "--output", "fixed(100)"]
+    made = runner.invoke(app, ["trace", "generate", "poisson", "-o", str(trace), "--rate", "2", *lengths])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(
+        app, ["simulate", "--profile", str(estimated), "--trace", str(trace), "--replicas", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["replicas"] == 2 and out["routing"] == "round_robin"
+    assert out["completed"] == out["requests"] and sum(out["requests_per_replica"]) == out["requests"]
+    refused = runner.invoke(app, ["simulate", "--profile", str(estimated), "--rate", "1", "--replicas", "2"])
+    assert refused.exit_code == 2 and "replays a trace: expected --trace FILE" in refused.output
