@@ -12,8 +12,8 @@
 
 1. :mod:`._arrays` — :func:`request_arrays` checks the trace once and gives :class:`RequestArrays`
    (arrival, input and output tokens as numpy arrays).
-2. :mod:`.dedicated` — :func:`replay_dedicated` picks the slots per replica and the billing window, then
-   :func:`~.dedicated.run_fleet`.
+2. :mod:`.dedicated` — :func:`replay_dedicated` takes the slots per replica and the billing window from
+   :mod:`.settings`, then :func:`~.dedicated.run_fleet`.
 3. :mod:`.autoscale` — :func:`~.autoscale.plan_of`: the decision times, the replicas at t = 0, and (for
    ``fixed``/``utilization`` policies, which depend on arrivals only) every decision, run through the
    :class:`~.autoscale.Autoscaler` into an instance table; a ``queue`` policy becomes a
@@ -25,21 +25,31 @@
    converges is in its docstring), with departures kept by :mod:`._order` and ready slots over time by
    :mod:`._capacity`; a long overload is cut off for
 6. :mod:`._fluid` — a fluid stretch (a Lindley recursion in slot time) until the backlog clears.
-7. back in :mod:`.dedicated` — :func:`~.dedicated.summarize_fleet`: the request's TTFT and TPOT from its start
-   and batch (:class:`~costmodel.service.ReplicaService`), and :func:`~.dedicated.bill_fleet`: the lease and
-   the bill (:mod:`.billing`), busy hours and the chart (:mod:`.timeline`) → :class:`DedicatedReplay`.
+7. back in :mod:`.dedicated` — :func:`~.dedicated.summarize_fleet` hands the starts and batches to
+   :mod:`.summary`: :func:`~.summary.request_latency` (the request's TTFT and TPOT from its start and batch,
+   :class:`~costmodel.service.ReplicaService`) and :func:`~.summary.bill_fleet` (the lease and the bill,
+   :mod:`.billing`; busy hours and the chart, :mod:`.timeline`) → :class:`DedicatedReplay`.
 
 Around it: :mod:`.hybrid` runs the same pool with the ``loss`` discipline (a request that finds no free slot
 goes to serverless, billed by :mod:`.serverless`); :mod:`.trace_breakeven` bills planned fleets at scaled
-rates; :mod:`.streamed` feeds the same pool from a dataset chunk by chunk (and :mod:`.streamed_search` runs the
-searches' candidates on Dask workers); :mod:`.reference` is the exact per-request simulation the fast replay
-is tested against.
+rates; :mod:`.reference` is the exact per-request simulation the fast replay is tested against.
+
+**A trace dataset** (larger than memory) takes the same functions. The layers, lowest first (a module
+imports only the ones before it, so there is no import cycle):
+
+- :mod:`.chunked` — a dataset read in chunks, its totals, exact percentiles of values spilled to disk;
+- the pool (:mod:`.autoscale`, :mod:`.fleet`, :mod:`._solver`, ...), :mod:`.settings`, :mod:`.summary`;
+- :mod:`.streamed` — the same pool fed from a dataset chunk by chunk, billed by the same ``bill_fleet``;
+- the public replays, each for memory and datasets alike: :mod:`.serverless` (a dataset billed partition by
+  partition), :mod:`.dedicated` (a dataset handed to :mod:`.streamed`), :mod:`.hybrid` (a dataset's overflow
+  candidates as streamed loss pools on the Dask workers) and :mod:`.trace_breakeven` (a dataset's rows on the
+  Dask workers, every rate factor of a row in one pass).
 """
 
 from costmodel.replay._arrays import RequestArrays, from_arrays, request_arrays
 from costmodel.replay.autoscale import Instances, plan_fleet
 from costmodel.replay.billing import billed_seconds, gpu_costs, lease
-from costmodel.replay.dedicated import DedicatedReplay, RequestLatency, policy_label, replay_dedicated
+from costmodel.replay.dedicated import replay_dedicated
 from costmodel.replay.hybrid import (
     HybridCandidate,
     HybridReplay,
@@ -56,6 +66,7 @@ from costmodel.replay.serverless import (
     serverless_bill,
     serverless_latency,
 )
+from costmodel.replay.summary import DedicatedReplay, RequestLatency, policy_label
 from costmodel.replay.trace_breakeven import CostAtRate, cost_curve_at_rates, trace_breakeven
 from costmodel.replay.whatif import (
     NFS_DEFAULT_MB_S,

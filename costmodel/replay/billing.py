@@ -15,7 +15,7 @@ e.g. per-second billing with a 5-minute minimum bills a 42-second life as 300 s,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ import numpy.typing as npt
 from breakeven.errors import InputError
 from costmodel.replay._arrays import FloatArray
 from costmodel.replay.autoscale import Instances
-from costmodel.results import GpuCosts, GpuHours
+from costmodel.results import GpuCosts, GpuHours, Latency, Option, Slo
 from pricing.models import GpuPrice
 from pricing.money import per_month, seconds_cost, to_float
 
@@ -105,11 +105,34 @@ def gpu_costs(leased: Lease, price: GpuPrice, *, busy_s: float, tier: Tier = "on
     return GpuCosts(hours=hours, hourly_usd=hourly, tier=tier, total_usd=to_float(usd))
 
 
+class OptionIds(TypedDict, total=False):
+    """The catalog entries a results :class:`~costmodel.results.Option` names (each where it applies)."""
+
+    gpu_price_id: str | None
+    serverless_price_id: str | None
+    profile_id: str | None
+
+
+class OptionBasis(NamedTuple):
+    """What a replay kind gives its results :class:`~costmodel.results.Option` beyond the bill."""
+
+    kind: Literal["serverless", "dedicated", "hybrid"]
+    requests: int
+    """The requests the bill is per request of."""
+    latency: Latency | None
+    served_all: bool
+    """False when some request was never served: the option cannot then pass its SLO."""
+    fields: dict[str, Any]
+    """The kind's own Option fields (token and GPU costs, replicas, overflow share, rate-limit minutes)."""
+
+
 class Billed:
     """What every replay's bill gives the results: the bill per month and per request, from the replay's
-    ``total_cost_usd`` over its window ``horizon_s`` (a mixin for the replay dataclasses)."""
+    ``total_cost_usd`` over its window ``horizon_s``, and the results :class:`~costmodel.results.Option` (a
+    mixin for the replay dataclasses, which say their kind's part in :meth:`option_basis`)."""
 
     horizon_s: float
+    notes: list[str]
 
     @property
     def total_cost_usd(self) -> float:
@@ -121,11 +144,29 @@ class Billed:
         """The bill scaled to a 730-hour month at the trace's rate [USD]."""
         return to_float(per_month(self.total_cost_usd, self.horizon_s))
 
-    def costs_for(self, requests: int) -> dict[str, float]:
-        """The :class:`~costmodel.results.Option` fields of the bill: total, per month, per request [USD]."""
+    def option_basis(self) -> OptionBasis:
+        """The kind, request count, latency, whether all were served, and the kind's own Option fields."""
+        raise NotImplementedError
+
+    def option(self, *, id: str, label: str, slo: Slo | None = None, **ids: Unpack[OptionIds]) -> Option:
+        """This replay as a results :class:`~costmodel.results.Option`: the bill (total, per month, per request
+        [USD]), the latency and the SLO verdict — attainment at or above ``slo``'s target with every request
+        served (None without a latency) —, the notes, and the kind's own fields (:meth:`option_basis`)."""
+        basis = self.option_basis()
+        target = (slo or Slo()).attainment_target
+        attainment = basis.latency.slo_attainment if basis.latency is not None else None
         total = self.total_cost_usd
-        return {
-            "total_cost_usd": total,
-            "monthly_cost_usd": self.monthly_cost_usd,
-            "cost_per_request_usd": total / requests if requests else 0.0,
-        }
+        return Option(
+            id=id,
+            kind=basis.kind,
+            label=label,
+            **ids,
+            total_cost_usd=total,
+            monthly_cost_usd=self.monthly_cost_usd,
+            cost_per_request_usd=total / basis.requests if basis.requests else 0.0,
+            latency=basis.latency,
+            slo_attainment=attainment,
+            meets_slo=None if attainment is None else attainment >= target and basis.served_all,
+            notes=list(self.notes),
+            **basis.fields,
+        )

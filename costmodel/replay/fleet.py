@@ -75,6 +75,11 @@ _POLICY_ROUNDS = 12
 """Re-solves of a chunk under a queue trigger before the last round is kept (with a note)."""
 
 
+def requests_per_chunk(queue_trigger: bool = False) -> int:
+    """Requests per chunk, under a queue trigger or not (read at call time: tests shrink the chunks)."""
+    return _QUEUE_POLICY_CHUNK if queue_trigger else _CHUNK
+
+
 @dataclass(frozen=True)
 class FleetSim:
     """What the pool did with each request. ``start_s`` is NaN for requests turned away (``loss``) and inf for
@@ -178,7 +183,7 @@ class Pool:
     @property
     def chunk_size(self) -> int:
         """Requests per chunk (the streamed replay cuts a dataset at the same request numbers)."""
-        return _QUEUE_POLICY_CHUNK if self.trigger is not None else _CHUNK
+        return requests_per_chunk(self.trigger is not None)
 
     @property
     def fluid_stretches(self) -> int:

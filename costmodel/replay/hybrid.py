@@ -12,8 +12,9 @@
 Latency of the requests sent to serverless comes from a serverless profile when one is given; without one
 they are counted as meeting the SLO (said in the notes; :class:`ServerlessSide`). The overflow search prices
 each candidate without the full summaries (:class:`OverflowJob`: the lease's bill, the overflow's bill, the
-requests meeting the SLO at their mean latency); on a trace dataset the candidates are replayed streamed, a
-wave at a time on the Dask workers (:mod:`.streamed_search`).
+requests meeting the SLO at their mean latency). On a trace dataset each candidate is a streamed loss pool
+(:mod:`.streamed`), a wave of them at a time on the Dask workers, and the chosen split is replayed streamed in
+full (latency from spilled values); the results are the in-memory ones on the same trace.
 """
 
 from __future__ import annotations
@@ -27,26 +28,26 @@ import numpy.typing as npt
 from scipy.special import ndtri
 
 from breakeven.errors import InputError
+from breakeven.parallel import current_client, pmap, worker_count
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import BoolArray, FloatArray, RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances
-from costmodel.replay.billing import Billed, Tier, hourly_price, lease_cost_usd
-from costmodel.replay.dedicated import (
-    DedicatedReplay,
-    FleetOptions,
-    billing_horizon,
-    checked_horizon,
-    mean_mix,
-    replay_dedicated,
-    replica_slots,
-    run_fleet,
-    slots_at,
-    summarize_fleet,
-)
-from costmodel.replay.fleet import FleetSim
-from costmodel.replay.serverless import StatCurve, serverless_bill, serverless_latency
+from costmodel.replay.billing import Billed, OptionBasis, Tier, hourly_price, lease_cost_usd
+from costmodel.replay.chunked import BLOCK, chunks, totals
+from costmodel.replay.dedicated import replay_dedicated, run_fleet, summarize_fleet
+from costmodel.replay.fleet import FleetSim, Pool
+from costmodel.replay.serverless import BillSums, StatCurve, bill_sums, priced, serverless_bill, serverless_latency
+from costmodel.replay.settings import FleetOptions, billing_horizon, checked_horizon, mean_mix, replica_slots, slots_at
 from costmodel.replay.stats import distribution
-from costmodel.results import AutoscalePolicy, Distribution, Latency, Option, Slo, TokenCosts
+from costmodel.replay.streamed import (
+    Accumulator,
+    StreamedReplay,
+    plan_fleet_streamed,
+    pool_chunks,
+    replay_dedicated_streamed,
+)
+from costmodel.replay.summary import DedicatedReplay
+from costmodel.results import AutoscalePolicy, Distribution, Latency, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
 from pricing.money import dec, to_float
@@ -94,37 +95,17 @@ class HybridReplay(Billed):
         """Dedicated bill plus serverless bill over the trace [USD]."""
         return to_float(dec(self.dedicated.total_cost_usd if self.dedicated else 0.0) + dec(self.serverless.total_usd))
 
-    def option(
-        self,
-        *,
-        id: str,
-        label: str,
-        gpu_price_id: str | None = None,
-        serverless_price_id: str | None = None,
-        profile_id: str | None = None,
-        slo: Slo | None = None,
-    ) -> Option:
-        """This split as a results :class:`Option` (``kind='hybrid'``)."""
-        target = (slo or Slo()).attainment_target
+    def option_basis(self) -> OptionBasis:
+        """``kind='hybrid'``: the overflow's token bill, the fleet's GPU bill and replicas, the overflow share."""
         ded = self.dedicated
-        return Option(
-            id=id,
-            kind="hybrid",
-            label=label,
-            serverless_price_id=serverless_price_id,
-            gpu_price_id=gpu_price_id,
-            profile_id=profile_id,
-            **self.costs_for(self.requests),
-            token_costs=self.serverless,
-            gpu_costs=ded.costs if ded else None,
-            gpu_hours_billed=ded.costs.hours.total if ded else None,
-            replicas=ded.replicas if ded else None,
-            latency=self.latency,
-            slo_attainment=self.latency.slo_attainment,
-            meets_slo=self.latency.slo_attainment >= target and self.served_all,
-            overflow_share=self.overflow_share,
-            notes=list(self.notes),
-        )
+        fields = {
+            "token_costs": self.serverless,
+            "gpu_costs": ded.costs if ded else None,
+            "gpu_hours_billed": ded.costs.hours.total if ded else None,
+            "replicas": ded.replicas if ded else None,
+            "overflow_share": self.overflow_share,
+        }
+        return OptionBasis("hybrid", self.requests, self.latency, self.served_all, fields)
 
 
 # -------------------------------------------------------------------------------------- combined latency
@@ -250,7 +231,7 @@ def replay_hybrid(
 ) -> HybridReplay:
     """``replicas`` always-on replicas; requests that find every slot busy go to serverless. (``sim``: a
     loss-discipline simulation of exactly this split, to reuse.) A trace dataset is replayed streamed
-    (:func:`.streamed_search.overflow_replay`), with the same bill and latency and no per-request mask."""
+    (:func:`_overflow_replay`), with the same bill and latency and no per-request mask."""
     data = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
     slo = slo or Slo()
     notes: list[str] = []
@@ -266,10 +247,8 @@ def replay_hybrid(
         return HybridReplay(0, None, bill, np.ones(n, dtype=bool), latency, horizon, n, None, notes)
     policy = _fixed(replicas)
     if isinstance(data, TraceDataset):
-        from costmodel.replay.streamed_search import overflow_replay  # noqa: PLC0415 - it imports this module
-
         options = FleetOptions(policy, slo, 0.0, tier, horizon, slots, None, rng, timeline_points)
-        fleet, bill, latency = overflow_replay(
+        fleet, bill, latency = _overflow_replay(
             data, service, (gpu_price, token_price), serverless_profile, options, notes=notes
         )
         n_over = n - fleet.admitted
@@ -393,6 +372,89 @@ def met_count(
     return int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
 
 
+# ---------------------------------------------------------------------------------- overflow on a dataset
+
+_BILLED = ("arrival_s", "input_tokens", "output_tokens", "cached_tokens", "deferrable")
+"""The columns a dataset's overflow is billed from."""
+
+
+def _quick_streamed(replicas: int, ds: TraceDataset, job: OverflowJob) -> HybridCandidate:
+    """One overflow split's cost and attainment at mean latencies, streamed (a Dask task)."""
+    if replicas == 0:
+        return job.all_serverless(serverless_bill(ds, job.token_price).total_usd)
+    policy = _fixed(replicas)
+    end = max(job.horizon, 0.0) + 2.0 * policy.decision_interval_s
+    instances, _ = plan_fleet_streamed(ds, job.service, policy, slots=job.slots, cold_start_s=0.0, horizon_s=end)
+    pool = Pool(job.service, job.slots, "loss", instances=instances)
+    met = n = n_over = 0
+    bills: list[BillSums] = []
+    for req, rows in pool_chunks(pool, chunks(ds, pool.chunk_size, _BILLED)):
+        admitted = rows.admitted
+        met += met_count(req, job.service, start_s=rows.start_s, batch=rows.batch, admitted=admitted, slo=job.slo)
+        n += len(req)
+        n_over += int((~admitted).sum())
+        bills.append(bill_sums(req, job.token_price, ~admitted))
+    overflow_usd = priced(job.token_price, bills).total_usd
+    return job.candidate(replicas, instances, overflow_usd=overflow_usd, met=met, n=n, n_over=n_over)
+
+
+def _overflow_candidates(ds: TraceDataset, replicas: list[int], job: OverflowJob) -> list[HybridCandidate]:
+    """The overflow splits with these replica counts, one streamed replay each on the Dask workers."""
+    return pmap(_quick_streamed, replicas, ds, job)
+
+
+def _overflow_replay(
+    ds: TraceDataset,
+    service: ReplicaService,
+    prices: tuple[GpuPrice, TokenPrice],
+    profile: Profile | None,
+    options: FleetOptions,
+    *,
+    notes: list[str],
+) -> tuple[StreamedReplay, TokenCosts, Latency]:
+    """:func:`replay_hybrid` of a dataset: the dedicated side streamed as a loss pool, the overflow
+    billed chunk by chunk, and the latency of the whole trace (:func:`combined_latency` from the
+    spilled dedicated values plus the profile's quantiles). Adds the replay's notes to ``notes``."""
+    gpu_price, token_price = prices
+    n = len(ds)
+    side_notes: list[str] = []
+    side = ServerlessSide.of(profile, options.slo, side_notes)
+    bills: list[BillSums] = []
+    combined: list[Latency] = []
+
+    def bill_overflow(req: RequestArrays, admitted: BoolArray) -> None:
+        bills.append(bill_sums(req, token_price, ~admitted))
+
+    def combine(acc: Accumulator) -> None:
+        combined.append(_combined(acc, side, n=n, n_serverless=n - acc.admitted))
+
+    ded = replay_dedicated_streamed(
+        ds, service, gpu_price, options, discipline="loss", on_chunk=bill_overflow, on_latency=combine
+    )
+    notes += [*ded.notes, *side_notes]  # in the in-memory order: the fleet's, then the serverless side's
+    return ded, priced(token_price, bills), combined[0]
+
+
+def _combined(acc: Accumulator, side: ServerlessSide, *, n: int, n_serverless: int) -> Latency:
+    """:func:`combined_latency` from the spilled dedicated values plus the profile's quantiles."""
+    for lo in range(0, n_serverless, BLOCK):  # the profile's quantiles, in bounded memory
+        hi = min(n_serverless, lo + BLOCK)
+        acc.ttft.add(side.quantiles(side.ttft_curve, n_serverless, lo, hi))
+        acc.tpot.add(side.quantiles(side.tpot_curve, n_serverless, lo, hi))
+        acc.queue.add(np.zeros(hi - lo))
+    return side.latency(
+        ttft=acc.ttft.distribution(),
+        tpot=acc.tpot.distribution(),
+        queue=acc.queue.distribution(),
+        met=(acc.met, acc.ttft_met, acc.tpot_met),
+        n_serverless=n_serverless,
+        n=n,
+    )
+
+
+# ------------------------------------------------------------------------------------------ the search
+
+
 def search_overflow(
     evaluate: Callable[[list[int]], list[HybridCandidate]], wave: int, max_replicas: int
 ) -> list[HybridCandidate]:
@@ -444,8 +506,6 @@ def best_hybrid(
     slo = slo or Slo()
     data = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
     if isinstance(data, TraceDataset):  # candidates replayed on the whole dataset, on the Dask workers
-        from costmodel.replay.streamed import totals  # noqa: PLC0415 - it imports this module
-
         t = totals(data)
         mix, last = (t.mean_in, t.mean_out), t.last_arrival_s
     else:
@@ -481,10 +541,7 @@ def _evaluator(
     """How :func:`search_overflow` evaluates candidates, and how many at once: in memory one by one (each
     simulation kept in ``sims``, to reuse for the chosen split); on a dataset, a wave per Dask worker."""
     if isinstance(data, TraceDataset):
-        from breakeven.parallel import current_client, worker_count  # noqa: PLC0415
-        from costmodel.replay.streamed_search import overflow_candidates  # noqa: PLC0415 - it imports this module
-
-        return (lambda ns: overflow_candidates(data, ns, job)), max(2, worker_count(current_client()))
+        return (lambda ns: _overflow_candidates(data, ns, job)), max(2, worker_count(current_client()))
 
     def one_by_one(ns: list[int]) -> list[HybridCandidate]:
         found = []

@@ -24,8 +24,8 @@ import numpy as np
 
 from costmodel.replay._arrays import RequestArrays
 from costmodel.replay.autoscale import Autoscaler, Instances, Plan, idle_window, plan_of, queue_desired, window_max
-from costmodel.replay.dedicated import simulation_end
 from costmodel.replay.fleet import Discipline, FleetSim
+from costmodel.replay.settings import simulation_end
 from costmodel.results import AutoscalePolicy
 from costmodel.service import ReplicaService
 

@@ -36,11 +36,11 @@ from breakeven.errors import InputError
 from breakeven.parallel import pmap
 from costmodel.profiles.schema import Profile, Stat
 from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays, TraceLike, request_arrays
-from costmodel.replay.billing import Billed
+from costmodel.replay.billing import Billed, OptionBasis
 from costmodel.replay.chunked import BLOCK, COLUMNS, Spill, chunks, copy_rng, skip_normals
 from costmodel.replay.prompt_cache import cache_rules, replay_prompt_cache
 from costmodel.replay.stats import Z_SCORE, distribution
-from costmodel.results import Distribution, Latency, Option, Slo, TokenCosts
+from costmodel.results import Distribution, Latency, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
 from pricing.money import dec, to_float, tokens_cost
 from traces.dataset import TraceDataset
@@ -523,23 +523,10 @@ class ServerlessReplay(Billed):
         """The bill over the trace [USD]."""
         return self.costs.total_usd
 
-    def option(self, *, id: str, label: str, price_id: str | None = None, slo: Slo | None = None) -> Option:
-        """This replay as a results :class:`Option` (``kind='serverless'``)."""
-        target = (slo or Slo()).attainment_target
-        att = self.latency.slo_attainment if self.latency else None
-        return Option(
-            id=id,
-            kind="serverless",
-            label=label,
-            serverless_price_id=price_id,
-            **self.costs_for(self.costs.requests),
-            token_costs=self.costs,
-            latency=self.latency,
-            slo_attainment=att,
-            meets_slo=None if att is None else att >= target,
-            rate_limit_violations=self.rate_limits.violations,
-            notes=list(self.notes),
-        )
+    def option_basis(self) -> OptionBasis:
+        """``kind='serverless'``: the token bill and the rate-limit minutes (no SLO verdict without latency)."""
+        fields = {"token_costs": self.costs, "rate_limit_violations": self.rate_limits.violations}
+        return OptionBasis("serverless", self.costs.requests, self.latency, True, fields)
 
 
 def replay_serverless(

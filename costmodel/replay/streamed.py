@@ -6,7 +6,7 @@ is fed the same chunks — cut at the same request numbers — read one at a tim
 (:func:`.chunked.chunks`, :func:`pool_chunks`), so the fleet, every request's start and batch, the bill
 and the SLO attainment are identical to the in-memory replay's wherever both fit; only the requests of one
 chunk are in memory. :func:`replay_dedicated_streamed` is two passes over the dataset (the pool, with the
-starts spilled to disk; then each chunk's latency) and :func:`.dedicated.bill_fleet` on what they summed.
+starts spilled to disk; then each chunk's latency) and :func:`.summary.bill_fleet` on what they summed.
 
 - The autoscaler of ``fixed`` and ``utilization`` policies depends on arrivals only: it is planned first,
   from the work per decision interval (a running sum carried across chunks, the same sequential sum as in
@@ -33,24 +33,13 @@ from typing import Any, cast
 import numpy as np
 
 from breakeven.errors import InputError
-from costmodel.replay import fleet
 from costmodel.replay._arrays import FloatArray, IntArray, RequestArrays
 from costmodel.replay.autoscale import Instances, QueueTrigger, decision_times, queue_plan, utilization_plan
 from costmodel.replay.chunked import COLUMNS, Spill, chunks, copy_rng, skip_normals, totals
-from costmodel.replay.dedicated import (
-    DedicatedReplay,
-    FleetOptions,
-    FleetSettings,
-    RequestLatency,
-    Served,
-    bill_fleet,
-    checked_horizon,
-    decisions_end,
-    request_latency,
-    slots_at,
-)
-from costmodel.replay.fleet import Discipline, Pool, PoolRows
+from costmodel.replay.fleet import Discipline, Pool, PoolRows, requests_per_chunk
+from costmodel.replay.settings import FleetOptions, FleetSettings, checked_horizon, decisions_end, slots_at
 from costmodel.replay.stats import lognormal_sigma
+from costmodel.replay.summary import DedicatedReplay, RequestLatency, Served, bill_fleet, request_latency
 from costmodel.replay.timeline import busy_grid, timeline_grid
 from costmodel.results import AutoscalePolicy, Latency, Slo
 from costmodel.service import ReplicaService
@@ -76,7 +65,7 @@ def _interval_cums(
     done = [0] * len(ks)
     first: list[list[FloatArray]] = [[] for _ in ks]
     carry = 0.0
-    for req in chunks(ds, fleet._CHUNK, COLUMNS):
+    for req in chunks(ds, requests_per_chunk(), COLUMNS):
         work = service.service_s(req.input_tokens, req.output_tokens, slots)
         cum = np.cumsum(np.concatenate([[carry], work]))
         for i, k in enumerate(ks):
@@ -214,7 +203,7 @@ class StreamedReplay(DedicatedReplay):
 
 
 @dataclass
-class _Accumulator:
+class Accumulator:
     """Per-request results summed chunk by chunk."""
 
     folder: Path
@@ -312,7 +301,7 @@ def replay_dedicated_streamed(
     try:
         width, cells = busy_grid(horizon)
         bin_w, bins = timeline_grid(max(horizon, t.last_arrival_s), timeline_points)
-        acc = _Accumulator(folder, cells, width, bins, bin_w)
+        acc = Accumulator(folder, cells, width, bins, bin_w)
         pool_out = _run_pool(ds, pool, acc, on_chunk)
         _latency_pass(ds, service, acc, slo=slo, rng=rng, size=pool.chunk_size, pool_out=pool_out)
         notes += list(pool.notes)
@@ -381,7 +370,7 @@ def _fleet_pool(
 def _latency_pass(
     ds: TraceDataset,
     service: ReplicaService,
-    acc: _Accumulator,
+    acc: Accumulator,
     *,
     slo: Slo,
     rng: np.random.Generator | None,
@@ -404,7 +393,7 @@ def _latency_pass(
         rng.bit_generator.state = final.bit_generator.state
 
 
-def _run_pool(ds: TraceDataset, pool: Pool, acc: _Accumulator, on_chunk: Any) -> list[Path]:
+def _run_pool(ds: TraceDataset, pool: Pool, acc: Accumulator, on_chunk: Any) -> list[Path]:
     """Pass one: the pool over every chunk; per chunk, the start times and batches (spilled to disk)."""
     out: list[Path] = []
     stream = chunks(ds, pool.chunk_size, COLUMNS if on_chunk is None else (*COLUMNS, "cached_tokens", "deferrable"))

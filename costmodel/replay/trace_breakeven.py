@@ -23,21 +23,24 @@ from typing import Any
 import numpy as np
 
 from breakeven.errors import InputError
+from breakeven.parallel import pmap
 from costmodel.replay._arrays import FloatArray, RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances, plan_fleet
 from costmodel.replay.billing import Tier, hourly_price, lease_cost_usd
-from costmodel.replay.dedicated import (
+from costmodel.replay.chunked import totals
+from costmodel.replay.dedicated import replay_dedicated, run_fleet
+from costmodel.replay.serverless import serverless_bill
+from costmodel.replay.settings import (
+    FleetOptions,
     billing_horizon,
     checked_horizon,
     decisions_end,
     mean_mix,
-    replay_dedicated,
     replica_rps,
     replica_slots,
-    run_fleet,
     slots_at,
 )
-from costmodel.replay.serverless import serverless_bill
+from costmodel.replay.streamed import plan_fleet_streamed, plan_fleets_streamed, replay_dedicated_streamed
 from costmodel.results import AutoscalePolicy, BreakevenRow, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
@@ -83,7 +86,7 @@ class FleetBills:
     """The dedicated fleet's bill at rate factor k: the fleet planned (``fixed``, ``utilization``) or replayed
     (``queue``) on the trace with arrivals divided by k, billed over ``horizon / k``. Subclasses say how the
     fleet is found (:meth:`instances_at`): :class:`_ArrayBills` in memory,
-    :class:`.streamed_search.DatasetBills` on a dataset."""
+    :class:`DatasetBills` on a dataset."""
 
     def __init__(
         self,
@@ -104,7 +107,7 @@ class FleetBills:
         """The trace's request count and last arrival [s] at its own rate."""
 
     def end_at(self, k: float) -> float:
-        """Decisions run until this time at rate factor ``k`` [s] (:func:`.dedicated.simulation_end`)."""
+        """Decisions run until this time at rate factor ``k`` [s] (:func:`.settings.simulation_end`)."""
         return decisions_end(self.n, self.last / k, self.policy, self.horizon_s / k)
 
     def instances_at(self, k: float) -> Instances:
@@ -157,6 +160,47 @@ class _ArrayBills(FleetBills):
         return instances
 
 
+class DatasetBills(FleetBills):
+    """:class:`FleetBills` of a dataset: planned fleets of many rate factors in one pass over
+    it (:meth:`cost_many`); a queue trigger's fleet by a streamed replay at each."""
+
+    def __init__(self, ds: TraceDataset, service: ReplicaService, gpu_price: GpuPrice, *, n: int, **kw: Any) -> None:
+        super().__init__(service, gpu_price, requests=(n, ds.last_arrival_s), **kw)
+        self.ds = ds
+
+    def instances_at(self, k: float) -> Instances:
+        if self.policy.kind == "queue":
+            options = FleetOptions(
+                self.policy, Slo(), self.cold_start_s, "on_demand", self.horizon_s / k, self.slots, None, None, 400
+            )
+            return replay_dedicated_streamed(self.ds.scaled(k), self.service, self.gpu_price, options).instances
+        instances, _ = plan_fleet_streamed(
+            self.ds,
+            self.service,
+            self.policy,
+            slots=self.slots,
+            cold_start_s=self.cold_start_s,
+            horizon_s=self.end_at(k),
+            k=k,
+        )
+        return instances
+
+    def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
+        """:meth:`cost` at each rate factor: planned fleets in one pass over the dataset."""
+        if self.policy.kind == "queue":
+            return [self.cost(k) for k in ks]
+        planned = plan_fleets_streamed(
+            self.ds,
+            self.service,
+            self.policy,
+            slots=self.slots,
+            cold_start_s=self.cold_start_s,
+            horizons_s=[self.end_at(k) for k in ks],
+            ks=list(ks),
+        )
+        return [self.bill(instances, k) for (instances, _), k in zip(planned, ks, strict=True)]
+
+
 def _bisect(f: FleetBills, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:
     """Bisect in log k on the sign of ``cost − target`` between ``lo`` and ``hi`` (signs differ)."""
     for _ in range(60):
@@ -196,7 +240,8 @@ def trace_breakeven(
     for its own mean input and output. ``rps_range`` bounds the mean rates examined (default: 1/100 to 100×
     the closed-form break-even, within what the stretched trace and the policy's ``max_replicas`` allow).
     With ``check_slo`` the fleet is also replayed in full at the break-even rate and its SLO attainment
-    noted. A trace dataset is searched on the whole dataset, rows in parallel (:mod:`.streamed_search`).
+    noted. A trace dataset is searched on the whole dataset, rows in parallel on the Dask workers when a client
+    is open (:func:`_dataset_rows`; every rate factor of a row's grid in one pass over the dataset).
     """
     dataset = isinstance(trace, TraceDataset)
     base: RequestArrays | TraceDataset = trace if isinstance(trace, TraceDataset) else request_arrays(trace)
@@ -220,9 +265,7 @@ def trace_breakeven(
     )
     outs: list[int | None] = list(output_tokens) if output_tokens is not None else [None]
     if isinstance(base, TraceDataset):  # every candidate replayed on the whole dataset, rows in parallel
-        from costmodel.replay.streamed_search import dataset_rows  # noqa: PLC0415 - it imports this module
-
-        return dataset_rows(base, outs, service, gpu_price=gpu_price, token_price=token_price, opts=opts)
+        return _dataset_rows(base, outs, service, gpu_price=gpu_price, token_price=token_price, opts=opts)
     rows = []
     for out in outs:
         req = base if out is None else base.with_output_tokens(int(out))
@@ -230,6 +273,39 @@ def trace_breakeven(
         row = RowTrace(req, len(req), mean_in, mean_out, serverless_bill(req, token_price).total_usd)
         rows.append(breakeven_row(row, service, gpu_price, token_price, opts))
     return rows
+
+
+@dataclass(frozen=True)
+class _RowJob:
+    """What every break-even row needs (sent to the workers once)."""
+
+    ds: TraceDataset
+    service_for: ServiceFor
+    gpu_price: GpuPrice
+    token_price: TokenPrice
+    opts: RowOptions
+
+
+def _row_streamed(out: int | None, job: _RowJob) -> BreakevenRow:
+    """One trace-shaped break-even row of a dataset (a Dask task)."""
+    view = job.ds if out is None else job.ds.with_output_tokens(int(out))
+    t = totals(view)
+    serverless = serverless_bill(view, job.token_price).total_usd
+    row = RowTrace(view, t.n, t.mean_in, t.mean_out, serverless)
+    return breakeven_row(row, job.service_for, job.gpu_price, job.token_price, job.opts)
+
+
+def _dataset_rows(
+    ds: TraceDataset,
+    outs: list[int | None],
+    service: ServiceFor,
+    *,
+    gpu_price: GpuPrice,
+    token_price: TokenPrice,
+    opts: RowOptions,
+) -> list[BreakevenRow]:
+    """:func:`trace_breakeven`'s rows of a dataset, one per output length, in parallel."""
+    return pmap(_row_streamed, outs, _RowJob(ds, service, gpu_price, token_price, opts))
 
 
 def cost_curve_at_rates(
@@ -313,8 +389,6 @@ def breakeven_row(
     kw = {"slots": n_slots, "cold_start_s": opts.cold_start_s, "horizon_s": opts.horizon, "tier": opts.tier}
     trace = row.trace
     if isinstance(trace, TraceDataset):
-        from costmodel.replay.streamed_search import DatasetBills  # noqa: PLC0415 - it imports this module
-
         bills: FleetBills = DatasetBills(trace, service, gpu_price, n=row.n, policy=opts.policy, **kw)
     else:
         bills = _ArrayBills(trace, service, gpu_price, policy=opts.policy, **kw)

@@ -21,7 +21,8 @@ from breakeven.errors import InputError
 from costmodel.profiles.schema import ColdStart
 from costmodel.replay._arrays import TraceLike
 from costmodel.replay.billing import Tier, gpu_costs
-from costmodel.replay.dedicated import DedicatedReplay, replay_dedicated
+from costmodel.replay.dedicated import replay_dedicated
+from costmodel.replay.summary import DedicatedReplay
 from costmodel.results import AutoscalePolicy, GpuCosts, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice

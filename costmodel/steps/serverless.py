@@ -42,7 +42,7 @@ def bill_serverless(
         sls = replay_serverless(case.trace, price, profile=profile, slo=case.slo, rng=rng)
         cost[price.id] = sls.total_cost_usd
         label = f"Serverless {price.model} ({price.provider})"
-        options.append(sls.option(id=f"serverless:{price.id}", label=label, price_id=price.id, slo=case.slo))
+        options.append(sls.option(id=f"serverless:{price.id}", label=label, serverless_price_id=price.id, slo=case.slo))
     warnings: list[str] = []
     if serverless_profile is not None and not any(latency_profile(serverless_profile, p) for p in prices):
         warnings.append(
