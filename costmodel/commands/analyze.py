@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from breakeven.cli_support import parse_number_list, print_json, stderr, stdout, with_option_groups
+from breakeven.cli_support import OptionGroup, parse_number_list, print_json, stderr, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.parallel import connect
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
@@ -43,6 +44,87 @@ class LostRequests(StrEnum):
 
     retry = "retry"
     fail = "fail"
+
+
+@dataclass(frozen=True)
+class FinanceOptions(OptionGroup):
+    """What to price beyond on-demand fleets and serverless: commitments, spot, owned servers, currencies."""
+
+    commitment: Annotated[
+        str,
+        typer.Option(
+            "--commitment",
+            metavar="auto|none|K",
+            help="Committed replicas, billed every hour of the term: 'auto' plans the cheapest K (with on demand "
+            "and serverless overflow above) where a GPU price has a committed price; K commits exactly K.",
+        ),
+    ] = "auto"
+    growth: Annotated[
+        float,
+        typer.Option("--growth", min=0.001, help="Plan the commitment for the trace's request rate × this factor."),
+    ] = 1.0
+    spot: Annotated[
+        bool, typer.Option("--spot/--no-spot", help="Price the fleet on spot, preemptions included, where it can be.")
+    ] = True
+    spot_mtbp_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--spot-mtbp-hours",
+            metavar="H",
+            help="Mean running hours of a spot replica between preemptions (default: the catalog's, else a stated "
+            "assumption of 300 h with the range 24–3,800 h shown).",
+            show_default=False,
+        ),
+    ] = None
+    lost_requests: Annotated[
+        LostRequests,
+        typer.Option("--lost-requests", help="What happens to the requests on a preempted replica."),
+    ] = LostRequests.retry
+    owned: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--owned",
+            metavar="ID",
+            help="Owned-server price id to price as a fleet you own (repeatable; e.g. example/dgx-h100-colo).",
+            show_default=False,
+        ),
+    ] = None
+    owned_servers: Annotated[
+        int | None,
+        typer.Option("--owned-servers", min=0, help="Owned servers (default: planned).", show_default=False),
+    ] = None
+    exchange_rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exchange-rate",
+            metavar="CODE=RATE",
+            help="Compare prices in another currency: 1 CODE = RATE of the report currency (repeatable).",
+            show_default=False,
+        ),
+    ] = None
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            metavar="CODE",
+            help="Report currency when prices are in several (default USD; with one, that one).",
+            show_default=False,
+        ),
+    ] = None
+
+    def request(self) -> FinanceRequest:
+        """The options as the analysis takes them."""
+        return FinanceRequest(
+            commitment=parse_commitment(self.commitment),
+            growth=self.growth,
+            spot=self.spot,
+            spot_mtbp_hours=self.spot_mtbp_hours,
+            lost_requests=self.lost_requests.value,
+            owned=tuple(self.owned or ()),
+            owned_servers=self.owned_servers,
+            exchange_rates=dict(parse_exchange_rate(r) for r in self.exchange_rate or []),
+            currency=self.currency,
+        )
 
 
 @with_option_groups
@@ -127,67 +209,7 @@ def analyze(  # long by its option declarations: typer reads every option from t
             "see --spot and --commitment; 'reserved' is refused).",
         ),
     ] = options.TierChoice.on_demand,
-    commitment: Annotated[
-        str,
-        typer.Option(
-            "--commitment",
-            metavar="auto|none|K",
-            help="Committed replicas, billed every hour of the term: 'auto' plans the cheapest K (with on demand "
-            "and serverless overflow above) where a GPU price has a committed price; K commits exactly K.",
-        ),
-    ] = "auto",
-    growth: Annotated[
-        float,
-        typer.Option("--growth", min=0.001, help="Plan the commitment for the trace's request rate × this factor."),
-    ] = 1.0,
-    spot: Annotated[
-        bool, typer.Option("--spot/--no-spot", help="Price the fleet on spot, preemptions included, where it can be.")
-    ] = True,
-    spot_mtbp_hours: Annotated[
-        float | None,
-        typer.Option(
-            "--spot-mtbp-hours",
-            metavar="H",
-            help="Mean running hours of a spot replica between preemptions (default: the catalog's, else a stated "
-            "assumption of 300 h with the range 24–3,800 h shown).",
-            show_default=False,
-        ),
-    ] = None,
-    lost_requests: Annotated[
-        LostRequests,
-        typer.Option("--lost-requests", help="What happens to the requests on a preempted replica."),
-    ] = LostRequests.retry,
-    owned: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--owned",
-            metavar="ID",
-            help="Owned-server price id to price as a fleet you own (repeatable; e.g. example/dgx-h100-colo).",
-            show_default=False,
-        ),
-    ] = None,
-    owned_servers: Annotated[
-        int | None,
-        typer.Option("--owned-servers", min=0, help="Owned servers (default: planned).", show_default=False),
-    ] = None,
-    exchange_rate: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exchange-rate",
-            metavar="CODE=RATE",
-            help="Compare prices in another currency: 1 CODE = RATE of the report currency (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
-    currency: Annotated[
-        str | None,
-        typer.Option(
-            "--currency",
-            metavar="CODE",
-            help="Report currency when prices are in several (default USD; with one, that one).",
-            show_default=False,
-        ),
-    ] = None,
+    finance: FinanceOptions,
     cold_start_s: Annotated[
         float | None,
         typer.Option(
@@ -250,17 +272,6 @@ def analyze(  # long by its option declarations: typer reads every option from t
     check_samples(samples, where="option --samples")
     slo = Slo(ttft_ms=slo_ttft_ms, tpot_ms=slo_tpot_ms, percentile=percentile.value, attainment_target=slo_target)
     fleet = parse_policy(policy)
-    finance = FinanceRequest(
-        commitment=parse_commitment(commitment),
-        growth=growth,
-        spot=spot,
-        spot_mtbp_hours=spot_mtbp_hours,
-        lost_requests=lost_requests.value,
-        owned=tuple(owned or ()),
-        owned_servers=owned_servers,
-        exchange_rates=dict(parse_exchange_rate(r) for r in exchange_rate or []),
-        currency=currency,
-    )
     as_of = parse_date(today, option="--today")
     catalog = catalog_from_options(prices, warn=False)  # the analysis warns about the prices it compares
     profiles = _profiles(profile_files)
@@ -289,7 +300,7 @@ def analyze(  # long by its option declarations: typer reads every option from t
             trace_shaped=not no_trace_breakeven,
             sensitivity_samples=samples,
             progress=progress,
-            finance=finance,
+            finance=finance.request(),
             routing=routing.value,
             prefix_caching=prefix_caching,
         )
