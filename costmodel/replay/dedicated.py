@@ -13,9 +13,10 @@ then two steps:
    hours), the fleet's summary and the chart timeline (:mod:`.timeline`).
 
 A trace dataset goes to the streamed replay (:mod:`.streamed`): the same pool fed chunk by chunk, billed by the
-same :func:`.summary.bill_fleet`. The hybrid (:mod:`.hybrid`) reuses both steps with a ``loss`` pool. The names
-of :mod:`.settings` and :mod:`.summary` are importable from here too; they live below this module so that
-:mod:`.streamed` can use them without importing it.
+same :func:`.summary.bill_fleet`. The hybrid (:mod:`.hybrid`) reuses both steps with a ``loss`` pool. The settings
+and the summary live below this module (:mod:`.settings`, :mod:`.summary`) so that :mod:`.streamed` can use
+them without importing it; :class:`DedicatedReplay`, :class:`FleetOptions`, :func:`billing_horizon` and
+:func:`replica_slots` are importable from here too.
 """
 
 from __future__ import annotations
@@ -32,24 +33,12 @@ from costmodel.replay.settings import (
     FleetOptions,
     FleetSettings,
     billing_horizon,
-    checked_horizon,
-    decisions_end,
     mean_mix,
-    replica_rps,
     replica_slots,
     simulation_end,
-    slots_at,
 )
 from costmodel.replay.streamed import replay_dedicated_streamed
-from costmodel.replay.summary import (
-    DedicatedReplay,
-    RequestLatency,
-    Served,
-    bill_fleet,
-    latency_summary,
-    policy_label,
-    request_latency,
-)
+from costmodel.replay.summary import DedicatedReplay, Served, bill_fleet, latency_summary, request_latency
 from costmodel.replay.timeline import busy_grid, served_per_cell
 from costmodel.results import AutoscalePolicy, Slo
 from costmodel.service import ReplicaService
@@ -199,22 +188,9 @@ def summarize_fleet(
 __all__ = [
     "DedicatedReplay",
     "FleetOptions",
-    "FleetSettings",
-    "RequestLatency",
-    "Served",
-    "bill_fleet",
     "billing_horizon",
-    "checked_horizon",
-    "decisions_end",
-    "latency_summary",
-    "mean_mix",
-    "policy_label",
     "replay_dedicated",
-    "replica_rps",
     "replica_slots",
-    "request_latency",
     "run_fleet",
-    "simulation_end",
-    "slots_at",
     "summarize_fleet",
 ]

@@ -40,9 +40,9 @@ from costmodel.replay.serverless import BillSums, StatCurve, bill_sums, priced, 
 from costmodel.replay.settings import FleetOptions, billing_horizon, checked_horizon, mean_mix, replica_slots, slots_at
 from costmodel.replay.stats import distribution
 from costmodel.replay.streamed import (
-    Accumulator,
+    LatencySums,
     StreamedReplay,
-    plan_fleet_streamed,
+    plan_fleets_streamed,
     pool_chunks,
     replay_dedicated_streamed,
 )
@@ -384,7 +384,9 @@ def _quick_streamed(replicas: int, ds: TraceDataset, job: OverflowJob) -> Hybrid
         return job.all_serverless(serverless_bill(ds, job.token_price).total_usd)
     policy = _fixed(replicas)
     end = max(job.horizon, 0.0) + 2.0 * policy.decision_interval_s
-    instances, _ = plan_fleet_streamed(ds, job.service, policy, slots=job.slots, cold_start_s=0.0, horizon_s=end)
+    ((instances, _),) = plan_fleets_streamed(
+        ds, job.service, policy, slots=job.slots, cold_start_s=0.0, horizons_s=[end]
+    )
     pool = Pool(job.service, job.slots, "loss", instances=instances)
     met = n = n_over = 0
     bills: list[BillSums] = []
@@ -425,8 +427,8 @@ def _overflow_replay(
     def bill_overflow(req: RequestArrays, admitted: BoolArray) -> None:
         bills.append(bill_sums(req, token_price, ~admitted))
 
-    def combine(acc: Accumulator) -> None:
-        combined.append(_combined(acc, side, n=n, n_serverless=n - acc.admitted))
+    def combine(sums: LatencySums, admitted: int) -> None:
+        combined.append(_combined(sums, side, n=n, n_serverless=n - admitted))
 
     ded = replay_dedicated_streamed(
         ds, service, gpu_price, options, discipline="loss", on_chunk=bill_overflow, on_latency=combine
@@ -435,18 +437,18 @@ def _overflow_replay(
     return ded, priced(token_price, bills), combined[0]
 
 
-def _combined(acc: Accumulator, side: ServerlessSide, *, n: int, n_serverless: int) -> Latency:
+def _combined(sums: LatencySums, side: ServerlessSide, *, n: int, n_serverless: int) -> Latency:
     """:func:`combined_latency` from the spilled dedicated values plus the profile's quantiles."""
     for lo in range(0, n_serverless, BLOCK):  # the profile's quantiles, in bounded memory
         hi = min(n_serverless, lo + BLOCK)
-        acc.ttft.add(side.quantiles(side.ttft_curve, n_serverless, lo, hi))
-        acc.tpot.add(side.quantiles(side.tpot_curve, n_serverless, lo, hi))
-        acc.queue.add(np.zeros(hi - lo))
+        sums.ttft.add(side.quantiles(side.ttft_curve, n_serverless, lo, hi))
+        sums.tpot.add(side.quantiles(side.tpot_curve, n_serverless, lo, hi))
+        sums.queue.add(np.zeros(hi - lo))
     return side.latency(
-        ttft=acc.ttft.distribution(),
-        tpot=acc.tpot.distribution(),
-        queue=acc.queue.distribution(),
-        met=(acc.met, acc.ttft_met, acc.tpot_met),
+        ttft=sums.ttft.distribution(),
+        tpot=sums.tpot.distribution(),
+        queue=sums.queue.distribution(),
+        met=(sums.met, sums.ttft_met, sums.tpot_met),
         n_serverless=n_serverless,
         n=n,
     )

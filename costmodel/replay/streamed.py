@@ -94,11 +94,13 @@ def plan_fleets_streamed(
     slots: int,
     cold_start_s: float,
     horizons_s: list[float],
-    ks: list[float],
+    ks: list[float] | None = None,
     initial: int | None = None,
 ) -> list[tuple[Instances, int]]:
     """:func:`.autoscale.plan_fleet` over a dataset at each rate factor ``k`` (arrivals divided by it, fleet
-    planned up to the matching horizon), all in one pass, without holding the dataset."""
+    planned up to the matching horizon; default: the dataset's own rate for each horizon), all in one pass,
+    without holding the dataset. Each fleet comes with its number of decisions."""
+    ks = [1.0] * len(horizons_s) if ks is None else ks
     if policy.kind == "queue":
         raise InputError("plan_fleet: a queue-triggered policy depends on the simulated queue; use replay_dedicated")
     step = policy.decision_interval_s
@@ -110,23 +112,6 @@ def plan_fleets_streamed(
         plan = utilization_plan(policy, t, np.diff(cum), head, slots=slots, initial=initial, sim_end_s=horizon)
         out.append((plan.autoscaler(cold_start_s).instances(), int(t.shape[0])))
     return out
-
-
-def plan_fleet_streamed(
-    ds: TraceDataset,
-    service: ReplicaService,
-    policy: AutoscalePolicy,
-    *,
-    slots: int,
-    cold_start_s: float,
-    horizon_s: float,
-    initial: int | None = None,
-    k: float = 1.0,
-) -> tuple[Instances, int]:
-    """:func:`.autoscale.plan_fleet` over a dataset (arrivals divided by ``k``), without holding it."""
-    return plan_fleets_streamed(
-        ds, service, policy, slots=slots, cold_start_s=cold_start_s, horizons_s=[horizon_s], ks=[k], initial=initial
-    )[0]
 
 
 # --------------------------------------------------------------------------------------------- the pool
@@ -203,8 +188,52 @@ class StreamedReplay(DedicatedReplay):
 
 
 @dataclass
+class LatencySums:
+    """Per-request latency summed chunk by chunk: the requests meeting the SLO, TTFT and TPOT targets, and the
+    TTFT, TPOT and queueing values spilled to disk (exact percentiles) — :func:`.summary.latency_summary` of a
+    dataset."""
+
+    folder: Path
+    n: int = 0
+    met: int = 0
+    ttft_met: int = 0
+    tpot_met: int = 0
+    ttft: Spill = field(init=False)
+    tpot: Spill = field(init=False)
+    queue: Spill = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ttft = Spill(self.folder, "ttft")
+        self.tpot = Spill(self.folder, "tpot")
+        self.queue = Spill(self.folder, "queue")
+
+    def add(self, lat: RequestLatency) -> None:
+        self.met += int(lat.met.sum())
+        self.ttft_met += int(lat.ttft_met.sum())
+        self.tpot_met += int(lat.tpot_met.sum())
+        self.n += int(lat.met.shape[0])
+        served = np.isfinite(lat.wait_s)
+        self.ttft.add(lat.ttft_ms[served])
+        self.tpot.add(lat.tpot_ms[served])
+        self.queue.add(lat.wait_s[served] * 1000.0)
+
+    def summary(self, source: str = "replay") -> Latency:
+        n = self.n
+        return Latency(
+            ttft_ms=self.ttft.distribution(),
+            tpot_ms=self.tpot.distribution(),
+            queue_ms=self.queue.distribution(),
+            slo_attainment=self.met / n if n else 1.0,
+            ttft_attainment=self.ttft_met / n if n else 1.0,
+            tpot_attainment=self.tpot_met / n if n else 1.0,
+            source=source,
+        )
+
+
+@dataclass
 class Accumulator:
-    """Per-request results summed chunk by chunk."""
+    """Per-request results summed chunk by chunk: arrivals per timeline bin, request-seconds in service per
+    busy cell, the requests taken and never served, and their latency."""
 
     folder: Path
     cells: int
@@ -213,23 +242,14 @@ class Accumulator:
     bin_width: float
     served: FloatArray = field(init=False)
     arrivals: IntArray = field(init=False)
-    met: int = 0
-    ttft_met: int = 0
-    tpot_met: int = 0
-    latency_n: int = 0
     never: int = 0
     admitted: int = 0
-    served_s: float = 0.0
-    ttft: Spill = field(init=False)
-    tpot: Spill = field(init=False)
-    queue: Spill = field(init=False)
+    latency: LatencySums = field(init=False)
 
     def __post_init__(self) -> None:
         self.served = np.zeros(self.cells)
         self.arrivals = np.zeros(self.bins, dtype=np.int64)
-        self.ttft = Spill(self.folder, "ttft")
-        self.tpot = Spill(self.folder, "tpot")
-        self.queue = Spill(self.folder, "queue")
+        self.latency = LatencySums(self.folder)
 
     def add_arrivals(self, a: FloatArray) -> None:
         idx = np.minimum(np.floor(a / self.bin_width).astype(np.int64), self.bins - 1)
@@ -241,28 +261,6 @@ class Accumulator:
         idx = np.floor(s / self.width).astype(np.int64)
         keep = idx < self.cells
         np.add.at(self.served, idx[keep], d[keep])  # sequential, as the in-memory bincount sums them
-
-    def add_latency(self, lat: RequestLatency) -> None:
-        self.met += int(lat.met.sum())
-        self.ttft_met += int(lat.ttft_met.sum())
-        self.tpot_met += int(lat.tpot_met.sum())
-        self.latency_n += int(lat.met.shape[0])
-        served = np.isfinite(lat.wait_s)
-        self.ttft.add(lat.ttft_ms[served])
-        self.tpot.add(lat.tpot_ms[served])
-        self.queue.add(lat.wait_s[served] * 1000.0)
-
-    def latency(self, source: str = "replay") -> Latency:
-        n = self.latency_n
-        return Latency(
-            ttft_ms=self.ttft.distribution(),
-            tpot_ms=self.tpot.distribution(),
-            queue_ms=self.queue.distribution(),
-            slo_attainment=self.met / n if n else 1.0,
-            ttft_attainment=self.ttft_met / n if n else 1.0,
-            tpot_attainment=self.tpot_met / n if n else 1.0,
-            source=source,
-        )
 
 
 def replay_dedicated_streamed(
@@ -279,7 +277,8 @@ def replay_dedicated_streamed(
 
     ``discipline='loss'`` turns away requests that find no free slot (the hybrid's overflow); ``on_chunk``,
     if given, is called with each chunk's requests and admission mask (the overflow's serverless bill), and
-    ``on_latency`` with the accumulated latency (its spilled values) once the replay is summarised.
+    ``on_latency`` with the accumulated :class:`LatencySums` (its spilled values) and the requests the fleet
+    took, once the replay is summarised.
     """
     policy, slo, cold_start_s, tier, horizon_s, slots, initial_replicas, rng, timeline_points = options
     notes: list[str] = []
@@ -310,7 +309,7 @@ def replay_dedicated_streamed(
             never=acc.never,
             mean_mix=(t.mean_in, t.mean_out),
             served_cells=acc.served,
-            latency=acc.latency(),
+            latency=acc.latency.summary(),
             arrival_s=np.array([t.last_arrival_s]) if t.n else np.zeros(0),
             arrival_counts=acc.arrivals,
         )
@@ -320,7 +319,7 @@ def replay_dedicated_streamed(
         )
         result = StreamedReplay(**_fields_of(base), unserved_count=acc.never, admitted=acc.admitted)
         if on_latency is not None:
-            on_latency(acc)
+            on_latency(acc.latency, acc.admitted)
         return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -353,8 +352,8 @@ def _fleet_pool(
     """The pool on the planned fleet (``fixed``, ``utilization``) or with a queue trigger, as
     :func:`.dedicated.run_fleet` makes it in memory; and the number of decisions."""
     if policy.kind != "queue":
-        instances, decisions = plan_fleet_streamed(
-            ds, service, policy, slots=slots, cold_start_s=cold_start_s, horizon_s=sim_end, initial=initial
+        ((instances, decisions),) = plan_fleets_streamed(
+            ds, service, policy, slots=slots, cold_start_s=cold_start_s, horizons_s=[sim_end], initial=initial
         )
         return Pool(service, slots, discipline, instances=instances), decisions
     step = policy.decision_interval_s
@@ -388,7 +387,7 @@ def _latency_pass(
         lat = request_latency(served, service, start[adm], batch[adm], slo=slo, rng=cast(Any, draws))
         if draws is not None:
             draws.calls = 0
-        acc.add_latency(lat)
+        acc.latency.add(lat)
     if rng is not None and final is not None:
         rng.bit_generator.state = final.bit_generator.state
 

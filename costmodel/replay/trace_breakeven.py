@@ -40,7 +40,7 @@ from costmodel.replay.settings import (
     replica_slots,
     slots_at,
 )
-from costmodel.replay.streamed import plan_fleet_streamed, plan_fleets_streamed, replay_dedicated_streamed
+from costmodel.replay.streamed import plan_fleets_streamed, replay_dedicated_streamed
 from costmodel.results import AutoscalePolicy, BreakevenRow, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
@@ -174,31 +174,27 @@ class DatasetBills(FleetBills):
                 self.policy, Slo(), self.cold_start_s, "on_demand", self.horizon_s / k, self.slots, None, None, 400
             )
             return replay_dedicated_streamed(self.ds.scaled(k), self.service, self.gpu_price, options).instances
-        instances, _ = plan_fleet_streamed(
-            self.ds,
-            self.service,
-            self.policy,
-            slots=self.slots,
-            cold_start_s=self.cold_start_s,
-            horizon_s=self.end_at(k),
-            k=k,
-        )
+        ((instances, _),) = self._planned([k])
         return instances
 
     def cost_many(self, ks: Sequence[float]) -> list[tuple[float, int]]:
         """:meth:`cost` at each rate factor: planned fleets in one pass over the dataset."""
         if self.policy.kind == "queue":
             return [self.cost(k) for k in ks]
-        planned = plan_fleets_streamed(
+        return [self.bill(instances, k) for (instances, _), k in zip(self._planned(ks), ks, strict=True)]
+
+    def _planned(self, ks: Sequence[float]) -> list[tuple[Instances, int]]:
+        """The planned fleet at each rate factor, in one pass over the dataset."""
+        horizons = [self.end_at(k) for k in ks]
+        return plan_fleets_streamed(
             self.ds,
             self.service,
             self.policy,
             slots=self.slots,
             cold_start_s=self.cold_start_s,
-            horizons_s=[self.end_at(k) for k in ks],
+            horizons_s=horizons,
             ks=list(ks),
         )
-        return [self.bill(instances, k) for (instances, _), k in zip(planned, ks, strict=True)]
 
 
 def _bisect(f: FleetBills, target: float, lo: float, hi: float, *, sign_lo: float, rtol: float) -> float:

@@ -10,7 +10,7 @@ from datetime import date
 from costmodel.policy import describe_policy
 from costmodel.profiles import Profile
 from costmodel.recommend import recommend
-from costmodel.replay.dedicated import policy_label
+from costmodel.replay.summary import policy_label
 from costmodel.results import HOURS_PER_MONTH, BreakevenRow, Option, PriceUsed, Recommendation, Timeline
 from costmodel.steps.case import Case, Progress
 from costmodel.steps.dedicated import Fleets
