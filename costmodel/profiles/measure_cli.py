@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from breakeven.cli_support import parse_number_list, stderr, stdout
+from breakeven.cli_support import OptionGroup, parse_number_list, stderr, stdout, with_option_groups
 from breakeven.errors import InputError, MeasurementError
 from breakeven.io import atomic_write_text, check_output_file
 from costmodel.profiles.live.aggregate import build_profile
@@ -132,9 +133,10 @@ class KindChoice(StrEnum):
     serverless = "serverless"
 
 
-def measure(  # typer passes every option by keyword; its length is its option declarations
-    *,
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Profile JSON to write (atomically).")],
+@dataclass(frozen=True)
+class LiveOptions(OptionGroup):
+    """What a live measurement sends, to which endpoint, and what the profile records of the deployment."""
+
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -142,10 +144,10 @@ def measure(  # typer passes every option by keyword; its length is its option d
             metavar="URL",
             help="OpenAI base URL, e.g. http://127.0.0.1:8000/v1 (/v1 is added when the path is empty).",
         ),
-    ] = None,
+    ] = None
     model: Annotated[
         str | None, typer.Option("--model", help="Model name to send (as the server lists it in /v1/models).")
-    ] = None,
+    ] = None
     api_key_env: Annotated[
         str | None,
         typer.Option(
@@ -153,22 +155,22 @@ def measure(  # typer passes every option by keyword; its length is its option d
             metavar="VAR",
             help="Environment variable holding the API key; the key is sent as a Bearer token and never saved.",
         ),
-    ] = None,
+    ] = None
     concurrency: Annotated[
         str, typer.Option("--concurrency", metavar="LIST", help="Concurrency levels (requests kept in flight).")
-    ] = "1,4,16,64",
+    ] = "1,4,16,64"
     input_tokens: Annotated[
         int, typer.Option("--input-tokens", min=1, help="Prompt length \\[tokens], calibrated on the server's count.")
-    ] = 80,
+    ] = 80
     output_tokens: Annotated[
         str, typer.Option("--output-tokens", metavar="LIST", help="Output lengths (max_tokens) to measure.")
-    ] = "30,220,1200",
+    ] = "30,220,1200"
     requests_per_level: Annotated[
         int, typer.Option("--requests-per-level", min=0, help="Requests per level; 0 = max(20, 4 x concurrency).")
-    ] = 0,
+    ] = 0
     endpoint: Annotated[
         EndpointName, typer.Option("--endpoint", help="/v1/chat/completions (chat) or /v1/completions.")
-    ] = EndpointName.chat,
+    ] = EndpointName.chat
     launch: Annotated[
         str | None,
         typer.Option(
@@ -177,30 +179,65 @@ def measure(  # typer passes every option by keyword; its length is its option d
             help='Start this server first and time its cold start, e.g. "vllm serve MODEL --port 8000". '
             "Run without a shell; always stopped at the end.",
         ),
-    ] = None,
+    ] = None
     restarts: Annotated[
         int, typer.Option("--restarts", min=1, help="With --launch: launches to time (the last one is measured warm).")
-    ] = 1,
+    ] = 1
     timeout: Annotated[
         float,
         typer.Option("--timeout", min=0.001, help="Longest silence allowed on a request \\[s] (connect or read)."),
-    ] = 60.0,
+    ] = 60.0
     retries: Annotated[
         int, typer.Option("--retries", min=0, help="Retries of a request that fails before its first token.")
-    ] = 2,
+    ] = 2
     kind: Annotated[
         KindChoice, typer.Option("--kind", help="Profile kind; auto guesses from the URL (see docs/profiler.md).")
-    ] = KindChoice.auto,
-    profile_id: ProfileIdOption = None,
-    gpu: GpuOption = None,
-    gpu_count: Annotated[int, typer.Option("--gpu-count", min=1, help="GPUs per replica (recorded).")] = 1,
-    gpu_price: GpuPriceOption = None,
-    serverless_price: ServerlessPriceOption = None,
-    engine: EngineOption = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random prompt words.")] = 0,
+    ] = KindChoice.auto
+    profile_id: ProfileIdOption = None
+    gpu: GpuOption = None
+    gpu_count: Annotated[int, typer.Option("--gpu-count", min=1, help="GPUs per replica (recorded).")] = 1
+    gpu_price: GpuPriceOption = None
+    serverless_price: ServerlessPriceOption = None
+    engine: EngineOption = None
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random prompt words.")] = 0
     launch_timeout: Annotated[
         float, typer.Option("--launch-timeout", min=1.0, help="With --launch: seconds to wait for the first token.")
-    ] = 1800.0,
+    ] = 1800.0
+
+    def config(self, log_dir: Path) -> MeasureConfig:
+        """The measurement these options ask for (``--base-url`` and ``--model`` are required here)."""
+        if self.base_url is None or self.model is None:
+            raise InputError("options --base-url and --model are required (or give --from-samples FILE)")
+        return MeasureConfig(
+            base_url=self.base_url,
+            model=self.model,
+            endpoint="chat" if self.endpoint is EndpointName.chat else "completions",
+            concurrency=_ints(self.concurrency, "--concurrency"),
+            input_tokens=self.input_tokens,
+            output_tokens=_ints(self.output_tokens, "--output-tokens"),
+            requests_per_level=self.requests_per_level or None,
+            launch=self.launch,
+            restarts=self.restarts,
+            timeout_s=self.timeout,
+            retries=self.retries,
+            kind=_KINDS[self.kind],
+            profile_id=self.profile_id,
+            gpu=self.gpu,
+            gpu_count=self.gpu_count,
+            engine=self.engine,
+            gpu_price_id=self.gpu_price,
+            serverless_price_id=self.serverless_price,
+            seed=self.seed,
+            launch_timeout_s=self.launch_timeout,
+            log_dir=log_dir,
+        )
+
+
+@with_option_groups
+def measure(
+    *,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Profile JSON to write (atomically).")],
+    live: LiveOptions,
     samples: Annotated[
         Path | None,
         typer.Option(
@@ -226,34 +263,15 @@ def measure(  # typer passes every option by keyword; its length is its option d
         if not as_json:
             _print_summary(profile, output, from_samples)
         return
-    if base_url is None or model is None:
-        raise InputError("options --base-url and --model are required (or give --from-samples FILE)")
     samples_path = samples or output.with_name(output.stem + ".samples.jsonl")
+    config = live.config(samples_path.parent / (samples_path.stem + ".logs"))
     check_output_file(samples_path, option="--samples", example="profile.samples.jsonl")
-    config = MeasureConfig(
-        base_url=base_url,
-        model=model,
-        endpoint="chat" if endpoint is EndpointName.chat else "completions",
-        concurrency=_ints(concurrency, "--concurrency"),
-        input_tokens=input_tokens,
-        output_tokens=_ints(output_tokens, "--output-tokens"),
-        requests_per_level=requests_per_level or None,
-        launch=launch,
-        restarts=restarts,
-        timeout_s=timeout,
-        retries=retries,
-        kind=_KINDS[kind],
-        profile_id=profile_id,
-        gpu=gpu,
-        gpu_count=gpu_count,
-        engine=engine,
-        gpu_price_id=gpu_price,
-        serverless_price_id=serverless_price,
-        seed=seed,
-        launch_timeout_s=launch_timeout,
-        log_dir=samples_path.parent / (samples_path.stem + ".logs"),
-    )
-    key = _api_key(api_key_env)
+    _measure_live(config, output, samples_path, _api_key(live.api_key_env), as_json=as_json)
+
+
+def _measure_live(config: MeasureConfig, output: Path, samples_path: Path, key: str | None, *, as_json: bool) -> None:
+    """Run the measurement and write what it got: a partial profile when it was interrupted or stopped by an
+    error after some requests finished, none when no request did."""
     secrets = (key,) if key else ()
     records, interrupted, error = _run_with_progress(config, samples_path, key, secrets)
     has_requests = any(r.get("type") == "request" for r in records)
