@@ -38,6 +38,7 @@ from costmodel.replay.autoscale import Instances
 from costmodel.replay.billing import Lease, billed_seconds, lease
 from costmodel.replay.dedicated import DedicatedReplay, replay_dedicated
 from costmodel.replay.fleet import simulate_pool
+from costmodel.replay.summary import met_at_mean
 from costmodel.results import AutoscalePolicy, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice
@@ -263,7 +264,7 @@ def _one_event(
     if len(sub) == 0:
         return EventEffect(event.at_s, 0, 0, extra, extra_s)
     before = simulate_pool(sub, service, slots=slots, instances=base.instances)
-    ok_before = _met(sub, service, before.start_s, before.batch, slo)
+    ok_before = met_at_mean(sub, service, before.start_s, before.batch, slo)
     # The requests in service at the moment, on the preempted replica: its share of them (seeded choice).
     busy = np.flatnonzero((before.start_s <= event.at_s) & (before.start_s + before.service_s > event.at_s))
     ready_now = int((base.instances.ready_s <= event.at_s).sum() - (base.instances.stop_s <= event.at_s).sum())
@@ -283,17 +284,6 @@ def _one_event(
     )
     misses = max(0, int(ok_before.sum()) - int(ok_after.sum()))
     return EventEffect(event.at_s, int(lost.size), misses, extra, extra_s)
-
-
-def _met(
-    req: RequestArrays, service: ReplicaService, start: FloatArray, batch: npt.ArrayLike, slo: Slo
-) -> npt.NDArray[np.bool_]:
-    """Per request: meets both targets at its mean latency (a request never served misses)."""
-    b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
-    with np.errstate(invalid="ignore"):
-        ttft = (start - req.arrival_s) * 1000.0 + service.ttft_ms(req.input_tokens, b)
-        ok = (ttft <= slo.ttft_ms) & ((req.output_tokens <= 1) | (service.tpot_ms(b) <= slo.tpot_ms))
-    return np.asarray(ok & np.isfinite(start), dtype=bool)
 
 
 def _replay_after(
@@ -332,7 +322,7 @@ def _replay_after(
     back = np.empty(order.size, dtype=np.int64)
     back[order] = np.arange(order.size)
     start, batch = sim.start_s[back], sim.batch[back]
-    ok = _met(sub, service, start[:n], batch[:n], slo)
+    ok = met_at_mean(sub, service, start[:n], batch[:n], slo)
     ok[lost] = False
     if retries.size:
         first_token = start_before[retries] + service.ttft_ms(sub.input_tokens[retries], 1.0) / 1000.0
@@ -342,5 +332,5 @@ def _replay_after(
             output_tokens=sub.output_tokens[retries],
             source=sub.source,
         )
-        ok[retries] = _met(again, service, start[n:], batch[n:], slo) & (first_token > at_s)
+        ok[retries] = met_at_mean(again, service, start[n:], batch[n:], slo) & (first_token > at_s)
     return ok

@@ -46,7 +46,7 @@ from costmodel.replay.streamed import (
     pool_chunks,
     replay_dedicated_streamed,
 )
-from costmodel.replay.summary import DedicatedReplay
+from costmodel.replay.summary import DedicatedReplay, met_at_mean
 from costmodel.results import AutoscalePolicy, Distribution, Latency, Slo, TokenCosts
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice, TokenPrice
@@ -365,11 +365,7 @@ def met_count(
     slo: Slo,
 ) -> int:
     """:func:`dedicated_met` from the pool's rows (``admitted``: the requests the fleet took)."""
-    adm = admitted
-    b = np.maximum(batch[adm].astype(np.float64), 1.0)
-    ttft = (start_s[adm] - req.arrival_s[adm]) * 1000.0 + service.ttft_ms(req.input_tokens[adm], b)
-    tpot_ok = (req.output_tokens[adm] <= 1) | (service.tpot_ms(b) <= slo.tpot_ms)
-    return int(((ttft <= slo.ttft_ms) & tpot_ok).sum())
+    return int(met_at_mean(req, service, start_s[admitted], batch[admitted], slo, rows=admitted).sum())
 
 
 # ---------------------------------------------------------------------------------- overflow on a dataset

@@ -78,6 +78,28 @@ def request_latency(
     return RequestLatency(wait, ttft, tpot, ttft_met & tpot_met, ttft_met, tpot_met)
 
 
+def met_at_mean(
+    req: RequestArrays,
+    service: ReplicaService,
+    start_s: FloatArray,
+    batch: npt.ArrayLike,
+    slo: Slo,
+    *,
+    rows: BoolArray | None = None,
+) -> BoolArray:
+    """Per request (of ``rows`` when given, ``start_s`` and ``batch`` already cut to them): whether it meets
+    both SLO targets at its mean latency, without the per-request spread; a request never served (start
+    inf) or turned away (NaN) misses. The searches' quick verdict, where :func:`request_latency` is the full."""
+    arrival, n_in, n_out = req.arrival_s, req.input_tokens, req.output_tokens
+    if rows is not None:
+        arrival, n_in, n_out = arrival[rows], n_in[rows], n_out[rows]
+    b = np.maximum(np.asarray(batch, dtype=np.float64), 1.0)
+    with np.errstate(invalid="ignore"):
+        ttft = (start_s - arrival) * 1000.0 + service.ttft_ms(n_in, b)
+        ok = (ttft <= slo.ttft_ms) & ((n_out <= 1) | (service.tpot_ms(b) <= slo.tpot_ms))
+    return np.asarray(ok & np.isfinite(start_s), dtype=bool)
+
+
 def latency_summary(lat: RequestLatency, source: str = "replay") -> Latency:
     """The pydantic summary of per-request latency (shares are 1.0 for no requests)."""
     n = lat.met.shape[0]
