@@ -32,6 +32,7 @@ from costmodel.frames import options_frame
 from costmodel.results import Results, Slo
 from costmodel.sweep.spec import AXES, Cell, ResolvedSweep, SweepInputs, SweepOptions, SweepSpec, load_spec, resolve
 from traces import load_trace, parse_columns_option, parse_synthetic_spec, scale_rate
+from traces.dataset import open_dataset
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -211,8 +212,6 @@ def load_sweep_trace(resolved: ResolvedSweep) -> tuple[Any, str]:
     if spec.path is not None:
         columns = parse_columns_option(spec.columns) if spec.columns else None
         if Path(spec.path).is_dir():
-            from traces.dataset import open_dataset  # noqa: PLC0415 - only for dataset folders
-
             return open_dataset(spec.path), spec.path
         return load_trace(spec.path, format=spec.format, columns=columns, time_unit=spec.time_unit), spec.path
     trace = bundled_trace()
