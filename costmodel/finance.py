@@ -79,16 +79,9 @@ class FinanceRequest:
     currency: str | None = None
 
     def inputs(self) -> FinanceInputs:
-        """The request as recorded in results.json."""
-        return FinanceInputs(
-            commitment=str(self.commitment),
-            growth=self.growth,
-            spot=self.spot,
-            spot_mtbp_hours=self.spot_mtbp_hours,
-            lost_requests=self.lost_requests,
-            owned=list(self.owned),
-            owned_servers=self.owned_servers,
-        )
+        """The request as recorded in results.json: the fields it records, taken by name."""
+        recorded = {name: getattr(self, name) for name in FinanceInputs.model_fields}
+        return FinanceInputs(**recorded | {"commitment": str(self.commitment), "owned": list(self.owned)})
 
 
 def parse_commitment(text: str) -> Commitment:
