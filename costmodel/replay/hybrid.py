@@ -589,41 +589,19 @@ def route_by_output(
         grid = np.unique(np.concatenate([[-1], np.floor(qs), [top]]).astype(np.int64))
     else:
         grid = np.unique(np.asarray(thresholds, dtype=np.int64))
+    fleet = FleetOptions(policy, slo, cold_start_s, tier, horizon, None, None, rng, 400)
+    prices = (gpu_price, token_price)
     candidates: list[HybridCandidate] = []
     replays: dict[int, HybridReplay] = {}
-    for theta in grid:
+    for theta in grid.tolist():
         long = req.output_tokens > theta
         to_ded = long if long_to == "dedicated" else ~long
-        split = _route(
-            req,
-            to_ded,
-            service,
-            gpu_price=gpu_price,
-            token_price=token_price,
-            policy=policy,
-            slo=slo,
-            cold_start_s=cold_start_s,
-            profile=serverless_profile,
-            tier=tier,
-            horizon=horizon,
-            rng=rng,
-        )
-        split = HybridReplay(
-            None,
-            split.dedicated,
-            split.serverless,
-            split.to_serverless,
-            split.latency,
-            horizon,
-            len(req),
-            int(theta),
-            split.notes,
-        )
-        replays[int(theta)] = split
+        split = _route(req, to_ded, service, prices, fleet, profile=serverless_profile, theta=theta)
+        replays[theta] = split
         candidates.append(
             HybridCandidate(
                 None,
-                int(theta),
+                theta,
                 split.total_cost_usd,
                 split.latency.slo_attainment,
                 split.overflow_share,
@@ -643,36 +621,25 @@ def _route(
     req: RequestArrays,
     to_ded: BoolArray,
     service: ReplicaService,
+    prices: tuple[GpuPrice, TokenPrice],
+    fleet: FleetOptions,
     *,
-    gpu_price: GpuPrice,
-    token_price: TokenPrice,
-    policy: AutoscalePolicy,
-    slo: Slo,
-    cold_start_s: float,
     profile: Profile | None,
-    tier: Tier,
-    horizon: float,
-    rng: np.random.Generator | None,
+    theta: int,
 ) -> HybridReplay:
+    """The split at output threshold ``theta``: the requests ``to_ded`` on a dedicated fleet replayed with
+    ``fleet``'s options (the keywords of :func:`.dedicated.replay_dedicated`), the rest on serverless."""
+    gpu_price, token_price = prices
+    horizon = billing_horizon(req, fleet.horizon_s)
     notes: list[str] = []
     ded = None
     if to_ded.any():
-        ded = replay_dedicated(
-            req.subset(to_ded),
-            service,
-            gpu_price,
-            policy=policy,
-            slo=slo,
-            cold_start_s=cold_start_s,
-            tier=tier,
-            horizon_s=horizon,
-            rng=rng,
-        )
+        ded = replay_dedicated(req.subset(to_ded), service, gpu_price, **fleet._asdict())
         notes += ded.notes
     to_sls = ~to_ded
-    latency = combined_latency(ded, int(to_sls.sum()), profile, slo, notes)
+    latency = combined_latency(ded, int(to_sls.sum()), profile, fleet.slo, notes)
     bill = serverless_bill(req, token_price, mask=to_sls)
-    return HybridReplay(None, ded, bill, to_sls, latency, horizon, len(req), None, notes)
+    return HybridReplay(None, ded, bill, to_sls, latency, horizon, len(req), theta, notes)
 
 
 __all__ = [
