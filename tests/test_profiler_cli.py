@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from breakeven.errors import InputError
 from costmodel.cli import app
 from costmodel.profiles.live.launcher import LaunchedServer
 from costmodel.profiles.live.samples import read_samples
+from costmodel.profiles.measure_cli import EndpointName, KindChoice, LiveOptions
 from costmodel.profiles.schema import Profile
 from tests.support.servers import REPO, RunningServer, free_port, process_alive, running_server
 
@@ -299,3 +301,31 @@ def test_json_output_is_the_profile(server: RunningServer, tmp_path: Path, monke
     printed = json.loads(result.stdout)
     assert printed["id"] == "demo" and printed["kind"] == "serverless"
     assert printed == json.loads((tmp_path / "p.json").read_text())
+
+
+def test_every_live_option_reaches_the_measurement(tmp_path: Path) -> None:
+    """LiveOptions.config passes the options named as MeasureConfig's fields as given and parses the rest."""
+    options = LiveOptions(
+        base_url="http://127.0.0.1:9",
+        model="m",
+        api_key_env="NOT_A_CONFIG_FIELD",
+        concurrency="2,8",
+        output_tokens="5",
+        requests_per_level=0,
+        endpoint=EndpointName.completions,
+        timeout_s=5.0,
+        kind=KindChoice.dedicated,
+        gpu="H100",
+        gpu_price_id="g",
+        serverless_price_id="s",
+        seed=3,
+        launch_timeout_s=9.0,
+    )
+    config = options.config(tmp_path / "logs")
+    assert config.base_url == "http://127.0.0.1:9/v1" and config.model == "m" and config.endpoint == "completions"
+    assert config.concurrency == (2, 8) and config.output_tokens == (5,) and config.requests_per_level is None
+    assert (config.timeout_s, config.launch_timeout_s, config.seed, config.kind) == (5.0, 9.0, 3, "dedicated")
+    assert (config.gpu, config.gpu_price_id, config.serverless_price_id) == ("H100", "g", "s")
+    assert config.log_dir == tmp_path / "logs"
+    with pytest.raises(InputError, match="--base-url and --model are required"):
+        LiveOptions(model="m").config(tmp_path)

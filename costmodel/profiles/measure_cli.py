@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -135,7 +135,8 @@ class KindChoice(StrEnum):
 
 @dataclass(frozen=True)
 class LiveOptions(OptionGroup):
-    """What a live measurement sends, to which endpoint, and what the profile records of the deployment."""
+    """What a live measurement sends, to which endpoint, and what the profile records of the deployment; each
+    field named as a field of :class:`MeasureConfig` is that field."""
 
     base_url: Annotated[
         str | None,
@@ -183,7 +184,7 @@ class LiveOptions(OptionGroup):
     restarts: Annotated[
         int, typer.Option("--restarts", min=1, help="With --launch: launches to time (the last one is measured warm).")
     ] = 1
-    timeout: Annotated[
+    timeout_s: Annotated[
         float,
         typer.Option("--timeout", min=0.001, help="Longest silence allowed on a request \\[s] (connect or read)."),
     ] = 60.0
@@ -196,41 +197,34 @@ class LiveOptions(OptionGroup):
     profile_id: ProfileIdOption = None
     gpu: GpuOption = None
     gpu_count: Annotated[int, typer.Option("--gpu-count", min=1, help="GPUs per replica (recorded).")] = 1
-    gpu_price: GpuPriceOption = None
-    serverless_price: ServerlessPriceOption = None
+    gpu_price_id: GpuPriceOption = None
+    serverless_price_id: ServerlessPriceOption = None
     engine: EngineOption = None
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random prompt words.")] = 0
-    launch_timeout: Annotated[
+    launch_timeout_s: Annotated[
         float, typer.Option("--launch-timeout", min=1.0, help="With --launch: seconds to wait for the first token.")
     ] = 1800.0
 
     def config(self, log_dir: Path) -> MeasureConfig:
-        """The measurement these options ask for (``--base-url`` and ``--model`` are required here)."""
+        """The measurement these options ask for: each option named as a field of :class:`MeasureConfig` is
+        passed as given, the others parsed (``--base-url`` and ``--model`` are required here)."""
         if self.base_url is None or self.model is None:
             raise InputError("options --base-url and --model are required (or give --from-samples FILE)")
+        as_given = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _PARSED}
         return MeasureConfig(
-            base_url=self.base_url,
-            model=self.model,
+            **as_given,
             endpoint="chat" if self.endpoint is EndpointName.chat else "completions",
             concurrency=_ints(self.concurrency, "--concurrency"),
-            input_tokens=self.input_tokens,
             output_tokens=_ints(self.output_tokens, "--output-tokens"),
             requests_per_level=self.requests_per_level or None,
-            launch=self.launch,
-            restarts=self.restarts,
-            timeout_s=self.timeout,
-            retries=self.retries,
             kind=_KINDS[self.kind],
-            profile_id=self.profile_id,
-            gpu=self.gpu,
-            gpu_count=self.gpu_count,
-            engine=self.engine,
-            gpu_price_id=self.gpu_price,
-            serverless_price_id=self.serverless_price,
-            seed=self.seed,
-            launch_timeout_s=self.launch_timeout,
             log_dir=log_dir,
         )
+
+
+#: The options of :class:`LiveOptions` that :meth:`~LiveOptions.config` does not pass as given: parsed ones,
+#: and --api-key-env (the key is read from it at the last moment and never stored).
+_PARSED = frozenset({"api_key_env", "endpoint", "concurrency", "output_tokens", "requests_per_level", "kind"})
 
 
 @with_option_groups
