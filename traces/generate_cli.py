@@ -7,13 +7,14 @@ Each command parses its options, calls one generator of :mod:`traces.generators`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from breakeven.cli_support import new_app, stdout
+from breakeven.cli_support import OptionGroup, new_app, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.io import check_output_file
 from traces.conversations import (
@@ -67,7 +68,17 @@ LengthsFromOption = Annotated[
         show_default=False,
     ),
 ]
-OutOption = Annotated[Path, typer.Option("-o", "--out", help="Where to write the trace (.parquet, .csv or .jsonl).")]
+
+
+def _writable(out: Path) -> Path:
+    """``--out`` checked as it is parsed: a refused path stops a command before it generates anything."""
+    return check_output_file(out, option="--out", example="trace.parquet")
+
+
+OutOption = Annotated[
+    Path,
+    typer.Option("-o", "--out", help="Where to write the trace (.parquet, .csv or .jsonl).", callback=_writable),
+]
 LabelOption = Annotated[
     str | None, typer.Option("--model", "-m", help="Label every request with this model name.", show_default=False)
 ]
@@ -86,27 +97,39 @@ ZipfOption = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class LengthOptions(OptionGroup):
+    """Where the request lengths come from: --input and --output length models, or pairs --lengths-from a trace."""
+
+    input_spec: InputOption = None
+    output_spec: OutputOption = None
+    lengths_from: LengthsFromOption = None
+
+    def model(self) -> LengthsLike:
+        """The length model the options give."""
+        if self.lengths_from is not None:
+            if self.input_spec or self.output_spec:
+                raise InputError("options --lengths-from and --input/--output: give one or the other")
+            source = load_trace(self.lengths_from)
+            return ResampledPairs(
+                source.df["input_tokens"].to_numpy(),
+                source.df["output_tokens"].to_numpy(),
+                label=str(self.lengths_from),
+            )
+        if not self.input_spec or not self.output_spec:
+            raise InputError(
+                "options --input and --output: both are required, e.g. --input 'lognormal(800,1500)' "
+                "--output 'fixed(220)'"
+            )
+        return Lengths(
+            input=parse_length_spec(self.input_spec, column="input_tokens", where="option --input"),
+            output=parse_length_spec(self.output_spec, column="output_tokens", where="option --output"),
+        )
+
+
 def _rate_duration(rate: str, duration: str) -> tuple[float, float]:
     """``--rate`` [1/s] and ``--duration`` [s]."""
     return parse_rate_rps(rate, where="option --rate"), parse_duration_s(duration, where="option --duration")
-
-
-def _lengths(input_spec: str | None, output_spec: str | None, lengths_from: Path | None) -> LengthsLike:
-    if lengths_from is not None:
-        if input_spec or output_spec:
-            raise InputError("options --lengths-from and --input/--output: give one or the other")
-        source = load_trace(lengths_from)
-        return ResampledPairs(
-            source.df["input_tokens"].to_numpy(), source.df["output_tokens"].to_numpy(), label=str(lengths_from)
-        )
-    if not input_spec or not output_spec:
-        raise InputError(
-            "options --input and --output: both are required, e.g. --input 'lognormal(800,1500)' --output 'fixed(220)'"
-        )
-    return Lengths(
-        input=parse_length_spec(input_spec, column="input_tokens", where="option --input"),
-        output=parse_length_spec(output_spec, column="output_tokens", where="option --output"),
-    )
 
 
 def _prompt_parts(doc: str, question: str, answer: str) -> tuple[LengthModel, LengthModel, LengthModel]:
@@ -140,24 +163,22 @@ def _write(trace: Trace, out: Path) -> None:
 
 
 @generate_app.command("poisson")
+@with_option_groups
 def generate_poisson(
     *,
     out: OutOption,
     rate: RateOption,
     duration: DurationOption = "1h",
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
+    lengths: LengthOptions,
     seed: SeedOption = 0,
     model: LabelOption = None,
 ) -> None:
     """Poisson arrivals (exponential gaps) at a constant mean rate."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
-    _generate(gen_poisson, out, lengths, rate=rate, duration=duration, seed=seed, model=model)
+    _generate(gen_poisson, out, lengths.model(), rate=rate, duration=duration, seed=seed, model=model)
 
 
 @generate_app.command("bursty")
+@with_option_groups
 def generate_bursty(
     *,
     out: OutOption,
@@ -170,28 +191,24 @@ def generate_bursty(
         str | None, typer.Option("--on", help="On/off bursts instead of Gamma gaps: busy period ('60s').")
     ] = None,
     off: Annotated[str | None, typer.Option("--off", help="On/off bursts: idle period ('4m').")] = None,
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
+    lengths: LengthOptions,
     seed: SeedOption = 0,
     model: LabelOption = None,
 ) -> None:
     """Bursty arrivals: Gamma inter-arrival gaps with a chosen CV, or on/off bursts (--on/--off)."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
+    drawn = lengths.model()
     if (on is None) != (off is None):
         raise InputError("options --on/--off: give both (busy and idle periods) or neither")
     if on is not None and off is not None:
         on_s = parse_duration_s(on, where="option --on")
         off_s = parse_duration_s(off, where="option --off")
-        _generate(
-            gen_on_off, out, lengths, rate=rate, duration=duration, seed=seed, on_s=on_s, off_s=off_s, model=model
-        )
+        _generate(gen_on_off, out, drawn, rate=rate, duration=duration, seed=seed, on_s=on_s, off_s=off_s, model=model)
     else:
-        _generate(gen_bursty, out, lengths, rate=rate, duration=duration, seed=seed, cv=cv, model=model)
+        _generate(gen_bursty, out, drawn, rate=rate, duration=duration, seed=seed, cv=cv, model=model)
 
 
 @generate_app.command("diurnal")
+@with_option_groups
 def generate_diurnal(
     *,
     out: OutOption,
@@ -208,15 +225,12 @@ def generate_diurnal(
         typer.Option("--hourly", help="Piecewise profile: 24 relative weights, comma-separated, one per hour of day."),
     ] = None,
     start_hour: Annotated[float, typer.Option("--start-hour", help="Hour of day at t = 0.")] = 0.0,
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
+    lengths: LengthOptions,
     seed: SeedOption = 0,
     model: LabelOption = None,
 ) -> None:
     """Diurnal arrivals: a 24-hour rate profile (sinusoidal or piecewise hourly) around a mean rate."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
+    drawn = lengths.model()
     weights = None
     if hourly is not None:
         try:
@@ -226,7 +240,7 @@ def generate_diurnal(
     _generate(
         gen_diurnal,
         out,
-        lengths,
+        drawn,
         rate=rate,
         duration=duration,
         seed=seed,
@@ -251,7 +265,6 @@ def generate_spec(
     seed: SeedOption = 0,
 ) -> None:
     """Generate from a spec string (the syntax `breakeven analyze --synthetic` takes; see docs/traces.md)."""
-    check_output_file(out, option="--out", example="trace.parquet")
     _write(parse_spec(spec).generate(np.random.default_rng(seed)), out)
 
 
@@ -313,7 +326,6 @@ def generate_conversations(
 
     The defaults are the seed's Dynamo demo: a 3,500-token document, 3-5 turns, 830-token answers.
     """
-    check_output_file(out, option="--out", example="trace.parquet")
     closed = _closed_loop(users, count, rate, duration)
     doc_len, question_len, answer_len = _prompt_parts(doc, question, output_spec)
     shape = ConversationShape(
@@ -349,6 +361,7 @@ def _closed_loop(users: int | None, count: int | None, rate: str | None, duratio
 
 
 @generate_app.command("shared")
+@with_option_groups
 def generate_shared(
     *,
     out: OutOption,
@@ -358,18 +371,14 @@ def generate_shared(
     prompts: Annotated[
         int, typer.Option("--prompts", min=1, help="Distinct system prompts, chosen uniformly per request.")
     ] = 1,
-    input_spec: InputOption = None,
-    output_spec: OutputOption = None,
-    lengths_from: LengthsFromOption = None,
+    lengths: LengthOptions,
     block_tokens: BlockOption = DEFAULT_BLOCK_TOKENS,
     seed: SeedOption = 0,
     model: LabelOption = None,
 ) -> None:
     """Poisson requests sharing a system prompt; --input is the user part after it."""
-    check_output_file(out, option="--out", example="trace.parquet")
-    lengths = _lengths(input_spec, output_spec, lengths_from)
     options = {"system_tokens": system, "prompts": prompts, "block_tokens": block_tokens, "model": model}
-    _generate(shared_prompt, out, lengths, rate=rate, duration=duration, seed=seed, **options)
+    _generate(shared_prompt, out, lengths.model(), rate=rate, duration=duration, seed=seed, **options)
 
 
 @generate_app.command("rag")
@@ -389,7 +398,6 @@ def generate_rag(
     model: LabelOption = None,
 ) -> None:
     """Retrieval-augmented requests: system prompt + one document of a pool (Zipf popularity) + a question."""
-    check_output_file(out, option="--out", example="trace.parquet")
     rate_rps, duration_s = _rate_duration(rate, duration)
     doc_len, question_len, answer_len = _prompt_parts(doc, question, output_spec)
     trace = gen_rag(
