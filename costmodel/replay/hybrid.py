@@ -589,7 +589,7 @@ def route_by_output(
         grid = np.unique(np.concatenate([[-1], np.floor(qs), [top]]).astype(np.int64))
     else:
         grid = np.unique(np.asarray(thresholds, dtype=np.int64))
-    fleet = FleetOptions(policy, slo, cold_start_s, tier, horizon, None, None, rng, 400)
+    fleet = FleetOptions(policy, slo, cold_start_s, tier, horizon, rng=rng)
     prices = (gpu_price, token_price)
     candidates: list[HybridCandidate] = []
     replays: dict[int, HybridReplay] = {}

@@ -26,18 +26,20 @@ from costmodel.service import ReplicaService
 
 
 class FleetOptions(NamedTuple):
-    """The settings of a dedicated replay, as :func:`replay_dedicated` takes them (policy and SLO given): what
-    the streamed replay of a dataset receives (:func:`.streamed.replay_dedicated_streamed`)."""
+    """The settings of a dedicated replay, named and defaulted as :func:`.dedicated.replay_dedicated`'s keywords
+    (policy and SLO given): what the streamed replay of a dataset receives
+    (:func:`.streamed.replay_dedicated_streamed`), and ``replay_dedicated(..., **options._asdict())`` replays
+    with them."""
 
     policy: AutoscalePolicy
     slo: Slo
-    cold_start_s: float
-    tier: Tier
-    horizon_s: float | None
-    slots: int | None
-    initial_replicas: int | None
-    rng: np.random.Generator | None
-    timeline_points: int
+    cold_start_s: float = 0.0
+    tier: Tier = "on_demand"
+    horizon_s: float | None = None
+    slots: int | None = None
+    initial_replicas: int | None = None
+    rng: np.random.Generator | None = None
+    timeline_points: int = 400
 
 
 @dataclass(frozen=True)

@@ -170,10 +170,8 @@ class DatasetBills(FleetBills):
 
     def instances_at(self, k: float) -> Instances:
         if self.policy.kind == "queue":
-            options = FleetOptions(
-                self.policy, Slo(), self.cold_start_s, "on_demand", self.horizon_s / k, self.slots, None, None, 400
-            )
-            return replay_dedicated_streamed(self.ds.scaled(k), self.service, self.gpu_price, options).instances
+            fleet = FleetOptions(self.policy, Slo(), self.cold_start_s, horizon_s=self.horizon_s / k, slots=self.slots)
+            return replay_dedicated_streamed(self.ds.scaled(k), self.service, self.gpu_price, fleet).instances
         ((instances, _),) = self._planned([k])
         return instances
 
@@ -390,16 +388,8 @@ def breakeven_row(
         bills = _ArrayBills(trace, service, gpu_price, policy=opts.policy, **kw)
 
     def replay_at(k: float) -> float:
-        return replay_dedicated(
-            trace.scaled(k),
-            service,
-            gpu_price,
-            policy=opts.policy,
-            slo=opts.slo,
-            cold_start_s=opts.cold_start_s,
-            tier=opts.tier,
-            horizon_s=opts.horizon / k,
-        ).latency.slo_attainment
+        fleet = FleetOptions(opts.policy, opts.slo, opts.cold_start_s, opts.tier, opts.horizon / k)
+        return replay_dedicated(trace.scaled(k), service, gpu_price, **fleet._asdict()).latency.slo_attainment
 
     ids = (gpu_price.id, token_price.id)
     return search_row(bills, facts, opts, ids=ids, check=replay_at if opts.check_slo else None, notes=notes)
