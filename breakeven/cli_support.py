@@ -88,7 +88,7 @@ class OptionGroup:
 
 def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
     """``command`` with each :class:`OptionGroup` parameter spelt out as its fields for typer; the command is
-    called with the group built from them. A direct call takes the fields as keywords too."""
+    called with the group built from them. A direct call may pass the group, or its fields as keywords."""
     signature = inspect.signature(command, eval_str=True)
     params: list[inspect.Parameter] = []
     groups: dict[str, tuple[type[OptionGroup], list[str]]] = {}
@@ -113,7 +113,8 @@ def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> R:
         for name, (group, fields) in groups.items():
-            kwargs[name] = group(**{f: kwargs.pop(f) for f in fields if f in kwargs})
+            if name not in kwargs:  # typer (or a caller) gave the fields, not the group
+                kwargs[name] = group(**{f: kwargs.pop(f) for f in fields if f in kwargs})
         return command(*args, **kwargs)
 
     run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

@@ -146,3 +146,5 @@ def test_an_option_group_is_its_fields_in_place() -> None:
     assert runner.invoke(demo, ["take", "x"]).exit_code == 2  # --start is required
     take("y", start=5, step=2)
     assert seen[-1] == ("y", _Window(start=5, step=2), False)
+    take("z", window=_Window(start=7))
+    assert seen[-1] == ("z", _Window(start=7, step=1), False)
