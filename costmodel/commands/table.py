@@ -14,7 +14,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from breakeven.cli_support import parse_number_list, print_json, stderr, stdout
+from breakeven.cli_support import OptionGroup, parse_number_list, print_json, stderr, stdout, with_option_groups
 from breakeven.errors import InputError
 from breakeven.plausibility import MAX_TOKENS_PER_REQUEST
 from costmodel.breakeven import breakeven_table
@@ -62,21 +62,54 @@ def _non_negative(value: float | None, option: str) -> float | None:
     return value
 
 
+@dataclass(frozen=True)
+class PriceOptions(OptionGroup):
+    """The prices a table compares: catalog ids (``--serverless``, ``--gpu``) or explicit numbers
+    (``--gpu-hourly``, ``--input-price``, ``--output-price``), resolved by :func:`resolve_prices`."""
+
+    serverless: Annotated[
+        str | None,
+        typer.Option(
+            "--serverless",
+            metavar="ID",
+            help=f"Per-token price id from the catalog \\[default: {DEFAULT_SERVERLESS_ID}].",
+        ),
+    ] = None
+    gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--gpu",
+            metavar="ID",
+            help=f"GPU price id from the catalog \\[default: the profile's, else {DEFAULT_GPU_ID}].",
+        ),
+    ] = None
+    gpu_hourly: Annotated[
+        float | None, typer.Option("--gpu-hourly", metavar="USD", help="Explicit instance price [USD / hour].")
+    ] = None
+    input_price: Annotated[
+        float | None,
+        typer.Option("--input-price", metavar="USD_PER_M", help="Explicit serverless input price [USD / 1M tokens]."),
+    ] = None
+    output_price: Annotated[
+        float | None,
+        typer.Option("--output-price", metavar="USD_PER_M", help="Explicit serverless output price [USD / 1M tokens]."),
+    ] = None
+
+    @property
+    def explicit(self) -> bool:
+        """Whether any price is given as a number."""
+        return any(v is not None for v in (self.gpu_hourly, self.input_price, self.output_price))
+
+
 def resolve_prices(
-    *,
-    load: Catalog | None,
-    serverless: str | None,
-    gpu: str | None,
-    gpu_hourly: float | None,
-    input_price: float | None,
-    output_price: float | None,
-    tier: TierChoice | None,
-    profile: Profile | None = None,
+    chosen: PriceOptions, *, load: Catalog | None, tier: TierChoice | None, profile: Profile | None = None
 ) -> ResolvedPrices:
     """Prices from explicit numbers (all three of ``--gpu-hourly``, ``--input-price``, ``--output-price``) or
     from catalog ids (each missing id defaults to the seed case; the GPU id to the profile's when it names
     one). Mixing the two ways raises :class:`InputError`. Warns when a catalog price is stale or does not
     match the profile's model or GPU."""
+    serverless, gpu = chosen.serverless, chosen.gpu
+    gpu_hourly, input_price, output_price = chosen.gpu_hourly, chosen.input_price, chosen.output_price
     explicit = {"--gpu-hourly": gpu_hourly, "--input-price": input_price, "--output-price": output_price}
     given = [name for name, value in explicit.items() if value is not None]
     if given:
@@ -201,35 +234,10 @@ def _render(
     return table
 
 
-def table(  # typer passes every option by keyword; long by their declarations
+@with_option_groups
+def table(  # typer passes every option by keyword
     *,
-    serverless: Annotated[
-        str | None,
-        typer.Option(
-            "--serverless",
-            metavar="ID",
-            help=f"Per-token price id from the catalog \\[default: {DEFAULT_SERVERLESS_ID}].",
-        ),
-    ] = None,
-    gpu: Annotated[
-        str | None,
-        typer.Option(
-            "--gpu",
-            metavar="ID",
-            help=f"GPU price id from the catalog \\[default: the profile's, else {DEFAULT_GPU_ID}].",
-        ),
-    ] = None,
-    gpu_hourly: Annotated[
-        float | None, typer.Option("--gpu-hourly", metavar="USD", help="Explicit instance price [USD / hour].")
-    ] = None,
-    input_price: Annotated[
-        float | None,
-        typer.Option("--input-price", metavar="USD_PER_M", help="Explicit serverless input price [USD / 1M tokens]."),
-    ] = None,
-    output_price: Annotated[
-        float | None,
-        typer.Option("--output-price", metavar="USD_PER_M", help="Explicit serverless output price [USD / 1M tokens]."),
-    ] = None,
+    chosen: PriceOptions,
     input_tokens: Annotated[
         float, typer.Option("--input-tokens", metavar="N", help="Input tokens per request.")
     ] = 80.0,
@@ -258,20 +266,11 @@ def table(  # typer passes every option by keyword; long by their declarations
     """Print break-even request rates by output length: closed form, and capacity-aware with --profile."""
     outputs = parse_number_list(output_tokens, option="--output-tokens", maximum=MAX_TOKENS_PER_REQUEST)
     _check_numbers(input_tokens, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms)
-    explicit = any(v is not None for v in (gpu_hourly, input_price, output_price))
-    if explicit and prices:
+    if chosen.explicit and prices:
         raise InputError("option --prices: only used to look up catalog ids; explicit prices were given")
     loaded = profile_from_path_or_name(profile) if profile is not None else None
-    resolved = resolve_prices(
-        load=None if explicit else catalog_from_options(prices, warn=False),
-        serverless=serverless,
-        gpu=gpu,
-        gpu_hourly=gpu_hourly,
-        input_price=input_price,
-        output_price=output_price,
-        tier=price_tier,
-        profile=loaded,
-    )
+    catalog = None if chosen.explicit else catalog_from_options(prices, warn=False)
+    resolved = resolve_prices(chosen, load=catalog, tier=price_tier, profile=loaded)
     fit: ReplicaCapacity | None = None
     warnings = list(resolved.warnings)
     if loaded is not None:
