@@ -26,17 +26,10 @@ from dataclasses import replace
 import numpy as np
 
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
-from costmodel.replay.autoscale import QueueTrigger, plan_of
+from costmodel.replay.autoscale import QueueTrigger
 from costmodel.replay.billing import Tier
 from costmodel.replay.fleet import Discipline, FleetSim, simulate_pool
-from costmodel.replay.settings import (
-    FleetOptions,
-    FleetSettings,
-    billing_horizon,
-    mean_mix,
-    replica_slots,
-    simulation_end,
-)
+from costmodel.replay.settings import FleetOptions, FleetSettings, billing_horizon, fleet_plan, mean_mix, replica_slots
 from costmodel.replay.streamed import replay_dedicated_streamed
 from costmodel.replay.summary import DedicatedReplay, Served, bill_fleet, latency_summary, request_latency
 from costmodel.replay.timeline import busy_grid, served_per_cell
@@ -126,9 +119,7 @@ def run_fleet(
     Decisions continue for two intervals after the last arrival, so that a request arriving at the end is
     served; capacity started after the horizon is not billed (see :func:`.billing.lease`).
     """
-    sim_end = simulation_end(req, policy, horizon_s)
-    work = service.service_s(req.input_tokens, req.output_tokens, slots)
-    plan = plan_of(req.arrival_s, work, policy, slots=slots, sim_end_s=sim_end, initial=initial)
+    plan = fleet_plan(req, service, policy, slots=slots, horizon_s=horizon_s, initial=initial)
     scaler = plan.autoscaler(cold_start_s)
     if policy.kind != "queue":
         sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=scaler.instances())

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from costmodel.replay._arrays import RequestArrays
-from costmodel.replay.autoscale import Autoscaler, Instances, Plan, idle_window, plan_of, queue_desired, window_max
+from costmodel.replay.autoscale import Autoscaler, Instances, Plan, idle_window, queue_desired, window_max
 from costmodel.replay.fleet import Discipline, FleetSim
-from costmodel.replay.settings import simulation_end
+from costmodel.replay.settings import fleet_plan
 from costmodel.results import AutoscalePolicy
 from costmodel.service import ReplicaService
 
@@ -52,9 +52,7 @@ def reference_fleet(
     initial: int | None = None,
 ) -> FleetSim:
     """Simulate every request exactly; returns the same :class:`FleetSim` as the fast pool."""
-    sim_end = simulation_end(req, policy, horizon_s)
-    work = service.service_s(req.input_tokens, req.output_tokens, slots)
-    plan = plan_of(req.arrival_s, work, policy, slots=slots, sim_end_s=sim_end, initial=initial)  # as the fast one
+    plan = fleet_plan(req, service, policy, slots=slots, horizon_s=horizon_s, initial=initial)  # as the fast pool
     sim = _EventSim(req, service, plan, slots=slots, cold_start_s=cold_start_s, discipline=discipline)
     sim.run()
     return sim.result()

@@ -20,6 +20,7 @@ import numpy as np
 
 from breakeven.errors import InputError
 from costmodel.replay._arrays import RequestArrays
+from costmodel.replay.autoscale import Plan, plan_of
 from costmodel.replay.billing import Tier
 from costmodel.results import AutoscalePolicy, Slo
 from costmodel.service import ReplicaService
@@ -104,6 +105,22 @@ def billing_horizon(req: RequestArrays, horizon_s: float | None) -> float:
 def simulation_end(req: RequestArrays, policy: AutoscalePolicy, horizon_s: float) -> float:
     """Decisions run until two intervals after the later of the horizon and the last arrival (0: nothing)."""
     return decisions_end(len(req), req.last_arrival_s, policy, horizon_s)
+
+
+def fleet_plan(
+    req: RequestArrays,
+    service: ReplicaService,
+    policy: AutoscalePolicy,
+    *,
+    slots: int,
+    horizon_s: float,
+    initial: int | None,
+) -> Plan:
+    """The autoscaler's inputs for a trace in memory (:func:`.autoscale.plan_of`): each request's work at a full
+    batch, decisions until :func:`simulation_end`. The fast pool and the reference simulation start from it."""
+    work = service.service_s(req.input_tokens, req.output_tokens, slots)
+    sim_end = simulation_end(req, policy, horizon_s)
+    return plan_of(req.arrival_s, work, policy, slots=slots, sim_end_s=sim_end, initial=initial)
 
 
 def decisions_end(requests: int, last_arrival_s: float, policy: AutoscalePolicy, horizon_s: float) -> float:
