@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from breakeven.cli_support import print_json, stdout
+from breakeven.cli_support import OptionGroup, print_json, stdout, with_option_groups
 from breakeven.errors import InputError
 from costmodel.commands.table import PercentileChoice
 from costmodel.engine.capacity import max_rps
@@ -143,7 +144,70 @@ def _compare(runs: list[MeasuredRun], results: list[SimResult]) -> list[dict[str
     return rows
 
 
-def simulate_cmd(  # long by its option declarations; the work is in _simulate_fleet, _workloads, _print_runs
+@dataclass(frozen=True)
+class PoissonOptions(OptionGroup):
+    """A Poisson stream of fixed lengths to simulate (``--rate`` and its sizes)."""
+
+    rate: Annotated[float | None, typer.Option("--rate", help="Poisson arrivals at this rate [req/s].")] = None
+    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests of the Poisson stream.")] = 1000
+    input_tokens: Annotated[int, typer.Option("--input-tokens", min=1, help="Prompt tokens per request.")] = 1000
+    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="Output tokens per request.")] = 200
+
+    def workload(self, seed: int) -> Workload:
+        """The stream, drawn with ``seed``."""
+        rate = self.rate
+        if rate is None or not (math.isfinite(rate) and rate > 0):
+            raise InputError(f"option --rate: expected a positive request rate [req/s], found {rate!r}")
+        rng = np.random.default_rng(seed)
+        return poisson(rate, self.requests, self.input_tokens, self.output_tokens, rng=rng)
+
+
+@dataclass(frozen=True)
+class FleetOptions(OptionGroup):
+    """A fleet of replicas behind a router (``--replicas``, ``--routing``, ``--users``)."""
+
+    replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas behind the router.")] = 1
+    routing: Annotated[
+        RoutingChoice | None,
+        typer.Option(
+            "--routing",
+            help="How a fleet of --replicas routes requests: round_robin, least_loaded, session (sticky) or "
+            "kv_aware (Dynamo's overlap-against-load score) [default: round_robin].",
+            show_default=False,
+        ),
+    ] = None
+    users: Annotated[
+        int | None,
+        typer.Option(
+            "--users",
+            min=1,
+            help="Closed loop: this many users each run one conversation of the trace at a time (needs "
+            "session_id; turns wait think_time_s after the previous answer).",
+            show_default=False,
+        ),
+    ] = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether any fleet option was given (one replica with no routing or users is the single-replica run)."""
+        return self.replicas > 1 or self.routing is not None or self.users is not None
+
+    def replay(self, model: ReplicaModel, source: Path, *, prefix_caching: bool, seed: int) -> FleetResult:
+        """The trace ``source`` replayed on the fleet (a closed loop with ``users``)."""
+        return simulate_fleet(
+            from_trace(load_trace(str(source))),
+            cost_of(model),
+            limits_of(model),
+            replicas=self.replicas,
+            routing=(self.routing or RoutingChoice.round_robin).value,
+            users=self.users,
+            prefix_caching=prefix_caching,
+            seed=seed,
+        )
+
+
+@with_option_groups
+def simulate_cmd(
     *,
     profile: ProfileOpt,
     replay: Annotated[
@@ -161,31 +225,9 @@ def simulate_cmd(  # long by its option declarations; the work is in _simulate_f
         Path | None,
         typer.Option("--trace", metavar="FILE", help="A request trace (any format `breakeven trace info` reads)."),
     ] = None,
-    rate: Annotated[float | None, typer.Option("--rate", help="Poisson arrivals at this rate [req/s].")] = None,
-    requests: Annotated[int, typer.Option("--requests", min=1, help="Requests of the Poisson stream.")] = 1000,
-    input_tokens: Annotated[int, typer.Option("--input-tokens", min=1, help="Prompt tokens per request.")] = 1000,
-    output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="Output tokens per request.")] = 200,
+    stream: PoissonOptions,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Poisson stream.")] = 0,
-    replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas behind the router.")] = 1,
-    routing: Annotated[
-        RoutingChoice | None,
-        typer.Option(
-            "--routing",
-            help="How a fleet of --replicas routes requests: round_robin, least_loaded, session (sticky) or "
-            "kv_aware (Dynamo's overlap-against-load score) [default: round_robin].",
-            show_default=False,
-        ),
-    ] = None,
-    users: Annotated[
-        int | None,
-        typer.Option(
-            "--users",
-            min=1,
-            help="Closed loop: this many users each run one conversation of the trace at a time (needs "
-            "session_id; turns wait think_time_s after the previous answer).",
-            show_default=False,
-        ),
-    ] = None,
+    fleet: FleetOptions,
     prefix_caching: Annotated[
         bool,
         typer.Option("--prefix-caching/--no-prefix-caching", help="vLLM's prefix cache (on by default, as in vLLM)."),
@@ -202,44 +244,27 @@ def simulate_cmd(  # long by its option declarations; the work is in _simulate_f
     cache) and print TTFT, TPOT, ITL and end-to-end percentiles, throughput and whether they kept up; with
     --replicas / --routing / --users, a routed fleet with its prefix-cache hit rate and SLO attainment."""
     model = _replica(profile_from_path_or_name(profile))
-    chosen = [x for x in (replay, trace, rate) if x is not None]
+    chosen = [x for x in (replay, trace, stream.rate) if x is not None]
     if len(chosen) != 1:
         raise InputError("expected exactly one of --replay FILE, --trace FILE or --rate R (with --requests etc.)")
-    if replicas > 1 or routing is not None or users is not None:
+    if fleet.wanted:
         source = trace or replay
         if source is None or (trace is None and _is_measured_run(source)):
             raise InputError("a fleet (--replicas, --routing, --users) replays a trace: expected --trace FILE")
-        fleet = _simulate_fleet(
-            model,
-            source,
-            replicas=replicas,
-            routing=routing or RoutingChoice.round_robin,
-            users=users,
-            prefix_caching=prefix_caching,
-            seed=seed,
-        )
-        summary = fleet.summary(slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms)
+        replayed = fleet.replay(model, source, prefix_caching=prefix_caching, seed=seed)
+        summary = replayed.summary(slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms)
         if as_json:
             print_json(summary)
         else:
             _render_fleet(summary)
         return
-    runs, workloads = _workloads(
-        model,
-        replay,
-        trace,
-        rate,
-        requests=requests,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        seed=seed,
-    )
+    runs, workloads = _workloads(model, replay, trace, stream, seed=seed)
     results = [
         simulate(
             w,
             cost_of(model),
             limits_of(model),
-            horizon_s=None if rate is None else float(w.arrival_s[-1]) + 3600.0,
+            horizon_s=None if stream.rate is None else float(w.arrival_s[-1]) + 3600.0,
             prefix_caching=prefix_caching,
         )
         for w in workloads
@@ -247,39 +272,8 @@ def simulate_cmd(  # long by its option declarations; the work is in _simulate_f
     _print_runs(results, _compare(runs, results) if runs else [], as_json=as_json)
 
 
-def _simulate_fleet(
-    model: ReplicaModel,
-    source: Path,
-    *,
-    replicas: int,
-    routing: RoutingChoice,
-    users: int | None,
-    prefix_caching: bool,
-    seed: int,
-) -> FleetResult:
-    """The trace ``source`` replayed on ``replicas`` replicas behind the router (a closed loop with ``users``)."""
-    return simulate_fleet(
-        from_trace(load_trace(str(source))),
-        cost_of(model),
-        limits_of(model),
-        replicas=replicas,
-        routing=routing.value,
-        users=users,
-        prefix_caching=prefix_caching,
-        seed=seed,
-    )
-
-
 def _workloads(
-    model: ReplicaModel,
-    replay: Path | None,
-    trace: Path | None,
-    rate: float | None,
-    *,
-    requests: int,
-    input_tokens: int,
-    output_tokens: int,
-    seed: int,
+    model: ReplicaModel, replay: Path | None, trace: Path | None, stream: PoissonOptions, *, seed: int
 ) -> tuple[list[MeasuredRun], list[Workload]]:
     """What ``simulate`` replays: a measured run's workloads (with the run, to compare), a trace, or a Poisson
     stream of fixed lengths."""
@@ -290,9 +284,7 @@ def _workloads(
     path = replay if replay is not None else trace
     if path is not None:
         return [], [from_trace(load_trace(str(path)))]
-    if rate is None or not (math.isfinite(rate) and rate > 0):
-        raise InputError(f"option --rate: expected a positive request rate [req/s], found {rate!r}")
-    return [], [poisson(rate, requests, input_tokens, output_tokens, rng=np.random.default_rng(seed))]
+    return [], [stream.workload(seed)]
 
 
 def _print_runs(results: list[SimResult], comparison: list[dict[str, Any]], *, as_json: bool) -> None:
