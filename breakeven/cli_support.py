@@ -77,12 +77,14 @@ def new_app(help_text: str, **kwargs: Any) -> typer.Typer:
 
 
 class OptionGroup:
-    """Base of a frozen dataclass of options that several commands take together, declared once.
+    """Base of a frozen dataclass of options that belong together, declared once: the options several commands
+    share (``traces.cli.TraceReading``), or those one command turns into one library value (the finance
+    options into a ``FinanceRequest``).
 
     Each field is a typer ``Annotated`` option with its default; a command decorated with
     :func:`with_option_groups` takes the group as one parameter (``reading: TraceReading``) and typer shows
-    its fields, in their order, where that parameter stands. The group's methods hold what the commands did
-    with those options alike (load a trace, open a catalog).
+    its fields, in their order, where that parameter stands (``--help`` is as if they were written there).
+    The group's methods hold what is done with those options (load a trace, open a catalog, build a request).
     """
 
 
