@@ -50,6 +50,12 @@ class Lease:
         return np.minimum(self.ready_s, self.stop_s) - self.start_s
 
     @property
+    def cold_start_times_s(self) -> FloatArray:
+        """When each replica started during the trace (after t = 0), booting cold [s]; the fleet at t = 0 starts
+        warm."""
+        return self.start_s[self.start_s > 0]
+
+    @property
     def ready_time_s(self) -> float:
         """Instance-seconds ready (serving or idle) inside the window."""
         return float(np.maximum(self.stop_s - self.ready_s, 0.0).sum())

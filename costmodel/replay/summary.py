@@ -217,13 +217,12 @@ def bill_fleet(
     width, _ = busy_grid(horizon_s)
     busy_s, served_s, _ = busy_from_cells(served.served_cells, leased.ready_s, leased.stop_s, horizon_s, width)
     costs = gpu_costs(leased, gpu_price, busy_s=busy_s, tier=settings.tier)
-    cold_starts = leased.start_s[leased.start_s > 0]
     replicas = Replicas(
         policy=policy_label(policy),
         fixed=policy.min_replicas if policy.kind == "fixed" else None,
         mean=float(leased.raw_s.sum() / horizon_s) if horizon_s > 0 else 0.0,
         peak=instances.peak_running(horizon_s),
-        cold_starts=int(cold_starts.size),
+        cold_starts=int(leased.cold_start_times_s.size),
         capacity_rps_per_replica=replica_rps(settings.service, slots, *served.mean_mix),
         utilization=min(1.0, costs.hours.busy / costs.hours.total) if costs.hours.total > 0 else 0.0,
     )
@@ -248,15 +247,7 @@ def bill_fleet(
         slot_utilization=served_s / (ready_s * slots) if ready_s > 0 else 0.0,
         decisions=decisions,
         timeline=timeline(
-            served.arrival_s,
-            leased.start_s,
-            leased.stop_s,
-            ready_from=leased.ready_s,
-            ready_until=leased.stop_s,
-            horizon_s=horizon_s,
-            points=settings.timeline_points,
-            cold_start_times_s=cold_starts,
-            arrival_counts=served.arrival_counts,
+            leased, served.arrival_s, points=settings.timeline_points, arrival_counts=served.arrival_counts
         ),
         notes=notes,
     )

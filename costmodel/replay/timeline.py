@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from costmodel.replay._arrays import FloatArray
+from costmodel.replay.billing import Lease
 from costmodel.results import Timeline
 
 _MAX_CELLS = 4_000_000
@@ -110,40 +111,34 @@ MIN_BIN_S = 1e-3
 
 
 def timeline(
+    leased: Lease,
     arrival_s: FloatArray,
-    run_from: FloatArray,
-    run_until: FloatArray,
     *,
-    ready_from: FloatArray,
-    ready_until: FloatArray,
-    horizon_s: float,
     points: int = 400,
-    cold_start_times_s: FloatArray | None = None,
-    option_id: str | None = None,
     arrival_counts: npt.NDArray[np.int64] | None = None,
 ) -> Timeline:
-    """A downsampled chart timeline: arrivals per second and mean replicas running / ready per bin.
+    """A downsampled chart timeline of a leased fleet over its window: arrivals per second, mean replicas
+    running (start → stop) and ready (ready → stop) per bin, and the cold starts.
 
     ``arrival_counts``: requests per bin, already counted (a replay streamed through a dataset); then
     ``arrival_s`` need only hold the last arrival."""
-    span = max(horizon_s, float(arrival_s[-1]) if arrival_s.size else 0.0)
+    span = max(leased.horizon_s, float(arrival_s[-1]) if arrival_s.size else 0.0)
     if span <= 0:
-        return Timeline(bin_s=1.0, t_s=[], arrivals_rps=[], replicas_running=[], replicas_ready=[], option_id=option_id)
+        return Timeline(bin_s=1.0, t_s=[], arrivals_rps=[], replicas_running=[], replicas_ready=[])
     width, bins = timeline_grid(span, points)
     idx = np.minimum(np.floor(arrival_s / width).astype(np.int64), bins - 1)
     counts = np.bincount(idx, minlength=bins)[:bins] if arrival_counts is None else arrival_counts[:bins]
     arrivals = counts / width
-    running = occupancy_per_cell(run_from, np.minimum(run_until, bins * width), width, bins) / width
-    ready = occupancy_per_cell(ready_from, np.minimum(ready_until, bins * width), width, bins) / width
-    cold = [] if cold_start_times_s is None else [float(x) for x in cold_start_times_s[:5000]]
+    until = np.minimum(leased.stop_s, bins * width)
+    running = occupancy_per_cell(leased.start_s, until, width, bins) / width
+    ready = occupancy_per_cell(leased.ready_s, until, width, bins) / width
     return Timeline(
         bin_s=width,
         t_s=[float(x) for x in np.arange(bins) * width],
         arrivals_rps=[float(x) for x in arrivals],
         replicas_running=[float(x) for x in running],
         replicas_ready=[float(x) for x in ready],
-        cold_start_times_s=cold,
-        option_id=option_id,
+        cold_start_times_s=[float(x) for x in leased.cold_start_times_s[:5000]],
     )
 
 
