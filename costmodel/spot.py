@@ -326,11 +326,5 @@ def _replay_after(
     ok[lost] = False
     if retries.size:
         first_token = start_before[retries] + service.ttft_ms(sub.input_tokens[retries], 1.0) / 1000.0
-        again = RequestArrays(
-            arrival_s=sub.arrival_s[retries],
-            input_tokens=sub.input_tokens[retries],
-            output_tokens=sub.output_tokens[retries],
-            source=sub.source,
-        )
-        ok[retries] = met_at_mean(again, service, start[n:], batch[n:], slo) & (first_token > at_s)
+        ok[retries] = met_at_mean(sub, service, start[n:], batch[n:], slo, rows=retries) & (first_token > at_s)
     return ok

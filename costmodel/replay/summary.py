@@ -85,11 +85,12 @@ def met_at_mean(
     batch: npt.ArrayLike,
     slo: Slo,
     *,
-    rows: BoolArray | None = None,
+    rows: npt.NDArray[np.bool_] | npt.NDArray[np.int64] | None = None,
 ) -> BoolArray:
-    """Per request (of ``rows`` when given, ``start_s`` and ``batch`` already cut to them): whether it meets
-    both SLO targets at its mean latency, without the per-request spread; a request never served (start
-    inf) or turned away (NaN) misses. The searches' quick verdict, where :func:`request_latency` is the full."""
+    """Per request (of ``rows``, a mask or indices, when given; ``start_s`` and ``batch`` already cut to them):
+    whether it meets both SLO targets at its mean latency, without the per-request spread; a request never
+    served (start inf) or turned away (NaN) misses. The searches' quick verdict, where :func:`request_latency`
+    is the full one."""
     arrival, n_in, n_out = req.arrival_s, req.input_tokens, req.output_tokens
     if rows is not None:
         arrival, n_in, n_out = arrival[rows], n_in[rows], n_out[rows]
