@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from costmodel.cli import app
 from tests.conftest import REPO
@@ -51,3 +52,27 @@ def test_planning_example_runs() -> None:
     rows = [line for line in result.stdout.splitlines()[1:] if line.strip()]
     assert len(rows) == 6
     assert all(re.search(r"[\d,]+$", row) for row in rows)
+
+
+def _help_texts() -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+
+    def walk(cmd: object, path: tuple[str, ...]) -> None:
+        found.extend((" ".join(path), p.help) for p in getattr(cmd, "params", []) if getattr(p, "help", None))
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+@pytest.mark.parametrize("command", _leaf_commands())
+def test_help_shows_every_option_text_whole(command: str) -> None:
+    """rich reads ``[req/s]`` or ``[default: x]`` in a help text as markup and drops it unless escaped (``\\[``)."""
+    result = CliRunner().invoke(app, [*command.split(), "--help"], env={"COLUMNS": "1000", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.replace("│", " ").split())
+    for path, text in _help_texts():
+        if path == command:
+            expected = " ".join(text.replace("\\[", "[").split())
+            assert expected in shown, f"`breakeven {command} --help` does not show {expected!r} whole"

@@ -23,8 +23,8 @@ from breakeven.plausibility import MAX_TOKENS_PER_REQUEST, is_notice
 from costmodel.analyze import analyze as run_analysis
 from costmodel.checks import profile_problem
 from costmodel.commands import options
-from costmodel.commands.simulate import RoutingChoice
 from costmodel.commands.sweep import SchedulerOption, WorkersOption
+from costmodel.engine.fleet import Routing
 from costmodel.finance import FinanceRequest, parse_commitment
 from costmodel.policy import parse_policy
 from costmodel.profiles import Profile, profile_from_path_or_name
@@ -228,14 +228,14 @@ def analyze(  # long by its option declarations: typer reads every option from t
         bool, typer.Option("--no-hybrid", help="Skip the hybrid (dedicated + overflow) search.")
     ] = False,
     routing: Annotated[
-        RoutingChoice,
+        Routing,
         typer.Option(
             "--routing",
             help="How requests are routed across dedicated replicas, for a trace with hash_ids and a profile with a "
             "replica model: the replicas' prefix caches are simulated and the options costed with the hit rate "
             "found; the report compares every policy.",
         ),
-    ] = RoutingChoice.round_robin,
+    ] = "round_robin",
     prefix_caching: Annotated[
         bool,
         typer.Option(
@@ -301,7 +301,7 @@ def analyze(  # long by its option declarations: typer reads every option from t
             sensitivity_samples=samples,
             progress=progress,
             finance=finance.request(),
-            routing=routing.value,
+            routing=routing,
             prefix_caching=prefix_caching,
         )
     results_path, report_path = write_outputs(results, out)

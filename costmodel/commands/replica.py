@@ -94,7 +94,7 @@ KvTokensOpt = Annotated[
     typer.Option(
         "--kv-cache-tokens",
         min=1,
-        help="KV-cache capacity from the server's log [default: estimated from GPU memory].",
+        help="KV-cache capacity from the server's log \\[default: estimated from GPU memory].",
         show_default=False,
     ),
 ]
@@ -111,7 +111,7 @@ GpusFileOpt = Annotated[
 ]
 IdOpt = Annotated[
     str | None,
-    typer.Option("--id", metavar="NAME", help="Profile id [default: '<model>@<tp>x<gpu>'].", show_default=False),
+    typer.Option("--id", metavar="NAME", help="Profile id \\[default: '<model>@<tp>x<gpu>'].", show_default=False),
 ]
 OutputOpt = Annotated[Path, typer.Option("-o", "--output", metavar="PROFILE.json", help="Write the profile here.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the profile JSON instead of the summary.")]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +21,7 @@ from breakeven.cli_support import OptionGroup, print_json, stdout, with_option_g
 from breakeven.errors import InputError
 from costmodel.commands.table import PercentileChoice
 from costmodel.engine.capacity import max_rps
-from costmodel.engine.fleet import FleetResult, simulate_fleet
+from costmodel.engine.fleet import FleetResult, Routing, simulate_fleet
 from costmodel.engine.replica import cost_of, deployed_of, limits_of
 from costmodel.engine.results import SimResult
 from costmodel.engine.runs import MeasuredRun, is_inference_sim_replay, load_measured, predict
@@ -33,16 +32,6 @@ from costmodel.profiles.importers.vllm_bench import is_vllm_bench_record
 from costmodel.profiles.schema import ReplicaModel
 from costmodel.results import Slo
 from traces import load_trace
-
-
-class RoutingChoice(StrEnum):
-    """Fleet routing policies."""
-
-    round_robin = "round_robin"
-    least_loaded = "least_loaded"
-    session = "session"
-    kv_aware = "kv_aware"
-
 
 ProfileOpt = Annotated[
     str,
@@ -148,7 +137,7 @@ def _compare(runs: list[MeasuredRun], results: list[SimResult]) -> list[dict[str
 class PoissonOptions(OptionGroup):
     """A Poisson stream of fixed lengths to simulate (``--rate`` and its sizes)."""
 
-    rate: Annotated[float | None, typer.Option("--rate", help="Poisson arrivals at this rate [req/s].")] = None
+    rate: Annotated[float | None, typer.Option("--rate", help="Poisson arrivals at this rate \\[req/s].")] = None
     requests: Annotated[int, typer.Option("--requests", min=1, help="Requests of the Poisson stream.")] = 1000
     input_tokens: Annotated[int, typer.Option("--input-tokens", min=1, help="Prompt tokens per request.")] = 1000
     output_tokens: Annotated[int, typer.Option("--output-tokens", min=1, help="Output tokens per request.")] = 200
@@ -168,11 +157,11 @@ class FleetOptions(OptionGroup):
 
     replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas behind the router.")] = 1
     routing: Annotated[
-        RoutingChoice | None,
+        Routing | None,
         typer.Option(
             "--routing",
             help="How a fleet of --replicas routes requests: round_robin, least_loaded, session (sticky) or "
-            "kv_aware (Dynamo's overlap-against-load score) [default: round_robin].",
+            "kv_aware (Dynamo's overlap-against-load score) \\[default: round_robin].",
             show_default=False,
         ),
     ] = None
@@ -199,7 +188,7 @@ class FleetOptions(OptionGroup):
             cost_of(model),
             limits_of(model),
             replicas=self.replicas,
-            routing=(self.routing or RoutingChoice.round_robin).value,
+            routing=self.routing or "round_robin",
             users=self.users,
             prefix_caching=prefix_caching,
             seed=seed,
@@ -314,8 +303,8 @@ def capacity_cmd(
     profile: ProfileOpt,
     input_tokens: Annotated[float, typer.Option("--input-tokens", min=1, help="Prompt tokens per request.")],
     output_tokens: Annotated[float, typer.Option("--output-tokens", min=1, help="Output tokens per request.")],
-    slo_ttft_ms: Annotated[float, typer.Option("--slo-ttft-ms", min=0.001, help="TTFT target [ms].")] = 600.0,
-    slo_tpot_ms: Annotated[float, typer.Option("--slo-tpot-ms", min=0.001, help="TPOT target [ms].")] = 60.0,
+    slo_ttft_ms: Annotated[float, typer.Option("--slo-ttft-ms", min=0.001, help="TTFT target \\[ms].")] = 600.0,
+    slo_tpot_ms: Annotated[float, typer.Option("--slo-tpot-ms", min=0.001, help="TPOT target \\[ms].")] = 60.0,
     percentile: Annotated[
         PercentileChoice, typer.Option("--percentile", help="Statistic the targets apply to.")
     ] = PercentileChoice.p90,
