@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -145,29 +145,32 @@ def _stats(values: FloatArray) -> dict[str, float | None]:
 
 
 class _Router:
+    """Picks the replica of each arriving request by the policy's method (one per :data:`Routing` name)."""
+
     def __init__(
         self, policy: Routing, sims: list[_Sim], session_of: IntArray, weight: float, rng: np.random.Generator
     ) -> None:
         self.policy, self.sims, self.session_of, self.weight, self.rng = policy, sims, session_of, weight, rng
         self.turn = 0
         self.sticky: dict[int, int] = {}
+        choosers: dict[Routing, Callable[[int], int]] = {
+            "round_robin": self._round_robin,
+            "least_loaded": lambda _i: self._least_loaded(),
+            "session": self._session,
+            "kv_aware": self._kv_aware,
+        }
+        self.choose = choosers[policy]
 
-    def choose(self, i: int) -> int:
-        sims = self.sims
-        if self.policy == "round_robin":
-            k = self.turn % len(sims)
-            self.turn += 1
-            return k
-        if self.policy == "session":
-            session = int(self.session_of[i])
-            if session in self.sticky:
-                return self.sticky[session]
-            k = self._least_loaded()
-            self.sticky[session] = k
-            return k
-        if self.policy == "least_loaded":
-            return self._least_loaded()
-        return self._kv_aware(i)
+    def _round_robin(self, _i: int) -> int:
+        k = self.turn % len(self.sims)
+        self.turn += 1
+        return k
+
+    def _session(self, i: int) -> int:
+        session = int(self.session_of[i])
+        if session not in self.sticky:
+            self.sticky[session] = self._least_loaded()
+        return self.sticky[session]
 
     def _least_loaded(self) -> int:
         loads = [sum(s.load()[:2]) for s in self.sims]
