@@ -29,7 +29,7 @@ import heapq
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +41,7 @@ from costmodel.engine.steptime import StepCost
 from costmodel.engine.workload import FloatArray, IntArray, Workload
 
 Routing = Literal["round_robin", "least_loaded", "session", "kv_aware"]
-ROUTINGS: Final[tuple[Routing, ...]] = ("round_robin", "least_loaded", "session", "kv_aware")
+ROUTINGS: Final[tuple[Routing, ...]] = get_args(Routing)
 
 
 @dataclass(frozen=True)
