@@ -176,3 +176,8 @@ def test_every_file_the_architecture_page_names_exists(path: str) -> None:
 @pytest.mark.parametrize("module", sorted(set(re.findall(r"`(?:engine|steps|replay|profiles)/(\w+)`", ARCHITECTURE))))
 def test_every_module_the_architecture_page_names_exists(module: str) -> None:
     assert any(name.endswith("." + module) for name in MODULES), f"docs/architecture.md names {module!r}"
+
+
+@pytest.mark.parametrize("name", sorted(set(re.findall(r"`(\w+\.py)`", ARCHITECTURE))))
+def test_every_bare_file_name_the_architecture_page_names_exists(name: str) -> None:
+    assert any(path.name == name for path in MODULES.values()), f"docs/architecture.md names {name}"
