@@ -91,10 +91,15 @@ def is_notice(text: str) -> bool:
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
-#: What one request costs in memory, end to end, while a trace is analysed: the canonical columns (~40 B),
-#: the replay's per-request arrays and their temporaries. Measured: a 5 M-request analysis peaks under 1 GB
-#: (benchmarks/bench_analyze.py), i.e. ~200 B a request.
+#: What one request of a synthetic trace costs in memory while it is generated: the canonical columns
+#: (~40 B) and the generator's temporaries.
 BYTES_PER_REQUEST = 200
+
+#: What one request costs in memory, end to end, while a trace is analysed in memory: the canonical columns,
+#: the replays' per-request arrays and their temporaries. Measured (benchmarks/bench_analyze.py, 2026-12-05,
+#: this project's 2-core machine): a 5 M-request analysis peaks at 3,332 MiB against 392 MiB for the bundled
+#: 8,819-request one, i.e. ~620 B a request.
+ANALYSIS_BYTES_PER_REQUEST = 620
 
 
 def parse_size(text: str, *, where: str) -> int | None:
@@ -158,12 +163,14 @@ def require_memory(need_bytes: float, *, where: str, what: str) -> None:
     )
 
 
-def require_requests(requests: float, *, where: str, what: str) -> None:
-    """:func:`require_memory` for ``requests`` requests at :data:`BYTES_PER_REQUEST` each."""
+def require_requests(requests: float, *, where: str, what: str, bytes_each: int = BYTES_PER_REQUEST) -> None:
+    """:func:`require_memory` for ``requests`` requests at ``bytes_each`` each."""
     if not math.isfinite(requests):  # NaN or inf: nothing sensible can be sized
         raise InputError(f"{where}: {what}: expected a finite number of requests, found {requests}")
     require_memory(
-        requests * BYTES_PER_REQUEST,
+        requests * bytes_each,
         where=where,
-        what=f"{what} ({requests:,.3g} requests at ~{BYTES_PER_REQUEST} B each)",
+        what=f"{what} ({requests:,.0f} requests at ~{bytes_each} B each)"
+        if requests < 1e12
+        else f"{what} ({requests:,.3g} requests at ~{bytes_each} B each)",
     )

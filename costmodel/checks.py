@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from breakeven.errors import InputError
-from breakeven.plausibility import notice, require_requests
+from breakeven.plausibility import ANALYSIS_BYTES_PER_REQUEST, notice, require_requests
 from costmodel.capacity import fit_replica_service
 from costmodel.profiles import Profile
 from costmodel.results import HOURS_PER_MONTH
@@ -44,7 +44,7 @@ def check_trace(trace: Trace | TraceDataset) -> list[str]:
     if isinstance(trace, TraceDataset):  # streamed partition by partition: no memory budget per request
         horizon = trace.last_arrival_s
     else:
-        require_requests(n, where=name, what="analysing it")
+        require_requests(n, where=name, what="analysing it", bytes_each=ANALYSIS_BYTES_PER_REQUEST)
         horizon = float(trace.df["arrival_s"].iloc[-1])
     if not horizon >= MIN_SPAN_S:
         count = "one request" if n == 1 else f"{n:,} requests, all within {horizon:.3g} s"

@@ -24,6 +24,7 @@ from breakeven.plausibility import (
     require_memory,
     require_requests,
 )
+from costmodel.analyze import bundled_trace
 from costmodel.checks import check_prices, check_trace, profile_problem
 from costmodel.profiles import bundled_profile, parse_profile
 from costmodel.profiles.importers.vllm_log import parse_vllm_log, unmarkdown
@@ -149,6 +150,16 @@ def test_generators_refuse_before_allocating(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(InputError, match="would need about"):
         generators.diurnal(1.0, 1e15, lengths, np.random.default_rng(0))
     assert time.perf_counter() - started < 1.0
+
+
+def test_an_analysis_is_sized_at_its_measured_bytes_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench_analyze measured ~620 B a request at 5 M requests: 8,819 requests need ~5.2 MiB, more than 4 MiB
+    trace = bundled_trace()
+    monkeypatch.setenv("BREAKEVEN_MEMORY_BUDGET", "4M")
+    with pytest.raises(InputError, match=r"analysing it \(8,819 requests at ~620 B each\) would need about 5\.2 MiB"):
+        check_trace(trace)
+    monkeypatch.setenv("BREAKEVEN_MEMORY_BUDGET", "8M")
+    check_trace(trace)
 
 
 def test_monte_carlo_draws_are_sized(monkeypatch: pytest.MonkeyPatch) -> None:
