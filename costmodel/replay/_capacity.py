@@ -46,22 +46,22 @@ class Capacity:
         """
         times, counts = self.times, self.counts
         seg = np.searchsorted(times, a, side="right")
-        out = np.full(a.shape, np.inf)
-        todo = np.arange(a.size)
-        tau = a
-        for _ in range(_SEGMENTS):
-            s = seg[todo]
-            nxt = np.full(s.shape, np.inf)
-            has_next = s < times.size
-            nxt[has_next] = times[s[has_next]]
-            cand = np.maximum(tau, deps.kth(k[todo] - counts[s] * self.slots))
-            hit = cand < nxt
-            out[todo[hit]] = cand[hit]
-            keep = ~hit & has_next
-            todo, tau = todo[keep], nxt[keep]
-            seg[todo] += 1
+        ends = np.append(times, np.inf)  # each segment's end (the last never ends)
+        out = np.maximum(a, deps.kth(k - counts[seg] * self.slots))
+        hit = out < ends[seg]
+        if hit.all():  # the usual case: a slot comes free within the segment that holds a
+            return out
+        out[~hit] = np.inf
+        todo = np.flatnonzero(~hit & (seg < times.size))
+        for _ in range(_SEGMENTS - 1):
             if todo.size == 0:
                 break
+            s = seg[todo] + 1
+            seg[todo] = s
+            cand = np.maximum(times[s - 1], deps.kth(k[todo] - counts[s] * self.slots))
+            hit = cand < ends[s]
+            out[todo[hit]] = cand[hit]
+            todo = todo[~hit & (s < times.size)]
         return out
 
     # ---------------------------------------------------------------------- virtual (slot) time

@@ -33,22 +33,29 @@ class Departures:
             return
         old = np.sort(self.values[members], kind="stable")
         self.values[members] = new
-        gone = _positions(self._sorted, old)
-        kept = np.delete(self._sorted, gone)
-        kept_rank = np.delete(self._fixed_rank, gone)
+        n = self._sorted.size
+        keep = np.ones(n, dtype=bool)
+        keep[_positions(self._sorted, old)] = False
+        kept = self._sorted[keep]
         add = np.sort(new, kind="stable")
         at = np.searchsorted(kept, add, side="left")
-        self._sorted = np.insert(kept, at, add)
-        self._fixed_rank = np.insert(kept_rank, at, np.searchsorted(self.fixed, add, side="left"))
-        self._pos = np.arange(self._sorted.size) + self._fixed_rank
+        added = np.zeros(n, dtype=bool)  # where the new values go: before position `at` of the kept ones
+        added[at + np.arange(add.size)] = True
+        merged = np.empty(n)
+        merged[added] = add
+        merged[~added] = kept
+        rank = np.empty(n, dtype=np.int64)
+        rank[added] = np.searchsorted(self.fixed, add, side="left")
+        rank[~added] = self._fixed_rank[keep]
+        self._sorted, self._fixed_rank = merged, rank
+        self._pos = np.arange(n) + rank
 
     def kth(self, rank: IntArray) -> FloatArray:
         """The departure at 0-based ``rank`` in the union: -inf for rank < 0, +inf for rank ≥ size."""
         r = np.asarray(rank, dtype=np.int64)
-        out = np.full(r.shape, np.inf)
-        out[r < 0] = -np.inf
-        ok = (r >= 0) & (r < self.size)
-        rr = r[ok]
+        if self.size == 0:
+            return np.where(r < 0, -np.inf, np.inf)
+        rr = np.clip(r, 0, self.size - 1)  # out-of-range ranks are looked up at an end, then replaced
         if self._sorted.size:
             k = np.searchsorted(self._pos, rr, side="right")
             prev = np.maximum(k - 1, 0)
@@ -57,10 +64,10 @@ class Departures:
                 from_fixed = self.fixed[np.clip(rr - k, 0, self.fixed.size - 1)]
             else:
                 from_fixed = np.full(rr.shape, np.inf)
-            out[ok] = np.where(is_extra, self._sorted[prev], from_fixed)
+            value = np.where(is_extra, self._sorted[prev], from_fixed)
         else:
-            out[ok] = self.fixed[rr]
-        return out
+            value = self.fixed[rr]
+        return np.where(r < 0, -np.inf, np.where(r >= self.size, np.inf, value))
 
     def count_le(self, t: FloatArray) -> IntArray:
         """Departures at or before each ``t``."""

@@ -233,55 +233,69 @@ def _settle(
 ) -> int | None:
     """Re-evaluate the ``active`` members until nothing moves (each move activates the members it may
     affect, :func:`_next_active`). Returns None when settled, else the row (from ``p``) of the first request
-    still moving after :data:`MAX_ITERATIONS` (a long overload)."""
+    still moving after :data:`MAX_ITERATIONS` (a long overload).
+
+    What depends on the members alone (their arrivals, episodes and runs of equal arrival) is computed once
+    here, not on every pass; under ``loss`` a member's start is its arrival throughout."""
     a = sol.arrival
+    arrival = a[members]
     episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
+    run_end = _run_ends(arrival) if ctx.loss else None
     last_moved = active
     for _ in range(MAX_ITERATIONS):
         ctx.iterations += 1
         rows = members[active]
         new_start, new_adm, b, new_svc = _evaluate(
-            ctx, p, sol, members=members, deps=deps, base_k=base_k, active=active
+            ctx, p, sol, members=members, deps=deps, base_k=base_k, active=active, run_end=run_end
         )
-        changed = (new_start != sol.start[rows]) | (new_adm != sol.admitted[rows]) | (new_svc != sol.svc[rows])
+        old_start, old_adm, old_svc = sol.start[rows], sol.admitted[rows], sol.svc[rows]
+        changed = (new_start != old_start) | (new_adm != old_adm) | (new_svc != old_svc)
         deferred = active[:0]
         if ctx.loss:  # turning away is not monotone: settle flips in order, never two that interact
-            keep = _independent_flips(a[rows], new_adm != sol.admitted[rows], np.maximum(new_svc, sol.svc[rows]))
+            keep = _independent_flips(arrival[active], new_adm != old_adm, np.maximum(new_svc, old_svc))
             if keep is not None:
                 deferred = active[~keep]
                 changed &= keep
                 new_start, new_adm, b, new_svc = (
-                    np.where(keep, new_start, sol.start[rows]),
-                    np.where(keep, new_adm, sol.admitted[rows]),
+                    np.where(keep, new_start, old_start),
+                    np.where(keep, new_adm, old_adm),
                     np.where(keep, b, sol.batch[rows]),
-                    np.where(keep, new_svc, sol.svc[rows]),
+                    np.where(keep, new_svc, old_svc),
                 )
         sol.start[rows], sol.admitted[rows], sol.batch[rows], sol.svc[rows] = new_start, new_adm, b, new_svc
         if not changed.any():
             return None
         moved = active[changed]
         old_dep = deps.values[moved]
-        new_dep = np.where(new_adm, new_start + new_svc, a[rows])[changed]
+        new_dep = np.where(new_adm, new_start + new_svc, arrival[active])[changed]
         deps.update(moved, new_dep)
         last_moved = moved
+        start = arrival if ctx.loss else sol.start[members]
         active = _next_active(
-            episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=a[members], start=sol.start[members]
+            episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=arrival, start=start, deferred=deferred
         )
-        if deferred.size:
-            active = np.union1d(active, deferred)
     return int(members[last_moved.min()])
 
 
 def _evaluate(
-    ctx: Context, p: int, sol: _Solution, *, members: IntArray, deps: Departures, base_k: IntArray, active: IntArray
+    ctx: Context,
+    p: int,
+    sol: _Solution,
+    *,
+    members: IntArray,
+    deps: Departures,
+    base_k: IntArray,
+    active: IntArray,
+    run_end: IntArray | None,
 ) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
     """The one equation for the ``active`` members against the current departures: start (``queue``: also
-    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time."""
+    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time.
+    ``run_end``: see :func:`_run_ends` (``loss`` only)."""
     a = sol.arrival
     rows = members[active]
     k = base_k[rows]
     if ctx.loss:  # skip the "departures" (at arrival) of itself and of later ones arriving with it
-        k = k + _turned_away_at_or_after(sol.admitted[members], a[members])[active]
+        k = k + _turned_away_at_or_after(sol.admitted, members, active, run_end)
     free_at = ctx.cap.free_time(deps, k, a[rows])
     if ctx.loss:
         new_adm = free_at <= a[rows]
@@ -319,15 +333,25 @@ def _late_others(ctx: Context, sol: _Solution, *, is_member: BoolArray, deps: De
     return others[late]
 
 
-def _turned_away_at_or_after(admitted: BoolArray, arrival: FloatArray) -> IntArray:
-    """Per member: members turned away among itself and those after it with the same arrival time (they
-    "leave" at that instant, so a count of departures up to it would include them)."""
-    rejected = (~admitted).astype(np.int64)
-    group = np.concatenate([[0], np.cumsum(np.diff(arrival) != 0)])
-    total = np.bincount(group, weights=rejected).astype(np.int64)
-    before = np.cumsum(rejected) - rejected  # turned away before each member (all groups)
-    first = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1])
-    return total[group] - (before - before[first][group])
+def _run_ends(arrival: FloatArray) -> IntArray | None:
+    """Per member: the end (exclusive) of its run of members with the same arrival time; None when every run
+    is a single member (the usual case)."""
+    bounds = np.flatnonzero(np.diff(arrival) != 0) + 1
+    if bounds.size == arrival.size - 1:
+        return None
+    run = np.concatenate([[0], np.cumsum(np.diff(arrival) != 0)])
+    return np.concatenate([bounds, [arrival.size]])[run]
+
+
+def _turned_away_at_or_after(
+    admitted: BoolArray, members: IntArray, active: IntArray, run_end: IntArray | None
+) -> IntArray:
+    """Per ``active`` member: members turned away among itself and those after it with the same arrival time
+    (they "leave" at that instant, so a count of departures up to it would include them)."""
+    if run_end is None:
+        return (~admitted[members[active]]).astype(np.int64)
+    before = np.concatenate([[0], np.cumsum(~admitted[members])])  # turned away before each member
+    return before[run_end[active]] - before[active]
 
 
 def _with_watch(rows: IntArray, m: int, slots: int) -> IntArray:
@@ -345,11 +369,13 @@ def _next_active(
     new_dep: FloatArray,
     arrival: FloatArray,
     start: FloatArray,
+    deferred: IntArray,
 ) -> IntArray:
-    """Members to evaluate next: the request after each moved one (it may queue behind it), and every member
-    whose wait ``[arrival, start]`` overlaps a moved departure's ``[old, new]`` (the free slot it waits
-    for, or its batch, may have changed)."""
+    """Members to evaluate next: the ``deferred`` ones, the request after each moved one (it may queue behind
+    it), and every member whose wait ``[arrival, start]`` overlaps a moved departure's ``[old, new]`` (the
+    free slot it waits for, or its batch, may have changed)."""
     active = np.zeros(episode.size, dtype=bool)
+    active[deferred] = True
     nxt = moved + 1
     nxt = nxt[nxt < episode.size]
     active[nxt[episode[nxt] == episode[nxt - 1]]] = True
