@@ -55,13 +55,14 @@ class Departures:
         r = np.asarray(rank, dtype=np.int64)
         if self.size == 0:
             return np.where(r < 0, -np.inf, np.inf)
-        rr = np.clip(r, 0, self.size - 1)  # out-of-range ranks are looked up at an end, then replaced
+        # out-of-range ranks are looked up at an end, then replaced (np.minimum/np.maximum: np.clip's overhead)
+        rr = np.minimum(np.maximum(r, 0), self.size - 1)
         if self._sorted.size:
-            k = np.searchsorted(self._pos, rr, side="right")
+            k = self._pos.searchsorted(rr, side="right")
             prev = np.maximum(k - 1, 0)
             is_extra = (k > 0) & (self._pos[prev] == rr)
             if self.fixed.size:
-                from_fixed = self.fixed[np.clip(rr - k, 0, self.fixed.size - 1)]
+                from_fixed = self.fixed[np.minimum(np.maximum(rr - k, 0), self.fixed.size - 1)]
             else:
                 from_fixed = np.full(rr.shape, np.inf)
             value = np.where(is_extra, self._sorted[prev], from_fixed)
@@ -69,9 +70,11 @@ class Departures:
             value = self.fixed[rr]
         return np.where(r < 0, -np.inf, np.where(r >= self.size, np.inf, value))
 
-    def count_le(self, t: FloatArray) -> IntArray:
-        """Departures at or before each ``t``."""
-        return np.searchsorted(self.fixed, t, side="right") + np.searchsorted(self._sorted, t, side="right")
+    def count_le(self, t: FloatArray, *, fixed_count: IntArray | None = None) -> IntArray:
+        """Departures at or before each ``t`` (``fixed_count``: the fixed ones among them, when known)."""
+        if fixed_count is None:
+            fixed_count = self.fixed.searchsorted(t, side="right")
+        return fixed_count + self._sorted.searchsorted(t, side="right")
 
     def merged(self) -> FloatArray:
         """All departures, sorted (inf ones included)."""

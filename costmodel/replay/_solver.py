@@ -92,7 +92,8 @@ class Context:
         return (ttft + self.tail[rows] * (s.tpot_base_ms + s.tpot_per_seq_ms * b)) / 1000.0
 
     def batch_of(self, in_service: IntArray, ready: IntArray) -> IntArray:
-        return np.clip(in_service // np.maximum(ready, 1) + 1, 1, self.slots)
+        # np.minimum/np.maximum rather than np.clip: the same integers without np.clip's per-call overhead
+        return np.minimum(np.maximum(in_service // np.maximum(ready, 1) + 1, 1), self.slots)
 
 
 @dataclass
@@ -235,19 +236,16 @@ def _settle(
     affect, :func:`_next_active`). Returns None when settled, else the row (from ``p``) of the first request
     still moving after :data:`MAX_ITERATIONS` (a long overload).
 
-    What depends on the members alone (their arrivals, episodes and runs of equal arrival) is computed once
-    here, not on every pass; under ``loss`` a member's start is its arrival throughout."""
-    a = sol.arrival
-    arrival = a[members]
+    What does not change while the members settle is computed once here (:class:`_Members`), not on every
+    pass."""
+    mem = _Members.of(ctx, sol, members, deps)
+    arrival = mem.arrival
     episode = np.concatenate([[0], np.cumsum(np.diff(members) > 1)])
-    run_end = _run_ends(arrival) if ctx.loss else None
     last_moved = active
     for _ in range(MAX_ITERATIONS):
         ctx.iterations += 1
         rows = members[active]
-        new_start, new_adm, b, new_svc = _evaluate(
-            ctx, p, sol, members=members, deps=deps, base_k=base_k, active=active, run_end=run_end
-        )
+        new_start, new_adm, b, new_svc = _evaluate(ctx, p, sol, mem=mem, deps=deps, base_k=base_k, active=active)
         old_start, old_adm, old_svc = sol.start[rows], sol.admitted[rows], sol.svc[rows]
         changed = (new_start != old_start) | (new_adm != old_adm) | (new_svc != old_svc)
         deferred = active[:0]
@@ -270,43 +268,64 @@ def _settle(
         new_dep = np.where(new_adm, new_start + new_svc, arrival[active])[changed]
         deps.update(moved, new_dep)
         last_moved = moved
-        start = arrival if ctx.loss else sol.start[members]
+        start = None if mem.ascending else sol.start[members]
         active = _next_active(
             episode, moved, old_dep=old_dep, new_dep=new_dep, arrival=arrival, start=start, deferred=deferred
         )
     return int(members[last_moved.min()])
 
 
+@dataclass
+class _Members:
+    """What the passes of :func:`_settle` read about its members that does not change while they settle.
+    Under ``loss`` a member's start is its arrival throughout, so the capacity segment it starts in and the
+    fixed departures by then are known once; ``queue`` starts move, so those stay None."""
+
+    rows: IntArray
+    arrival: FloatArray
+    run_end: IntArray | None
+    """``loss``: see :func:`_run_ends`."""
+    segment: IntArray | None
+    """``loss``: the capacity segment holding each member's arrival (:meth:`.Capacity.free_time`)."""
+    fixed_by_arrival: IntArray | None
+    """``loss``: fixed departures at or before each member's arrival."""
+    ascending: bool = False
+    """``loss`` with arrivals in ascending order: the members whose start lies in an interval are a slice."""
+
+    @classmethod
+    def of(cls, ctx: Context, sol: _Solution, members: IntArray, deps: Departures) -> _Members:
+        arrival = sol.arrival[members]
+        if not ctx.loss:
+            return cls(members, arrival, None, None, None)
+        segment = ctx.cap.times.searchsorted(arrival, side="right")
+        fixed_by_arrival = deps.fixed.searchsorted(arrival, side="right")
+        ascending = not bool((np.diff(arrival) < 0).any())
+        return cls(members, arrival, _run_ends(arrival), segment, fixed_by_arrival, ascending)
+
+
 def _evaluate(
-    ctx: Context,
-    p: int,
-    sol: _Solution,
-    *,
-    members: IntArray,
-    deps: Departures,
-    base_k: IntArray,
-    active: IntArray,
-    run_end: IntArray | None,
+    ctx: Context, p: int, sol: _Solution, *, mem: _Members, deps: Departures, base_k: IntArray, active: IntArray
 ) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
     """The one equation for the ``active`` members against the current departures: start (``queue``: also
-    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time.
-    ``run_end``: see :func:`_run_ends` (``loss`` only)."""
-    a = sol.arrival
-    rows = members[active]
+    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time."""
+    rows = mem.rows[active]
     k = base_k[rows]
-    if ctx.loss:  # skip the "departures" (at arrival) of itself and of later ones arriving with it
-        k = k + _turned_away_at_or_after(sol.admitted, members, active, run_end)
+    if mem.segment is not None and mem.fixed_by_arrival is not None:  # loss: each starts at arrival, or not
+        arrival = mem.arrival[active]
+        # skip the "departures" (at arrival) of itself and of later ones arriving with it
+        k = k + _turned_away_at_or_after(sol.admitted, mem.rows, active, mem.run_end)
+        segment = mem.segment[active]
+        new_adm = ctx.cap.free_time(deps, k, arrival, segment=segment) <= arrival
+        in_service = k - deps.count_le(arrival, fixed_count=mem.fixed_by_arrival[active])
+        b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.counts[segment])
+        return arrival, new_adm, b, ctx.service_s(p + rows, b)
+    a = sol.arrival
     free_at = ctx.cap.free_time(deps, k, a[rows])
-    if ctx.loss:
-        new_adm = free_at <= a[rows]
-        new_start = a[rows]
-    else:
-        new_adm = np.ones(rows.size, dtype=bool)
-        behind = sol.start[np.maximum(rows - 1, 0)]
-        new_start = np.maximum.accumulate(np.maximum(np.maximum(a[rows], free_at), behind))
+    behind = sol.start[np.maximum(rows - 1, 0)]
+    new_start = np.maximum.accumulate(np.maximum(np.maximum(a[rows], free_at), behind))
     in_service = k - deps.count_le(new_start)
     b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.ready(new_start))
-    return new_start, new_adm, b, ctx.service_s(p + rows, b)
+    return new_start, np.ones(rows.size, dtype=bool), b, ctx.service_s(p + rows, b)
 
 
 def _independent_flips(arrival: FloatArray, flip: BoolArray, hold: FloatArray) -> BoolArray | None:
@@ -361,6 +380,11 @@ def _with_watch(rows: IntArray, m: int, slots: int) -> IntArray:
     return np.union1d(rows, extra[extra < m])
 
 
+_FEW_MOVED = 16
+"""Up to this many moved departures, :func:`_next_active` marks the members inside each one's interval as a
+slice, one by one; above it, by counting interval ends."""
+
+
 def _next_active(
     episode: IntArray,
     moved: IntArray,
@@ -368,12 +392,13 @@ def _next_active(
     old_dep: FloatArray,
     new_dep: FloatArray,
     arrival: FloatArray,
-    start: FloatArray,
+    start: FloatArray | None,
     deferred: IntArray,
 ) -> IntArray:
     """Members to evaluate next: the ``deferred`` ones, the request after each moved one (it may queue behind
     it), and every member whose wait ``[arrival, start]`` overlaps a moved departure's ``[old, new]`` (the
-    free slot it waits for, or its batch, may have changed)."""
+    free slot it waits for, or its batch, may have changed). ``start`` None: every member starts at its
+    arrival and arrivals ascend (``loss``), so those are the members arriving inside an interval: a slice."""
     active = np.zeros(episode.size, dtype=bool)
     active[deferred] = True
     nxt = moved + 1
@@ -381,6 +406,16 @@ def _next_active(
     active[nxt[episode[nxt] == episode[nxt - 1]]] = True
     lo = np.minimum(old_dep, new_dep)
     hi = np.maximum(old_dep, new_dep)
+    if start is None:
+        first = arrival.searchsorted(lo, side="left")
+        stop = arrival.searchsorted(hi, side="right")
+        if moved.size <= _FEW_MOVED:
+            for f, e in zip(first.tolist(), stop.tolist(), strict=True):
+                active[f:e] = True
+        else:
+            ends = np.bincount(first, minlength=episode.size + 1) - np.bincount(stop, minlength=episode.size + 1)
+            active |= np.cumsum(ends[:-1]) > 0
+        return np.flatnonzero(active)
     order = np.argsort(lo, kind="stable")
     lo, hi = lo[order], np.maximum.accumulate(hi[order])
     last = np.searchsorted(lo, start, side="right") - 1  # the latest interval opening by each start
