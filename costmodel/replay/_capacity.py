@@ -38,15 +38,14 @@ class Capacity:
         """Ready replicas at each ``t`` (a change at t counts at t)."""
         return self.counts[np.searchsorted(self.times, np.asarray(t, dtype=np.float64), side="right")]
 
-    def free_time(self, deps: Departures, k: IntArray, a: FloatArray, *, segment: IntArray | None = None) -> FloatArray:
+    def free_time(self, deps: Departures, k: IntArray, a: FloatArray) -> FloatArray:
         """Earliest time ≥ ``a`` at which fewer than c(t) of the ``k`` requests ahead remain in the system.
 
         In the segment of constant capacity c that holds ``a`` it is ``max(a, deps.kth(k − c))``; when that
         falls past the segment's end, the next segments (replicas becoming ready) are tried in turn.
-        ``segment``: the segment holding each ``a``, when the caller knows it.
         """
         times, counts = self.times, self.counts
-        seg = times.searchsorted(a, side="right") if segment is None else segment.copy()
+        seg = times.searchsorted(a, side="right")
         ends = np.append(times, np.inf)  # each segment's end (the last never ends)
         out = np.maximum(a, deps.kth(k - counts[seg] * self.slots))
         hit = out < ends[seg]

@@ -278,15 +278,15 @@ def _settle(
 @dataclass
 class _Members:
     """What the passes of :func:`_settle` read about its members that does not change while they settle.
-    Under ``loss`` a member's start is its arrival throughout, so the capacity segment it starts in and the
-    fixed departures by then are known once; ``queue`` starts move, so those stay None."""
+    Under ``loss`` a member's start is its arrival throughout, so the replicas ready then and the fixed
+    departures by then are known once; ``queue`` starts move, so those stay None."""
 
     rows: IntArray
     arrival: FloatArray
     run_end: IntArray | None
     """``loss``: see :func:`_run_ends`."""
-    segment: IntArray | None
-    """``loss``: the capacity segment holding each member's arrival (:meth:`.Capacity.free_time`)."""
+    ready: IntArray | None
+    """``loss``: replicas ready at each member's arrival."""
     fixed_by_arrival: IntArray | None
     """``loss``: fixed departures at or before each member's arrival."""
     ascending: bool = False
@@ -297,28 +297,31 @@ class _Members:
         arrival = sol.arrival[members]
         if not ctx.loss:
             return cls(members, arrival, None, None, None)
-        segment = ctx.cap.times.searchsorted(arrival, side="right")
         fixed_by_arrival = deps.fixed.searchsorted(arrival, side="right")
         ascending = not bool((np.diff(arrival) < 0).any())
-        return cls(members, arrival, _run_ends(arrival), segment, fixed_by_arrival, ascending)
+        return cls(members, arrival, _run_ends(arrival), ctx.cap.ready(arrival), fixed_by_arrival, ascending)
 
 
 def _evaluate(
     ctx: Context, p: int, sol: _Solution, *, mem: _Members, deps: Departures, base_k: IntArray, active: IntArray
 ) -> tuple[FloatArray, BoolArray, IntArray, FloatArray]:
     """The one equation for the ``active`` members against the current departures: start (``queue``: also
-    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time."""
+    no earlier than the request ahead) or admission (``loss``), then the batch joined and the service time.
+
+    ``loss`` asks no :meth:`.Capacity.free_time`: a request is admitted iff the ``(k − c)``-th departure
+    (0-based; ``c`` the slots ready at its arrival) comes at or before its arrival, i.e. iff more than ``k − c``
+    departures come by then — the count the batch needs anyway (a later segment cannot help: it starts after
+    the arrival)."""
     rows = mem.rows[active]
     k = base_k[rows]
-    if mem.segment is not None and mem.fixed_by_arrival is not None:  # loss: each starts at arrival, or not
+    if mem.ready is not None and mem.fixed_by_arrival is not None:  # loss: each starts at arrival, or not
         arrival = mem.arrival[active]
         # skip the "departures" (at arrival) of itself and of later ones arriving with it
         k = k + _turned_away_at_or_after(sol.admitted, mem.rows, active, mem.run_end)
-        segment = mem.segment[active]
-        new_adm = ctx.cap.free_time(deps, k, arrival, segment=segment) <= arrival
-        in_service = k - deps.count_le(arrival, fixed_count=mem.fixed_by_arrival[active])
-        b = ctx.batch_of(np.maximum(in_service, 0), ctx.cap.counts[segment])
-        return arrival, new_adm, b, ctx.service_s(p + rows, b)
+        ready = mem.ready[active]
+        done = deps.count_le(arrival, fixed_count=mem.fixed_by_arrival[active])
+        b = ctx.batch_of(np.maximum(k - done, 0), ready)
+        return arrival, done > k - ready * ctx.slots, b, ctx.service_s(p + rows, b)
     a = sol.arrival
     free_at = ctx.cap.free_time(deps, k, a[rows])
     behind = sol.start[np.maximum(rows - 1, 0)]
