@@ -2,10 +2,11 @@
 
 The pool solver asks "when does the r-th departure happen" and "how many departures by time t" many times
 while only a few departures (those of waiting requests) change. Keeping the changing ones apart, in their
-own sorted array with each one's rank among the fixed ones, makes an update cost a ``searchsorted`` on the
-changed values plus a copy of the small array, and a question a ``searchsorted`` on the small array — the
-large array is never re-sorted. A departure of ``inf`` stands for a request that never leaves (turned away,
-or never served). Used by :mod:`._solver` (the waiting set's departures) and :mod:`._capacity`.
+own sorted array, makes an update cost a ``searchsorted`` on the changed values plus a copy of the small
+array, and a question a ``searchsorted`` on the small array (a rank question also needs each one's rank among
+the fixed ones, worked out on the first such question after a change) — the large array is never re-sorted.
+A departure of ``inf`` stands for a request that never leaves (turned away, or never served). Used by
+:mod:`._solver` (the waiting set's departures) and :mod:`._capacity`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ class Departures:
         self.values = extra.astype(np.float64, copy=True)
         """Member departures in member order."""
         self._sorted = np.sort(self.values, kind="stable")
-        self._fixed_rank = np.searchsorted(fixed, self._sorted, side="left")
-        self._pos = np.arange(self._sorted.size) + self._fixed_rank
+        self._ranks: tuple[IntArray, IntArray] | None = None
+        """See :meth:`_fixed_rank_and_pos`; None until asked after a change."""
         self.size = fixed.size + extra.size
 
     def update(self, members: IntArray, new: FloatArray) -> None:
@@ -38,17 +39,22 @@ class Departures:
         keep[_positions(self._sorted, old)] = False
         kept = self._sorted[keep]
         add = np.sort(new, kind="stable")
-        at = np.searchsorted(kept, add, side="left")
+        at = kept.searchsorted(add, side="left")
         added = np.zeros(n, dtype=bool)  # where the new values go: before position `at` of the kept ones
         added[at + np.arange(add.size)] = True
         merged = np.empty(n)
         merged[added] = add
         merged[~added] = kept
-        rank = np.empty(n, dtype=np.int64)
-        rank[added] = np.searchsorted(self.fixed, add, side="left")
-        rank[~added] = self._fixed_rank[keep]
-        self._sorted, self._fixed_rank = merged, rank
-        self._pos = np.arange(n) + rank
+        self._sorted, self._ranks = merged, None
+
+    def _fixed_rank_and_pos(self) -> tuple[IntArray, IntArray]:
+        """Per sorted extra departure: its rank among the fixed ones, and its position in the union. Only
+        :meth:`kth` and :meth:`merged` need them (``loss`` passes ask neither), so they are computed when
+        asked, once per change."""
+        if self._ranks is None:
+            rank = self.fixed.searchsorted(self._sorted, side="left")
+            self._ranks = rank, np.arange(rank.size) + rank
+        return self._ranks
 
     def kth(self, rank: IntArray) -> FloatArray:
         """The departure at 0-based ``rank`` in the union: -inf for rank < 0, +inf for rank ≥ size."""
@@ -58,9 +64,10 @@ class Departures:
         # out-of-range ranks are looked up at an end, then replaced (np.minimum/np.maximum: np.clip's overhead)
         rr = np.minimum(np.maximum(r, 0), self.size - 1)
         if self._sorted.size:
-            k = self._pos.searchsorted(rr, side="right")
+            pos = self._fixed_rank_and_pos()[1]
+            k = pos.searchsorted(rr, side="right")
             prev = np.maximum(k - 1, 0)
-            is_extra = (k > 0) & (self._pos[prev] == rr)
+            is_extra = (k > 0) & (pos[prev] == rr)
             if self.fixed.size:
                 from_fixed = self.fixed[np.minimum(np.maximum(rr - k, 0), self.fixed.size - 1)]
             else:
@@ -78,13 +85,13 @@ class Departures:
 
     def merged(self) -> FloatArray:
         """All departures, sorted (inf ones included)."""
-        return np.insert(self.fixed, self._fixed_rank, self._sorted)
+        return np.insert(self.fixed, self._fixed_rank_and_pos()[0], self._sorted)
 
 
 def _positions(sorted_values: FloatArray, values: FloatArray) -> IntArray:
     """Positions in ``sorted_values`` of one occurrence each of sorted ``values`` (all present)."""
-    pos = np.searchsorted(sorted_values, values, side="left")
-    return pos + (np.arange(values.size) - np.searchsorted(values, values, side="left"))
+    pos = sorted_values.searchsorted(values, side="left")
+    return pos + (np.arange(values.size) - values.searchsorted(values, side="left"))
 
 
 def remove(sorted_values: FloatArray, values: FloatArray) -> FloatArray:
