@@ -246,21 +246,23 @@ def _settle(
         ctx.iterations += 1
         rows = members[active]
         new_start, new_adm, b, new_svc = _evaluate(ctx, p, sol, mem=mem, deps=deps, base_k=base_k, active=active)
-        old_start, old_adm, old_svc = sol.start[rows], sol.admitted[rows], sol.svc[rows]
-        changed = (new_start != old_start) | (new_adm != old_adm) | (new_svc != old_svc)
+        old_adm, old_svc = sol.admitted[rows], sol.svc[rows]
+        flip = new_adm != old_adm
+        changed = flip | (new_svc != old_svc)
+        if not ctx.loss:  # (under loss every start is the arrival throughout)
+            changed |= new_start != sol.start[rows]
+            sol.start[rows] = new_start
         deferred = active[:0]
-        if ctx.loss:  # turning away is not monotone: settle flips in order, never two that interact
-            keep = _independent_flips(arrival[active], new_adm != old_adm, np.maximum(new_svc, old_svc))
-            if keep is not None:
-                deferred = active[~keep]
-                changed &= keep
-                new_start, new_adm, b, new_svc = (
-                    np.where(keep, new_start, old_start),
-                    np.where(keep, new_adm, old_adm),
-                    np.where(keep, b, sol.batch[rows]),
-                    np.where(keep, new_svc, old_svc),
-                )
-        sol.start[rows], sol.admitted[rows], sol.batch[rows], sol.svc[rows] = new_start, new_adm, b, new_svc
+        if ctx.loss and flip.any():  # turning away is not monotone: settle flips in order, never two that interact
+            keep = _independent_flips(arrival[active], flip, np.maximum(new_svc, old_svc))
+            deferred = active[~keep]
+            changed &= keep
+            new_adm, b, new_svc = (
+                np.where(keep, new_adm, old_adm),
+                np.where(keep, b, sol.batch[rows]),
+                np.where(keep, new_svc, old_svc),
+            )
+        sol.admitted[rows], sol.batch[rows], sol.svc[rows] = new_adm, b, new_svc
         if not changed.any():
             return None
         moved = active[changed]
@@ -331,14 +333,13 @@ def _evaluate(
     return new_start, np.ones(rows.size, dtype=bool), b, ctx.service_s(p + rows, b)
 
 
-def _independent_flips(arrival: FloatArray, flip: BoolArray, hold: FloatArray) -> BoolArray | None:
-    """Which admission flips to apply now (None: no flip). A flip changes the system until its departure;
-    later requests arriving before that were evaluated against the old state, so they are deferred to the
-    next iteration."""
-    if not flip.any():
-        return None
-    reach = np.where(flip, arrival + hold, -np.inf)
-    reach = np.concatenate([[-np.inf], np.maximum.accumulate(reach)[:-1]])
+def _independent_flips(arrival: FloatArray, flip: BoolArray, hold: FloatArray) -> BoolArray:
+    """Which admission flips to apply now (there is at least one). A flip changes the system until its
+    departure; later requests arriving before that were evaluated against the old state, so they are deferred
+    to the next iteration."""
+    reach = np.empty(arrival.size)  # the furthest reach of the flips before each request
+    reach[0] = -np.inf
+    np.maximum.accumulate(np.where(flip, arrival + hold, -np.inf)[:-1], out=reach[1:])
     return arrival >= reach
 
 
