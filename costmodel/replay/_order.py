@@ -32,8 +32,16 @@ class Departures:
         """Set the departures of ``members`` (positions in member order) to ``new``."""
         if members.size == 0:
             return
-        old = np.sort(self.values[members], kind="stable")
+        old = self.values[members]
         self.values[members] = new
+        # Re-sorting the nearly sorted values is cheaper than merging. It gives the same array unless two
+        # values compare equal with different bits: only 0.0 and -0.0 can, so unless all are positive the
+        # merge below decides, as it always did.
+        resorted = np.sort(self.values, kind="stable")
+        if resorted[0] > 0.0:
+            self._sorted, self._ranks = resorted, None
+            return
+        old = np.sort(old, kind="stable")
         n = self._sorted.size
         keep = np.ones(n, dtype=bool)
         keep[_positions(self._sorted, old)] = False
