@@ -2,8 +2,8 @@
 
 The pool solver asks "when does the r-th departure happen" and "how many departures by time t" many times
 while only a few departures (those of waiting requests) change. Keeping the changing ones apart, in their
-own sorted array, makes an update cost a ``searchsorted`` on the changed values plus a copy of the small
-array, and a question a ``searchsorted`` on the small array (a rank question also needs each one's rank among
+own sorted array, makes an update cost a sort of the small, nearly sorted array, and a question a
+``searchsorted`` on the small array (a rank question also needs each one's rank among
 the fixed ones, worked out on the first such question after a change) — the large array is never re-sorted.
 A departure of ``inf`` stands for a request that never leaves (turned away, or never served). Used by
 :mod:`._solver` (the waiting set's departures) and :mod:`._capacity`.
