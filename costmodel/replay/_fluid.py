@@ -61,7 +61,8 @@ def _fluid_queue(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
         if ok.size:
             end = int(restart[ok[0]])
     batch = np.full(end, ctx.slots, dtype=np.int64)
-    return Part(f, start[:end], batch, svc[:end], np.ones(end, dtype=bool))
+    # copies: a view would keep the whole rest of the chunk alive with the part (and a stretch is often short)
+    return Part(f, start[:end].copy(), batch, svc[:end].copy(), np.ones(end, dtype=bool))
 
 
 def _fluid_loss(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
@@ -74,11 +75,11 @@ def _fluid_loss(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
     """
     a = ctx.a[f:q]
     m = q - f
-    svc = ctx.service_s(slice(f, q), ctx.slots)
+    svc = _ServiceAhead(ctx, f, q)
     cap = ctx.cap
     ahead = np.sort(carry[carry > a[0]])
     admitted = np.zeros(m, dtype=bool)
-    width = max(float(svc[:4096].min()), 1e-3)  # no request admitted in a block leaves within it
+    width = max(float(svc.upto(4096)[:4096].min()), 1e-3)  # no request admitted in a block leaves within it
     done: FloatArray = np.empty(0)  # sorted departures of those admitted so far in the stretch
     used = 0  # admitted so far in the stretch
     i, end = 0, m
@@ -98,11 +99,30 @@ def _fluid_loss(ctx: Context, f: int, q: int, carry: FloatArray) -> Part:
         adm = np.diff(np.concatenate([[0], took])) > 0
         admitted[i:j] = adm
         used += int(adm.sum())
-        done = np.sort(np.concatenate([done, (block + svc[i:j])[adm]]))
+        done = np.sort(np.concatenate([done, (block + svc.upto(j)[i:j])[adm]]))
         i = j
         if adm.all():
             end = j
             break
-    start = np.where(admitted, a, np.nan)[:end]
+    start = np.where(admitted[:end], a[:end], np.nan)
     batch = np.full(end, ctx.slots, dtype=np.int64)
-    return Part(f, start, batch, svc[:end], admitted[:end])
+    return Part(f, start, batch, svc.upto(end)[:end].copy(), admitted[:end].copy())
+
+
+class _ServiceAhead:
+    """Service times at a full batch of requests ``[f, q)``, computed as far as a stretch reaches (doubling):
+    a loss stretch is often a few blocks long, and computing the whole rest of the chunk for each one made a
+    long overload's cost grow with the chunk. Elementwise, so the values are the same either way."""
+
+    def __init__(self, ctx: Context, f: int, q: int) -> None:
+        self.ctx, self.f, self.q = ctx, f, q
+        self.values: FloatArray = np.empty(0)
+
+    def upto(self, n: int) -> FloatArray:
+        """The service times of at least the first ``min(n, q - f)`` requests [s]."""
+        have = self.values.size
+        if n > have:
+            upto = min(max(n, 2 * have, 4096), self.q - self.f)
+            more = self.ctx.service_s(slice(self.f + have, self.f + upto), self.ctx.slots)
+            self.values = np.concatenate([self.values, more])
+        return self.values
