@@ -2,9 +2,9 @@
 
 The pool solver asks "when does the r-th departure happen" and "how many departures by time t" many times
 while only a few departures (those of waiting requests) change. Keeping the changing ones apart, in their
-own sorted array, makes an update cost a sort of the small, nearly sorted array, and a question a
-``searchsorted`` on the small array (a rank question also needs each one's rank among
-the fixed ones, worked out on the first such question after a change) — the large array is never re-sorted.
+own sorted array, makes an update cost a sort of the small, nearly sorted array (or, once rank questions are
+asked, a merge that also keeps each one's rank among the fixed ones), and a question a ``searchsorted`` on
+the small array — the large array is never re-sorted.
 A departure of ``inf`` stands for a request that never leaves (turned away, or never served). Used by
 :mod:`._solver` (the waiting set's departures) and :mod:`._capacity`.
 """
@@ -34,13 +34,14 @@ class Departures:
             return
         old = self.values[members]
         self.values[members] = new
-        # Re-sorting the nearly sorted values is cheaper than merging. It gives the same array unless two
-        # values compare equal with different bits: only 0.0 and -0.0 can, so unless all are positive the
-        # merge below decides, as it always did.
-        resorted = np.sort(self.values, kind="stable")
-        if resorted[0] > 0.0:
-            self._sorted, self._ranks = resorted, None
-            return
+        if self._ranks is None:
+            # Nobody asked for ranks since the last change (``loss`` passes): re-sorting the nearly sorted
+            # values is cheapest. It gives the same array unless two values compare equal with different
+            # bits: only 0.0 and -0.0 can, so unless all are positive the merge below decides.
+            resorted = np.sort(self.values, kind="stable")
+            if resorted[0] > 0.0:
+                self._sorted = resorted
+                return
         old = np.sort(old, kind="stable")
         n = self._sorted.size
         keep = np.ones(n, dtype=bool)
@@ -53,12 +54,17 @@ class Departures:
         merged = np.empty(n)
         merged[added] = add
         merged[~added] = kept
-        self._sorted, self._ranks = merged, None
+        self._sorted = merged
+        if self._ranks is not None:  # rank questions come after each change (``queue``): keep them up to date
+            rank = np.empty(n, dtype=np.int64)
+            rank[added] = self.fixed.searchsorted(add, side="left")
+            rank[~added] = self._ranks[0][keep]
+            self._ranks = rank, np.arange(n) + rank
 
     def _fixed_rank_and_pos(self) -> tuple[IntArray, IntArray]:
         """Per sorted extra departure: its rank among the fixed ones, and its position in the union. Only
         :meth:`kth` and :meth:`merged` need them (``loss`` passes ask neither), so they are computed when
-        asked, once per change."""
+        first asked; from then on :meth:`update` keeps them."""
         if self._ranks is None:
             rank = self.fixed.searchsorted(self._sorted, side="left")
             self._ranks = rank, np.arange(rank.size) + rank
