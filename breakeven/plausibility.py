@@ -97,9 +97,11 @@ BYTES_PER_REQUEST = 200
 
 #: What one request costs in memory, end to end, while a trace is analysed in memory: the canonical columns,
 #: the replays' per-request arrays and their temporaries. Measured (benchmarks/bench_analyze.py, 2026-12-05,
-#: this project's 2-core machine): a 5 M-request analysis peaks at 3,332 MiB against 392 MiB for the bundled
-#: 8,819-request one, i.e. ~620 B a request.
-ANALYSIS_BYTES_PER_REQUEST = 620
+#: this project's 2-core machine): a 5 M-request analysis peaks at 898 MiB against 390 MiB for the bundled
+#: 8,819-request one, ~110 B a request; 200 B leaves room for traces whose overloads keep more per request.
+#: (Before c695945 a fluid stretch kept views of the rest of its chunk alive: the same analysis peaked at
+#: 3.3 GB, which this guard did not foresee.)
+ANALYSIS_BYTES_PER_REQUEST = 200
 
 
 def parse_size(text: str, *, where: str) -> int | None:

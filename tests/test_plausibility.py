@@ -152,13 +152,13 @@ def test_generators_refuse_before_allocating(monkeypatch: pytest.MonkeyPatch) ->
     assert time.perf_counter() - started < 1.0
 
 
-def test_an_analysis_is_sized_at_its_measured_bytes_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    # bench_analyze measured ~620 B a request at 5 M requests: 8,819 requests need ~5.2 MiB, more than 4 MiB
+def test_an_analysis_in_memory_is_sized_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sized at 200 B a request (bench_analyze measured ~110 B at 5 M requests): 8,819 requests need ~1.7 MiB
     trace = bundled_trace()
-    monkeypatch.setenv("BREAKEVEN_MEMORY_BUDGET", "4M")
-    with pytest.raises(InputError, match=r"analysing it \(8,819 requests at ~620 B each\) would need about 5\.2 MiB"):
+    monkeypatch.setenv("BREAKEVEN_MEMORY_BUDGET", "1M")
+    with pytest.raises(InputError, match=r"analysing it \(8,819 requests at ~200 B each\) would need about 1\.7 MiB"):
         check_trace(trace)
-    monkeypatch.setenv("BREAKEVEN_MEMORY_BUDGET", "8M")
+    monkeypatch.setenv("BREAKEVEN_MEMORY_BUDGET", "2M")
     check_trace(trace)
 
 
