@@ -33,6 +33,7 @@ from costmodel.commitment import Base, CommitmentPlan, Mix, MixFleet, Mode, plan
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.dedicated import DedicatedReplay, billing_horizon, replica_slots, summarize_fleet
+from costmodel.replay.fleet import FleetSim
 from costmodel.replay.hybrid import combined_latency
 from costmodel.replay.serverless import serverless_bill
 from costmodel.results import (
@@ -357,13 +358,16 @@ class _MixRun:
     notes: tuple[str, ...]
 
 
-def _replay_mix(ask: _Ask, deployment: Deployment, mix: Mix, req: RequestArrays) -> _MixRun:
-    """Replay ``mix`` on ``req`` and bill its on-demand replicas above the base."""
+def _replay_mix(
+    ask: _Ask, deployment: Deployment, mix: Mix, req: RequestArrays, *, replayed: FleetSim | None = None
+) -> _MixRun:
+    """Replay ``mix`` on ``req`` and bill its on-demand replicas above the base. ``replayed``: the planner's
+    own replay of this mix on these very requests (same fleet, slots and horizon), used instead of a second."""
     horizon = billing_horizon(req, None)
     notes: list[str] = []
     slots = replica_slots(deployment.service, req, None, notes)
     fleet = MixFleet.of(ask.policy, mix.replicas, mix.mode, deployment.cold_start_s)
-    sim = fleet.run(req, deployment.service, slots=slots, horizon_s=horizon)
+    sim = replayed if replayed is not None else fleet.run(req, deployment.service, slots=slots, horizon_s=horizon)
     ded = summarize_fleet(
         req,
         deployment.service,
@@ -438,7 +442,11 @@ def _mix_option(ask: _Ask, deployment: Deployment, plan: CommitmentPlan, mix: Mi
     whole = request_arrays(ask.trace)
     window = request_arrays(ask.window)
     scaled = mix.mode != "on_demand" and len(whole) > 2 * len(window) > 0
-    run = _replay_mix(ask, deployment, mix, window if scaled else whole)
+    # The planner replayed this mix on the window at today's rate: when that is what is billed here (the
+    # window, or a trace no longer than it), its replay is the same computation, so it is not run again.
+    on_window = scaled or len(whole) == len(window)
+    replayed = mix.sim if plan.growth == 1.0 and on_window else None
+    run = _replay_mix(ask, deployment, mix, window if scaled else whole, replayed=replayed)
     if scaled:
         run = _scaled_run(run, whole, window, ask.token)
     # The bill: the base every hour, on demand above it, serverless overflow.
