@@ -181,3 +181,75 @@ def test_every_module_the_architecture_page_names_exists(module: str) -> None:
 @pytest.mark.parametrize("name", sorted(set(re.findall(r"`(\w+\.py)`", ARCHITECTURE))))
 def test_every_bare_file_name_the_architecture_page_names_exists(name: str) -> None:
     assert any(path.name == name for path in MODULES.values()), f"docs/architecture.md names {name}"
+
+
+#: docs/architecture.md's layers inside costmodel, bottom-up: module (or package) → layer. The longest
+#: matching name decides; every costmodel module must match one.
+COSTMODEL_LAYERS: dict[str, int] = {
+    "costmodel.service": 1,
+    "costmodel.engine": 2,
+    "costmodel.profiles.schema": 3,
+    "costmodel.results": 3,
+    "costmodel.profiles": 4,
+    "costmodel.engine.runs": 4,
+    "costmodel.engine.calibrate": 4,
+    "costmodel.engine.replica": 4,
+    "costmodel.engine.capacity": 4,
+    "costmodel.capacity": 4,
+    "costmodel.replay": 5,
+    "costmodel.billing": 5,
+    **dict.fromkeys(
+        (
+            "costmodel.breakeven",
+            "costmodel.sensitivity",
+            "costmodel.spot",
+            "costmodel.commitment",
+            "costmodel.finance",
+            "costmodel.unit_economics",
+            "costmodel.prefix_routing",
+            "costmodel.recommend",
+            "costmodel.headline",
+            "costmodel.frames",
+            "costmodel.checks",
+            "costmodel.matching",
+            "costmodel.policy",
+        ),
+        6,
+    ),
+    **dict.fromkeys(("costmodel.scenario", "costmodel.steps", "costmodel.analyze", "costmodel.sweep"), 7),
+    **dict.fromkeys(
+        (
+            "costmodel",
+            "costmodel.__main__",
+            "costmodel.cli",
+            "costmodel.commands",
+            "costmodel.profiles.cli",
+            "costmodel.profiles.measure_cli",
+            "costmodel.profiles.options",
+        ),
+        8,
+    ),
+}
+
+
+def _layer(module: str) -> int | None:
+    names = [n for n in COSTMODEL_LAYERS if module == n or module.startswith(n + ".")]
+    return COSTMODEL_LAYERS[max(names, key=len)] if names else None
+
+
+def test_costmodel_modules_import_only_their_layer_or_below() -> None:
+    modules = [m for m in GRAPH if m == "costmodel" or m.startswith("costmodel.")]
+    unplaced = [m for m in modules if _layer(m) is None]
+    assert not unplaced, f"give these a layer in docs/architecture.md and COSTMODEL_LAYERS: {unplaced}"
+    upward = [
+        f"{m} (layer {_layer(m)}) imports {t} (layer {_layer(t)})"
+        for m in modules
+        for t in sorted(GRAPH[m])
+        if t.startswith("costmodel") and (_layer(t) or 0) > (_layer(m) or 0)
+    ]
+    assert not upward, "imports against docs/architecture.md's layers:\n" + "\n".join(upward)
+
+
+def test_the_layer_check_catches_an_upward_import() -> None:
+    assert _layer("costmodel.replay.hybrid") == 5 and _layer("costmodel.engine.runs") == 4
+    assert (_layer("costmodel.engine.simulator") or 0) < (_layer("costmodel.profiles.io") or 0)
