@@ -169,10 +169,5 @@ def require_requests(requests: float, *, where: str, what: str, bytes_each: int 
     """:func:`require_memory` for ``requests`` requests at ``bytes_each`` each."""
     if not math.isfinite(requests):  # NaN or inf: nothing sensible can be sized
         raise InputError(f"{where}: {what}: expected a finite number of requests, found {requests}")
-    require_memory(
-        requests * bytes_each,
-        where=where,
-        what=f"{what} ({requests:,.0f} requests at ~{bytes_each} B each)"
-        if requests < 1e12
-        else f"{what} ({requests:,.3g} requests at ~{bytes_each} B each)",
-    )
+    count = f"{requests:,.0f}" if requests < 1e12 else f"{requests:,.3g}"
+    require_memory(requests * bytes_each, where=where, what=f"{what} ({count} requests at ~{bytes_each} B each)")
