@@ -196,21 +196,36 @@ def test_batch_independent_service_matches_the_reference_exactly(
             np.testing.assert_array_equal(f.admitted, r.admitted)
 
 
-@pytest.mark.parametrize("discipline", ["queue", "loss"])
-def test_long_overloads_solved_as_fluid_stretches_agree(discipline: str) -> None:
-    """Ten minutes at about 1.5× one replica's capacity, then a quiet tail: the backlog (queue) or the
-    turn-aways (loss) run to thousands of requests, beyond the fixed point's budget."""
+def _long_overload() -> RequestArrays:
+    """Ten minutes at about 1.5× one replica's capacity, then a quiet tail."""
     rng = np.random.default_rng(5)
     n = 6000
     gaps = np.concatenate([rng.exponential(1 / 8.0, n // 2), rng.exponential(1.0, n - n // 2)])
     arrivals = np.cumsum(gaps) - gaps[0]
-    trace = from_arrays(arrivals, np.full(n, 500), rng.integers(20, 200, n))
-    service = ReplicaService(10.0, 0.2, 50.0, 0.05, 1.0, slots=8)
+    return from_arrays(arrivals, np.full(n, 500), rng.integers(20, 200, n))
+
+
+OVERLOADED = ReplicaService(10.0, 0.2, 50.0, 0.05, 1.0, slots=8)
+
+
+def test_long_overloads_solved_as_fluid_stretches_agree() -> None:
+    """The backlog of :func:`_long_overload` runs to thousands of requests, beyond the fixed point's budget."""
     policy = AutoscalePolicy(kind="fixed", min_replicas=1)
-    fast, ref, f, r = _both(trace, service, policy, discipline=discipline)
+    fast, _, f, r = _both(_long_overload(), OVERLOADED, policy)
     assert fast.fluid_stretches > 0
-    if discipline == "queue":
-        assert float(np.mean(f.per_request.wait_s)) == pytest.approx(float(np.mean(r.per_request.wait_s)), rel=0.02)
-    else:
-        assert int((~fast.admitted).sum()) == pytest.approx(int((~ref.admitted).sum()), rel=0.02)
+    assert float(np.mean(f.per_request.wait_s)) == pytest.approx(float(np.mean(r.per_request.wait_s)), rel=0.02)
     assert abs(f.latency.slo_attainment - r.latency.slo_attainment) <= 0.02
+
+
+def test_one_replica_loss_pool_is_the_reference_exactly() -> None:
+    """Turning away through a long overload, with a batch-dependent service time: one replica's loss pool is
+    solved request by request, so it is the per-request simulation — admissions, batches and service times."""
+    one = AutoscalePolicy(kind="fixed", min_replicas=1)
+    fast, ref, _, _ = _both(_long_overload(), OVERLOADED, one, discipline="loss")
+    assert int((~ref.admitted).sum()) > 1000
+    assert fast.fluid_stretches == 0
+    np.testing.assert_array_equal(fast.admitted, ref.admitted)
+    took = ref.admitted
+    np.testing.assert_array_equal(fast.batch[took], ref.batch[took])
+    np.testing.assert_array_equal(fast.service_s[took], ref.service_s[took])
+    np.testing.assert_array_equal(fast.start_s[took], ref.start_s[took])

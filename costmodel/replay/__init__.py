@@ -25,6 +25,7 @@
    converges is in its docstring), with departures kept by :mod:`._order` and ready slots over time by
    :mod:`._capacity`; a long overload is cut off for
 6. :mod:`._fluid` — a fluid stretch (a Lindley recursion in slot time) until the backlog clears.
+   (A ``loss`` pool skips 5–6: :mod:`._loss` solves each chunk in one pass in arrival order.)
 7. back in :mod:`.dedicated` — :func:`~.dedicated.summarize_fleet` hands the starts and batches to
    :mod:`.summary`: :func:`~.summary.request_latency` (the request's TTFT and TPOT from its start and batch,
    :class:`~costmodel.service.ReplicaService`) and :func:`~.summary.bill_fleet` (the lease and the bill,

@@ -32,17 +32,8 @@ class Departures:
         """Set the departures of ``members`` (positions in member order) to ``new``."""
         if members.size == 0:
             return
-        old = self.values[members]
+        old = np.sort(self.values[members], kind="stable")
         self.values[members] = new
-        if self._ranks is None:
-            # Nobody asked for ranks since the last change (``loss`` passes): re-sorting the nearly sorted
-            # values is cheapest. It gives the same array unless two values compare equal with different
-            # bits: only 0.0 and -0.0 can, so unless all are positive the merge below decides.
-            resorted = np.sort(self.values, kind="stable")
-            if resorted[0] > 0.0:
-                self._sorted = resorted
-                return
-        old = np.sort(old, kind="stable")
         n = self._sorted.size
         keep = np.ones(n, dtype=bool)
         keep[_positions(self._sorted, old)] = False
@@ -55,7 +46,7 @@ class Departures:
         merged[added] = add
         merged[~added] = kept
         self._sorted = merged
-        if self._ranks is not None:  # rank questions come after each change (``queue``): keep them up to date
+        if self._ranks is not None:  # rank questions come after each change: keep them up to date
             rank = np.empty(n, dtype=np.int64)
             rank[added] = self.fixed.searchsorted(add, side="left")
             rank[~added] = self._ranks[0][keep]
@@ -63,8 +54,8 @@ class Departures:
 
     def _fixed_rank_and_pos(self) -> tuple[IntArray, IntArray]:
         """Per sorted extra departure: its rank among the fixed ones, and its position in the union. Only
-        :meth:`kth` and :meth:`merged` need them (``loss`` passes ask neither), so they are computed when
-        first asked; from then on :meth:`update` keeps them."""
+        :meth:`kth` and :meth:`merged` need them, so they are computed when first asked; from then on
+        :meth:`update` keeps them."""
         if self._ranks is None:
             rank = self.fixed.searchsorted(self._sorted, side="left")
             self._ranks = rank, np.arange(rank.size) + rank
@@ -91,11 +82,9 @@ class Departures:
             value = self.fixed[rr]
         return np.where(r < 0, -np.inf, np.where(r >= self.size, np.inf, value))
 
-    def count_le(self, t: FloatArray, *, fixed_count: IntArray | None = None) -> IntArray:
-        """Departures at or before each ``t`` (``fixed_count``: the fixed ones among them, when known)."""
-        if fixed_count is None:
-            fixed_count = self.fixed.searchsorted(t, side="right")
-        return fixed_count + self._sorted.searchsorted(t, side="right")
+    def count_le(self, t: FloatArray) -> IntArray:
+        """Departures at or before each ``t``."""
+        return self.fixed.searchsorted(t, side="right") + self._sorted.searchsorted(t, side="right")
 
     def merged(self) -> FloatArray:
         """All departures, sorted (inf ones included)."""

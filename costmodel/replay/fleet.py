@@ -20,7 +20,10 @@ gone). Request ``i`` can start once fewer than ``c(t)`` of those are still in th
 
     start_i = max(arrival_i, D[K_i − c(t)])          (capacity c(t) = slots × ready replicas)
 
-(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``.) ``D`` depends on the starts, so this is a fixed point.
+(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``.) Under ``queue``, ``D`` depends on the starts, so this is
+a fixed point. Under ``loss`` nobody waits, so each request depends only on those before it:
+:func:`._loss.solve_loss` solves a chunk in one pass in arrival order, exactly, and what follows about
+windows, fluid stretches and the chunk-boundary quirk is about ``queue`` pools only.
 
 **How a request goes through.** :class:`Pool` is fed the trace in chunks of :data:`_CHUNK` requests
 (:data:`_QUEUE_POLICY_CHUNK` under a queue trigger); between chunks it carries only the departures still to
@@ -59,6 +62,7 @@ import numpy.typing as npt
 from costmodel.replay._arrays import BoolArray, FloatArray, IntArray, RequestArrays
 from costmodel.replay._capacity import Capacity
 from costmodel.replay._fluid import solve_fluid
+from costmodel.replay._loss import solve_loss
 from costmodel.replay._solver import Context, Part, solve_exact
 from costmodel.replay.autoscale import Instances, QueueTrigger
 from costmodel.service import ReplicaService
@@ -139,6 +143,9 @@ def _solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[list[Part],
     The exact solver works on a window that doubles while it solves whole windows and shrinks back after an
     overload, so that a trace with many overloads is not re-solved from each one to the end of the chunk.
     """
+    if ctx.loss:  # nobody waits: one exact pass in arrival order
+        part, carry = solve_loss(ctx, p, q, carry)
+        return ([part] if len(part) else []), carry
     parts: list[Part] = []
     h, exact, window = p, True, _FIRST_WINDOW
     while h < q:
