@@ -38,6 +38,7 @@ from breakeven import __version__
 from costmodel.engine.fleet import Routing
 from costmodel.finance import FinanceRequest
 from costmodel.profiles import Profile
+from costmodel.replay.dedicated import FleetRuns
 from costmodel.results import AutoscalePolicy, Inputs, Results, Slo
 from costmodel.scenario import (
     DEFAULT_GPUS,
@@ -155,10 +156,11 @@ def analyze(
     if prefix_caching:
         deployments, probes = probe_prefix_caching(deployments, case, routing, say)
     pairs = deployments.pairs
+    runs = FleetRuns()  # the pools replayed, shared by the steps that replay the same fleet
 
     bills = bill_serverless(case, prices.tokens, serverless_profile, rng=rng, say=say)
     token = bills.cheapest
-    fleets = replay_fleets(case, pairs, probes, routing=routing, rng=rng, say=say)
+    fleets = replay_fleets(case, pairs, probes, routing=routing, rng=rng, runs=runs, say=say)
     primary = fleets.primary
     match = Matchup.of(primary, token)
     mixes = search_mixes(case, match, serverless_profile, rng=rng, say=say) if hybrid else Mixes()
@@ -168,7 +170,9 @@ def analyze(
         case, match, bills.options, prices.catalog, samples=sensitivity_samples, seed=seed, rng=rng, say=say
     )
     options = [*bills.options, *fleets.options, *mixes.options]
-    extra = price_finance(case, pairs, token, serverless_profile, prices, seed=seed, base_options=options, say=say)
+    extra = price_finance(
+        case, pairs, token, serverless_profile, prices, seed=seed, base_options=options, runs=runs, say=say
+    )
     options = apply_unit_economics([*options, *extra.options], case.summary, case.horizon_s, prices.tokens, token)
     owned = prices.finance.owned
     used = prices_used(

@@ -32,7 +32,7 @@ from costmodel.billing.spot import capacity_gap_s
 from costmodel.commitment import Base, CommitmentPlan, Mix, MixFleet, Mode, plan_commitment
 from costmodel.profiles.schema import Profile
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
-from costmodel.replay.dedicated import DedicatedReplay, billing_horizon, replica_slots, summarize_fleet
+from costmodel.replay.dedicated import DedicatedReplay, FleetRuns, billing_horizon, replica_slots, summarize_fleet
 from costmodel.replay.fleet import FleetSim
 from costmodel.replay.hybrid import combined_latency
 from costmodel.replay.serverless import serverless_bill
@@ -138,6 +138,8 @@ class _Ask:
     request: FinanceRequest
     seed: int
     base_options: Sequence[Option]
+    runs: FleetRuns | None
+    """The analysis' pools, shared with its other steps (None: every replay simulates its own)."""
 
 
 # ------------------------------------------------------------------------------------------------ currency
@@ -197,6 +199,7 @@ def finance_options(
     seed: int = 0,
     search_trace: TraceLike | None = None,
     base_options: Sequence[Option] = (),
+    runs: FleetRuns | None = None,
 ) -> FinanceResult:
     """The best committed mix, the best spot option and the owned fleets for these deployments.
 
@@ -214,6 +217,7 @@ def finance_options(
         request=request,
         seed=seed,
         base_options=base_options,
+        runs=runs,
     )
     committed = _committed(ask, deployments, out)
     if committed is not None:
@@ -622,6 +626,7 @@ def _spot_option(ask: _Ask, deployment: Deployment, out: FinanceResult) -> Optio
         rate=rate,
         rng=np.random.default_rng([ask.seed, zlib.crc32(gpu.id.encode())]),  # independent of other draws
         lost_policy=request.lost_requests,
+        runs=ask.runs,
     )
     if rate.source == "assumed":
         out.assumptions.append(f"Spot {gpu.id}: mean time between preemptions {rate.detail}.")

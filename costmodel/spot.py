@@ -36,7 +36,7 @@ from costmodel.billing.spot import Preemption, apply_preemptions, capacity_gap_s
 from costmodel.replay._arrays import RequestArrays, TraceLike, request_arrays
 from costmodel.replay.autoscale import Instances
 from costmodel.replay.billing import Lease, billed_seconds, lease
-from costmodel.replay.dedicated import DedicatedReplay, replay_dedicated
+from costmodel.replay.dedicated import DedicatedReplay, FleetRuns, replay_dedicated
 from costmodel.replay.fleet import simulate_pool
 from costmodel.replay.summary import met_at_mean
 from costmodel.results import AutoscalePolicy, Slo
@@ -183,12 +183,16 @@ def estimate_spot(
     rng: np.random.Generator,
     lost_policy: LostPolicy = "retry",
     events: int = DEFAULT_EVENTS,
+    runs: FleetRuns | None = None,
 ) -> SpotEstimate:
-    """Replay the fleet at the spot price and measure ``events`` injected preemptions (see the module)."""
+    """Replay the fleet at the spot price and measure ``events`` injected preemptions (see the module).
+    ``runs``: the analysis' pools (the on-demand fleet is the same pool, billed at the spot price)."""
     if gpu.spot_hourly_usd is None:
         raise InputError(f"GPU price {gpu.id!r}: no spot price; expected spot_hourly_usd in the catalog entry")
     req = request_arrays(trace)
-    base = replay_dedicated(req, service, gpu, policy=policy, slo=slo, cold_start_s=cold_start_s, tier="spot", rng=rng)
+    base = replay_dedicated(
+        req, service, gpu, policy=policy, slo=slo, cold_start_s=cold_start_s, tier="spot", rng=rng, runs=runs
+    )
     horizon = base.horizon_s
     leased = base.lease
     effects: list[EventEffect] = []

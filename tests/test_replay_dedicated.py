@@ -23,6 +23,7 @@ from costmodel.replay import (
     storage_whatif,
 )
 from costmodel.replay.autoscale import Autoscaler
+from costmodel.replay.dedicated import FleetRuns
 from costmodel.results import AutoscalePolicy, Slo
 from costmodel.service import ReplicaService
 from pricing.models import GpuPrice
@@ -296,3 +297,26 @@ def test_costs_and_hours_are_never_negative(
     assert out.total_cost_usd == pytest.approx(h.total * price.hourly_usd)
     assert 0.0 <= out.latency.slo_attainment <= 1.0
     assert (out.per_request.wait_s >= -1e-9).all()
+
+
+def test_fleet_runs_share_a_pool_only_between_the_same_fleet_and_requests() -> None:
+    """Two prices of one fleet on the same requests (rebuilt from the same values) simulate once and bill
+    alike to the cent; other requests, another policy or another cold start simulate again."""
+    rng = np.random.default_rng(3)
+    arrivals = np.cumsum(rng.exponential(0.05, 400))
+    n_in, n_out = rng.integers(50, 500, 400), rng.integers(20, 300, 400)
+    runs = FleetRuns()
+    policy = AutoscalePolicy(kind="utilization", min_replicas=1, max_replicas=4)
+    alone = replay_dedicated(from_arrays(arrivals, n_in, n_out), FLAT, gpu(hourly_usd=2.0), policy=policy)
+    first = replay_dedicated(from_arrays(arrivals, n_in, n_out), FLAT, gpu(), policy=policy, runs=runs)
+    again = replay_dedicated(from_arrays(arrivals, n_in, n_out), FLAT, gpu(hourly_usd=2.0), policy=policy, runs=runs)
+    assert runs.hits == 1
+    assert again.costs.total_usd == alone.costs.total_usd
+    assert again.costs.total_usd == pytest.approx(first.costs.total_usd * 2.0 / 3.39)
+    assert again.latency == alone.latency
+    later = arrivals.copy()
+    later[-1] += 1.0
+    replay_dedicated(from_arrays(later, n_in, n_out), FLAT, gpu(), policy=policy, runs=runs)
+    replay_dedicated(from_arrays(arrivals, n_in, n_out), FLAT, gpu(), policy=fixed(2), runs=runs)
+    replay_dedicated(from_arrays(arrivals, n_in, n_out), FLAT, gpu(), policy=policy, cold_start_s=30.0, runs=runs)
+    assert runs.hits == 1

@@ -17,11 +17,16 @@ same :func:`.summary.bill_fleet`. The hybrid (:mod:`.hybrid`) reuses both steps 
 and the summary live below this module (:mod:`.settings`, :mod:`.summary`) so that :mod:`.streamed` can use
 them without importing it; :class:`DedicatedReplay`, :class:`FleetOptions`, :func:`billing_horizon` and
 :func:`replica_slots` are importable from here too.
+
+:class:`FleetRuns` keeps the pools one analysis has run, so that steps replaying the same fleet on the same
+requests (two GPU prices of one profile; the spot option's fleet) simulate it once.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -53,6 +58,7 @@ def replay_dedicated(
     initial_replicas: int | None = None,
     rng: np.random.Generator | None = None,
     timeline_points: int = 400,
+    runs: FleetRuns | None = None,
 ) -> DedicatedReplay:
     """Replay ``trace`` on a dedicated fleet and bill it.
 
@@ -63,6 +69,7 @@ def replay_dedicated(
     - ``horizon_s``: the billing window ``[0, horizon_s]`` (default: the last arrival).
     - ``slots``: requests per replica (default: the service's slots for the trace's mean mix).
     - ``rng``: spread per-request latency to the service's percentile factors (default: mean latencies).
+    - ``runs``: pools already run in this analysis, reused when the fleet and the requests are the same.
 
     A trace dataset is streamed through its partitions (:mod:`.streamed`), with the same results.
     """
@@ -77,7 +84,7 @@ def replay_dedicated(
     notes: list[str] = []
     horizon = billing_horizon(req, horizon_s)
     n_slots = replica_slots(service, req, slots, notes)
-    sim = run_fleet(
+    sim = (runs.run if runs is not None else run_fleet)(
         req,
         service,
         policy,
@@ -126,6 +133,60 @@ def run_fleet(
         return replace(sim, decisions=int(plan.times.shape[0]))
     trigger = QueueTrigger(scaler, plan.times, slots)
     return simulate_pool(req, service, slots=slots, discipline=discipline, trigger=trigger)
+
+
+@dataclass
+class FleetRuns:
+    """:func:`run_fleet`'s results within one analysis, by their inputs: a step that replays a fleet already
+    run on the same requests gets the same :class:`.fleet.FleetSim` back instead of simulating it again (on
+    5 M requests, ~3 s each). Requests are matched by content (a digest of arrivals and token counts), the
+    rest by value. Holds the last :data:`KEEP` pools (each a few arrays the length of the trace)."""
+
+    KEEP = 4
+    _sims: OrderedDict[tuple[object, ...], FleetSim] = field(default_factory=OrderedDict)
+    hits: int = 0
+
+    def run(
+        self,
+        req: RequestArrays,
+        service: ReplicaService,
+        policy: AutoscalePolicy,
+        *,
+        slots: int,
+        cold_start_s: float,
+        horizon_s: float,
+        discipline: Discipline = "queue",
+        initial: int | None = None,
+    ) -> FleetSim:
+        """:func:`run_fleet`, or the pool it gave for the same inputs."""
+        key = (_digest(req), service, policy.model_dump_json(), slots, cold_start_s, horizon_s, discipline, initial)
+        sim = self._sims.get(key)
+        if sim is not None:
+            self.hits += 1
+            self._sims.move_to_end(key)
+            return sim
+        sim = run_fleet(
+            req,
+            service,
+            policy,
+            slots=slots,
+            cold_start_s=cold_start_s,
+            horizon_s=horizon_s,
+            discipline=discipline,
+            initial=initial,
+        )
+        self._sims[key] = sim
+        while len(self._sims) > self.KEEP:
+            self._sims.popitem(last=False)
+        return sim
+
+
+def _digest(req: RequestArrays) -> tuple[int, str]:
+    """The requests' count and a digest of what the pool reads of them (arrivals, input and output tokens)."""
+    h = hashlib.blake2b(digest_size=16)
+    for column in (req.arrival_s, req.input_tokens, req.output_tokens):
+        h.update(np.ascontiguousarray(column).data)
+    return len(req), h.hexdigest()
 
 
 def summarize_fleet(
@@ -179,6 +240,7 @@ def summarize_fleet(
 __all__ = [
     "DedicatedReplay",
     "FleetOptions",
+    "FleetRuns",
     "billing_horizon",
     "replay_dedicated",
     "replica_slots",

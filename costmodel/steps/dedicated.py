@@ -12,7 +12,7 @@ import numpy as np
 
 from costmodel.engine.fleet import Routing
 from costmodel.finance import fleet_words, gpu_words
-from costmodel.replay.dedicated import DedicatedReplay, replay_dedicated
+from costmodel.replay.dedicated import DedicatedReplay, FleetRuns, replay_dedicated
 from costmodel.replay.whatif import price_tiers, storage_whatif
 from costmodel.results import HOURS_PER_MONTH, Option, Timeline
 from costmodel.steps.case import Case, Pair, Progress, Tier, head
@@ -33,10 +33,18 @@ class Fleets:
 
 
 def replay_fleets(
-    case: Case, pairs: Sequence[Pair], probes: Probes, *, routing: Routing, rng: np.random.Generator, say: Progress
+    case: Case,
+    pairs: Sequence[Pair],
+    probes: Probes,
+    *,
+    routing: Routing,
+    rng: np.random.Generator,
+    runs: FleetRuns,
+    say: Progress,
 ) -> Fleets:
     """Replay the trace on every pair's fleet under the case's policy and tier (in order: each draws from
-    ``rng``); a probed profile's option carries its routing's prefix hit rate."""
+    ``rng``); a probed profile's option carries its routing's prefix hit rate. Pairs of one profile and cold
+    start share their pool (``runs``): only the bill differs."""
     options: list[Option] = []
     timelines: dict[str, Timeline] = {}
     for pair in pairs:
@@ -50,6 +58,7 @@ def replay_fleets(
             cold_start_s=pair.cold_start_s,
             tier=case.tier,
             rng=rng,
+            runs=runs,
         )
         timelines[pair.key] = ded.timeline
         fleet = ded.option(

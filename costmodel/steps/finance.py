@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from costmodel.finance import Deployment, FinanceResult, finance_options
 from costmodel.profiles import Profile
+from costmodel.replay.dedicated import FleetRuns
 from costmodel.results import Option
 from costmodel.steps.case import Case, Pair, Progress, head, latency_profile
 from costmodel.steps.setup import Prices
@@ -23,10 +24,11 @@ def price_finance(
     *,
     seed: int,
     base_options: Sequence[Option],
+    runs: FleetRuns,
     say: Progress,
 ) -> FinanceResult:
     """Committed, spot and owned options priced against ``token`` (``base_options``: the on-demand options
-    they are set beside)."""
+    they are set beside; ``runs``: the pools the dedicated step ran, which the spot option bills again)."""
     say("commitments, spot and owned capacity")
     trace, limit = case.trace, case.search_requests
     notes: list[str] = []
@@ -45,6 +47,7 @@ def price_finance(
         seed=seed,
         search_trace=window,  # the dataset's head in memory: the planner does not stream
         base_options=base_options,
+        runs=runs,
     )
     out.warnings[:0] = notes
     return out
