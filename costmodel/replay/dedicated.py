@@ -84,7 +84,7 @@ def replay_dedicated(
     notes: list[str] = []
     horizon = billing_horizon(req, horizon_s)
     n_slots = replica_slots(service, req, slots, notes)
-    sim = (runs.run if runs is not None else run_fleet)(
+    sim = run_fleet(
         req,
         service,
         policy,
@@ -92,6 +92,7 @@ def replay_dedicated(
         cold_start_s=cold_start_s,
         horizon_s=horizon,
         initial=initial_replicas,
+        runs=runs,
     )
     return summarize_fleet(
         req,
@@ -120,19 +121,31 @@ def run_fleet(
     horizon_s: float,
     discipline: Discipline = "queue",
     initial: int | None = None,
+    runs: FleetRuns | None = None,
 ) -> FleetSim:
-    """Plan (or, for queue triggers, co-simulate) the fleet and start every request on it.
+    """Plan (or, for queue triggers, co-simulate) the fleet and start every request on it (``runs``: or take
+    the pool from there, when it was run with the same inputs).
 
     Decisions continue for two intervals after the last arrival, so that a request arriving at the end is
     served; capacity started after the horizon is not billed (see :func:`.billing.lease`).
     """
+    key: tuple[object, ...] = ()
+    if runs is not None:
+        key = (_digest(req), service, policy.model_dump_json(), slots, cold_start_s, horizon_s, discipline, initial)
+        if (kept := runs.get(key)) is not None:
+            return kept
     plan = fleet_plan(req, service, policy, slots=slots, horizon_s=horizon_s, initial=initial)
     scaler = plan.autoscaler(cold_start_s)
     if policy.kind != "queue":
         sim = simulate_pool(req, service, slots=slots, discipline=discipline, instances=scaler.instances())
-        return replace(sim, decisions=int(plan.times.shape[0]))
-    trigger = QueueTrigger(scaler, plan.times, slots)
-    return simulate_pool(req, service, slots=slots, discipline=discipline, trigger=trigger)
+        sim = replace(sim, decisions=int(plan.times.shape[0]))
+    else:
+        sim = simulate_pool(
+            req, service, slots=slots, discipline=discipline, trigger=QueueTrigger(scaler, plan.times, slots)
+        )
+    if runs is not None:
+        runs.put(key, sim)
+    return sim
 
 
 @dataclass
@@ -146,39 +159,18 @@ class FleetRuns:
     _sims: OrderedDict[tuple[object, ...], FleetSim] = field(default_factory=OrderedDict)
     hits: int = 0
 
-    def run(
-        self,
-        req: RequestArrays,
-        service: ReplicaService,
-        policy: AutoscalePolicy,
-        *,
-        slots: int,
-        cold_start_s: float,
-        horizon_s: float,
-        discipline: Discipline = "queue",
-        initial: int | None = None,
-    ) -> FleetSim:
-        """:func:`run_fleet`, or the pool it gave for the same inputs."""
-        key = (_digest(req), service, policy.model_dump_json(), slots, cold_start_s, horizon_s, discipline, initial)
+    def get(self, key: tuple[object, ...]) -> FleetSim | None:
+        """The pool run with these inputs (:func:`run_fleet` makes the key), if kept."""
         sim = self._sims.get(key)
         if sim is not None:
             self.hits += 1
             self._sims.move_to_end(key)
-            return sim
-        sim = run_fleet(
-            req,
-            service,
-            policy,
-            slots=slots,
-            cold_start_s=cold_start_s,
-            horizon_s=horizon_s,
-            discipline=discipline,
-            initial=initial,
-        )
+        return sim
+
+    def put(self, key: tuple[object, ...], sim: FleetSim) -> None:
         self._sims[key] = sim
         while len(self._sims) > self.KEEP:
             self._sims.popitem(last=False)
-        return sim
 
 
 def _digest(req: RequestArrays) -> tuple[int, str]:
