@@ -59,6 +59,25 @@ def test_planning_example_runs() -> None:
     assert all(re.search(r"[\d,]+$", row) for row in rows)
 
 
+SELF_CONTAINED = [("replay.md", 0), ("replay.md", 1), ("costmodel.md", 0), ("engine.md", 0), ("prefix.md", 1)]
+"""The Python examples in docs/ that need only this repository (the others read the user's own files or a
+live server); each is the document's N-th ```python block."""
+
+
+@pytest.mark.parametrize(("doc", "index"), SELF_CONTAINED)
+def test_doc_examples_run_and_print_what_the_page_shows(doc: str, index: int) -> None:
+    """A page's example runs from the repository root; where a ```text block follows it, that is its output."""
+    text = (REPO / "docs" / doc).read_text(encoding="utf-8")
+    block = list(re.finditer(r"```python\n(.*?)```\n", text, flags=re.S))[index]
+    result = subprocess.run(
+        [sys.executable, "-c", block.group(1)], capture_output=True, text=True, check=False, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 0, f"docs/{doc}, python block {index}: {result.stderr[-2000:]}"
+    shown = re.match(r"\s*```text\n(.*?)```", text[block.end() :], flags=re.S)
+    if shown is not None:
+        assert result.stdout == shown.group(1), f"docs/{doc}, python block {index}: the output shown is stale"
+
+
 @pytest.mark.parametrize("command", list(LEAVES))
 def test_help_shows_every_option_text_whole(command: str) -> None:
     """rich reads ``[req/s]`` or ``[default: x]`` in a help text as markup and drops it unless escaped (``\\[``)."""
