@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from costmodel.capacity import fit_replica_service
 from costmodel.profiles import bundled_profile
 from costmodel.replay import RequestArrays, from_arrays, request_arrays
+from costmodel.replay import fleet as fleet_module
 from costmodel.replay.dedicated import run_fleet, summarize_fleet
 from costmodel.replay.reference import reference_fleet
 from costmodel.results import AutoscalePolicy, Slo
@@ -229,3 +230,39 @@ def test_one_replica_loss_pool_is_the_reference_exactly() -> None:
     np.testing.assert_array_equal(fast.batch[took], ref.batch[took])
     np.testing.assert_array_equal(fast.service_s[took], ref.service_s[took])
     np.testing.assert_array_equal(fast.start_s[took], ref.start_s[took])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gaps=st.lists(st.sampled_from([0.0, 0.001, 0.05, 0.3, 1.0, 4.0]), min_size=1, max_size=150),
+    outputs=st.lists(st.integers(1, 400), min_size=1, max_size=150),
+    slots=st.integers(1, 6),
+)
+def test_one_replica_loss_pool_matches_the_reference_with_batch_dependent_service(
+    gaps: list[float], outputs: list[int], slots: int
+) -> None:
+    """Simultaneous arrivals included: the loss pool takes them in order, after the departures at that time."""
+    n = min(len(gaps), len(outputs))
+    arrivals = np.cumsum(np.array(gaps[:n])) - gaps[0]
+    trace = from_arrays(arrivals, np.full(n, 300), np.array(outputs[:n]))
+    service = ReplicaService(12.0, 1.5, 40.0, 0.05, 3.0, slots=slots)
+    policy = AutoscalePolicy(kind="fixed", min_replicas=1)
+    kw = {"slots": slots, "cold_start_s": 0.0, "horizon_s": trace.last_arrival_s, "discipline": "loss"}
+    fast = run_fleet(trace, service, policy, **kw)  # type: ignore[arg-type]
+    ref = reference_fleet(trace, service, policy, **kw)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(fast.admitted, ref.admitted)
+    np.testing.assert_array_equal(fast.batch[ref.admitted], ref.batch[ref.admitted])
+    np.testing.assert_array_equal(fast.service_s[ref.admitted], ref.service_s[ref.admitted])
+
+
+def test_a_loss_pool_does_not_depend_on_the_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The departures still to come are carried across chunks, so cutting the trace into chunks of 97
+    requests (replicas starting and stopping between them) gives the one-chunk results to the bit."""
+    trace, policy = azure(), AutoscalePolicy(kind="utilization", min_replicas=1, max_replicas=3)
+    kw = {"slots": 16, "cold_start_s": 61.0, "horizon_s": trace.last_arrival_s, "discipline": "loss"}
+    whole = run_fleet(trace, HEAVY, policy, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(fleet_module, "_CHUNK", 97)
+    cut = run_fleet(trace, HEAVY, policy, **kw)  # type: ignore[arg-type]
+    assert int((~whole.admitted).sum()) > 100
+    for name in ("start_s", "batch", "service_s", "admitted"):
+        np.testing.assert_array_equal(getattr(cut, name), getattr(whole, name))
