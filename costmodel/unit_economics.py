@@ -58,9 +58,10 @@ def apply_unit_economics(
         monthly = dec(opt.monthly_cost_usd)
         window = dec(opt.total_cost_usd)
         tc = opt.token_costs
-        if tc is not None and opt.kind == "serverless" and tc.total_usd > 0:
-            share = (dec(tc.input_usd) + dec(tc.cached_input_usd)) / dec(tc.total_usd)
-            split = "the bill's own input and output lines (cached input counted as input)"
+        input_side = dec(tc.input_usd) + dec(tc.cached_input_usd) + dec(tc.cache_write_usd) if tc is not None else 0
+        if tc is not None and opt.kind == "serverless" and input_side + dec(tc.output_usd) > 0:
+            share = input_side / (input_side + dec(tc.output_usd))
+            split = "the bill's own input and output lines (cached input and cache writes counted as input)"
         else:
             share, split = _split_share(reference, tokens_in, tokens_out)
         units = UnitCosts(

@@ -13,9 +13,10 @@ import pytest
 from costmodel.replay.prompt_cache import ASSUMED, cache_rules
 from costmodel.replay.serverless import per_request_cost_usd, replay_serverless, serverless_bill
 from costmodel.sensitivity import SensitivityInputs, analytic_outcome, effective_input_factor, prompt_cache_spreads
+from costmodel.unit_economics import apply_unit_economics
 from pricing.catalog import bundled_catalog
 from pricing.models import PromptCache, TokenPrice
-from traces import Trace, TraceMeta
+from traces import Trace, TraceMeta, summarize
 
 B = 16
 
@@ -234,3 +235,22 @@ def test_sensitivity_moves_the_cached_share_and_an_unknown_discount() -> None:
         ("cached_input_discount", 0.0, 0.0, 0.9),
     ]
     assert prompt_cache_spreads(share=0.0, upper_share=None, discount=0.5, price_id="x/y") == []
+
+
+def test_unit_costs_count_cache_writes_as_input() -> None:
+    """A bill with a write premium: per 1M input and output tokens, the unit costs split the bill by its own
+    lines (writes are input), and the split adds back up to the bill."""
+    t = trace([(0.0, 64, [1, 2, 3, 4]), (1.0, 80, [1, 2, 3, 4, 5])])
+    t = Trace(df=t.df.assign(output_tokens=np.array([10, 30], dtype=np.int64)), meta=t.meta)
+    replay = replay_serverless(t, price(rules(write_multiplier=1.25)))
+    assert replay.costs.cache_write_usd > 0
+    summary = summarize(t)
+    (option,) = apply_unit_economics([replay.option(id="s", label="s")], summary, 3600.0, [], None)
+    units = option.unit_costs
+    assert units is not None
+    c = replay.costs
+    # 144 input tokens: 100 µ$ of writes + 6.4 µ$ cached; 40 output tokens at $2/M: 80 µ$
+    assert units.usd_per_mtok_input * 144 / 1e6 == pytest.approx(c.cache_write_usd + c.cached_input_usd, rel=1e-9)
+    assert units.usd_per_mtok_output == pytest.approx(2.0, rel=1e-9)
+    split = units.usd_per_mtok_input * 144 + units.usd_per_mtok_output * 40
+    assert split / 1e6 == pytest.approx(option.total_cost_usd, rel=1e-9)
