@@ -100,6 +100,26 @@ def test_serverless_bill_and_replay_are_identical(trace: Trace, dataset: TraceDa
     assert r1.random() == r2.random()
 
 
+@pytest.mark.parametrize("price_id", ["groq/openai/gpt-oss-120b", "digitalocean/anthropic-claude-sonnet-4.6"])
+def test_the_prompt_cache_carries_across_partitions(tmp_path: Path, price_id: str) -> None:
+    """Mooncake's conversations cut into 60-second partitions: each partition first replays the requests
+    within the provider cache's time to live before it (2 h at Groq: every earlier partition; 5 min with
+    cache writes at DigitalOcean's Claude), so the dataset's bill is the whole trace's — hits, writes and
+    dollars — where restarting the cache at each partition would lose the hits across boundaries."""
+    conv = load_trace(DATA / "replay" / "mooncake_FAST25_conversation_first1200.jsonl")
+    ds = write_dataset(conv, tmp_path / "ds", partition_s=60.0)
+    assert len(ds.partitions) > 5
+    price = load_catalog().token(price_id)
+    whole, parts = serverless_bill(conv, price), serverless_bill(ds, price)
+    assert whole.cached_input_tokens and whole.cached_input_tokens > 0
+    assert parts == whole
+    restarted = sum(
+        (serverless_bill(Trace(df=ds.read(i), meta=ds.meta), price).cached_input_tokens or 0)
+        for i in range(len(ds.partitions))
+    )
+    assert restarted < whole.cached_input_tokens  # the boundaries matter on this trace
+
+
 def test_hybrid_search_replays_the_same_candidates(trace: Trace, dataset: TraceDataset, service) -> None:
     catalog = load_catalog()
     gpu, token = catalog.gpu(GPU), catalog.token(TOKEN)

@@ -106,6 +106,11 @@ class TraceDataset:
         p = self.partitions[-1]
         return (p.last_s + p.offset_s) / self.rate_factor
 
+    def span(self, i: int) -> tuple[float, float]:
+        """First and last arrival of partition ``i`` on the dataset's clock [s] (as :meth:`read` puts them)."""
+        p = self.partitions[i]
+        return (p.first_s + p.offset_s) / self.rate_factor, (p.last_s + p.offset_s) / self.rate_factor
+
     @property
     def duration_s(self) -> float:
         """Last arrival minus first arrival [s]."""

@@ -21,6 +21,7 @@ has a surcharge of exactly 0).
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from breakeven.errors import InputError
@@ -44,6 +46,7 @@ from costmodel.results import Distribution, Latency, Slo, TokenCosts
 from pricing.models import RateLimits, TokenPrice
 from pricing.money import dec, to_float, tokens_cost
 from traces.dataset import TraceDataset
+from traces.model import Trace
 
 TOKENS_PER_M = 1_000_000.0
 
@@ -117,8 +120,8 @@ def serverless_bill(trace: TraceLike, price: TokenPrice, *, mask: npt.ArrayLike 
     Cached input: with ``hash_ids`` in the trace, the provider's prompt cache is replayed over the billed
     requests (:mod:`costmodel.replay.prompt_cache`, rules from ``price.prompt_cache``); otherwise the trace's
     own ``cached_tokens`` column is used, if any. Cache writes are a line of their own where the provider
-    charges a write premium. A trace dataset is billed partition by partition (the prompt cache restarts
-    at each partition) and the bills added.
+    charges a write premium. A trace dataset is billed partition by partition and the bills added, with the
+    same hits as in memory (:func:`_dataset_bill`).
     """
     if isinstance(trace, TraceDataset) and mask is None:
         return _dataset_bill(trace, price)
@@ -154,10 +157,18 @@ class BillSums:
         )
 
 
-def bill_sums(req: RequestArrays, price: TokenPrice, sel: npt.NDArray[np.bool_] | None = None) -> BillSums:
-    """The token counts :func:`price_bill` prices, for the requests where ``sel`` is true (default: all)."""
+def bill_sums(
+    req: RequestArrays, price: TokenPrice, sel: npt.NDArray[np.bool_] | None = None, *, warm: int = 0
+) -> BillSums:
+    """The token counts :func:`price_bill` prices, for the requests where ``sel`` is true (default: all).
+    ``warm``: the first ``warm`` requests came before the billed ones, within the provider cache's time to
+    live; they fill its cache and are not billed."""
     cached_all, written_all, basis = cached_input(req, price, sel)
-    group, n_groups = _groups(req, price, sel)
+    billed = sel
+    if warm:
+        late = np.arange(len(req)) >= warm
+        billed = late if sel is None else sel & late
+    group, n_groups = _groups(req, price, billed)
     keep = group >= 0
     g = group[keep]
     inputs = req.input_tokens[keep]
@@ -231,14 +242,47 @@ def priced(price: TokenPrice, parts: list[BillSums]) -> TokenCosts:
 
 
 def _partition_sums(i: int, ds: TraceDataset, price: TokenPrice) -> BillSums:
-    return bill_sums(request_arrays(ds.read(i)), price)
+    part = ds.read(i)
+    warm = _cache_warmup(ds, i, price)
+    if warm is None:
+        return bill_sums(request_arrays(Trace(df=part, meta=ds.meta)), price)
+    both = pd.concat([warm, part], ignore_index=True)
+    return bill_sums(request_arrays(Trace(df=both, meta=ds.meta)), price, warm=len(warm))
+
+
+def _cache_warmup(ds: TraceDataset, i: int, price: TokenPrice) -> pd.DataFrame | None:
+    """The requests of the partitions before ``i`` that arrived within the provider cache's time to live of
+    partition ``i``'s first arrival — what decides its cache when the partition starts (a block is alive when
+    some request stored it within the TTL, and what a request stores does not depend on its hits). None when
+    nothing carries over: no ``hash_ids``, no cached discount, the first partition, or entries that never
+    expire (then the cache restarts at the partition, and the bill's basis says so)."""
+    rules = cache_rules(price)
+    if i == 0 or rules is None or "hash_ids" not in ds.columns or not math.isfinite(rules.ttl_s):
+        return None
+    since = ds.span(i)[0] - rules.ttl_s
+    pieces: list[pd.DataFrame] = []
+    for j in range(i - 1, -1, -1):
+        first, last = ds.span(j)
+        if last < since:
+            break
+        df = ds.read(j)
+        pieces.append(df[df["arrival_s"].to_numpy() >= since])
+        if first < since:
+            break
+    return pd.concat(pieces[::-1], ignore_index=True) if pieces else None
 
 
 def _dataset_bill(ds: TraceDataset, price: TokenPrice) -> TokenCosts:
     """The per-token bill of a dataset: each partition's token counts (on the Dask client when one is open),
-    added, then priced once — the same bill as the whole trace's (the prompt cache, when the trace has
-    ``hash_ids``, restarts at each partition)."""
-    return priced(price, pmap(_partition_sums, list(range(len(ds.partitions))), ds, price))
+    added, then priced once — the same bill as the whole trace's. With ``hash_ids``, each partition first
+    replays the requests before it within the provider cache's time to live (:func:`_cache_warmup`), so its
+    hits are the whole trace's; a cache whose entries never expire restarts at each partition."""
+    costs = priced(price, pmap(_partition_sums, list(range(len(ds.partitions))), ds, price))
+    rules = cache_rules(price)
+    if len(ds.partitions) > 1 and "hash_ids" in ds.columns and rules is not None and math.isinf(rules.ttl_s):
+        restart = "; entries that never expire were not carried across the dataset's partitions"
+        costs = costs.model_copy(update={"cache_basis": (costs.cache_basis or "") + restart})
+    return costs
 
 
 def _write_multiplier(price: TokenPrice) -> Decimal:
