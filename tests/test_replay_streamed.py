@@ -179,8 +179,8 @@ def test_analyze_on_a_dataset_is_analyze_in_memory(trace: Trace, dataset: TraceD
 def test_cli_analyzes_a_dataset_on_a_local_cluster(
     dataset: TraceDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The worker processes replay with the default chunks (the small_chunks patch does not reach them), and a
-    # queue pool's windows and fluid stretches depend on where chunks start: the serial run uses the same chunks.
+    # The worker processes replay with the default chunks (the small_chunks patch does not reach them): the
+    # serial run uses the same chunks (a queue trigger decides per chunk).
     monkeypatch.setattr(fleet, "_CHUNK", DEFAULT_CHUNKS[0])
     monkeypatch.setattr(fleet, "_QUEUE_POLICY_CHUNK", DEFAULT_CHUNKS[1])
     out = tmp_path / "report"

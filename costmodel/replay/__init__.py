@@ -18,22 +18,19 @@
    ``fixed``/``utilization`` policies, which depend on arrivals only) every decision, run through the
    :class:`~.autoscale.Autoscaler` into an instance table; a ``queue`` policy becomes a
    :class:`~.autoscale.QueueTrigger` that decides while the pool runs.
-4. :mod:`.fleet` — :func:`~.fleet.simulate_pool` feeds the requests to a :class:`~.fleet.Pool` in chunks; each
-   chunk is cut into exact windows and fluid stretches (``fleet._solve``). Its docstring has the one
-   equation (``start_i = max(arrival_i, D[K_i − c(t)])``) and the chunk-boundary quirk.
-5. :mod:`._solver` — the exact window: assume nobody waits, iterate the waiting set to the fixed point (why it
-   converges is in its docstring), with departures kept by :mod:`._order` and ready slots over time by
-   :mod:`._capacity`; a long overload is cut off for
-6. :mod:`._fluid` — a fluid stretch (a Lindley recursion in slot time) until the backlog clears.
-   (A ``loss`` pool skips 5–6: :mod:`._loss` solves each chunk in one pass in arrival order.)
-7. back in :mod:`.dedicated` — :func:`~.dedicated.summarize_fleet` hands the starts and batches to
+4. :mod:`.fleet` — :func:`~.fleet.simulate_pool` feeds the requests to a :class:`~.fleet.Pool` in chunks,
+   carrying the departures still to come from one chunk to the next.
+5. :mod:`._solver` — :func:`~._solver.solve`: each request in arrival order starts when fewer than the ready
+   slots (:mod:`._capacity`) are taken by those before it — a heap of their departures — or, under ``loss``,
+   is turned away; then its batch and service time. The rule is in its docstring.
+6. back in :mod:`.dedicated` — :func:`~.dedicated.summarize_fleet` hands the starts and batches to
    :mod:`.summary`: :func:`~.summary.request_latency` (the request's TTFT and TPOT from its start and batch,
    :class:`~costmodel.service.ReplicaService`) and :func:`~.summary.bill_fleet` (the lease and the bill,
    :mod:`.billing`; busy hours and the chart, :mod:`.timeline`) → :class:`DedicatedReplay`.
 
 Around it: :mod:`.hybrid` runs the same pool with the ``loss`` discipline (a request that finds no free slot
 goes to serverless, billed by :mod:`.serverless`); :mod:`.trace_breakeven` bills planned fleets at scaled
-rates; :mod:`.reference` is the exact per-request simulation the fast replay is tested against.
+rates; :mod:`.reference` is the per-request simulation of real replicas the pool is tested against.
 
 **A trace dataset** (larger than memory) takes the same functions. The layers, lowest first (a module
 imports only the ones before it, so there is no import cycle):

@@ -1,4 +1,4 @@
-"""The fast fleet replay: when each request starts on a pool of replicas, vectorised over requests.
+"""The fleet replay: when each request starts on a pool of replicas.
 
 Receives the requests (arrival, input and output tokens), one replica's latency model
 (:class:`~costmodel.service.ReplicaService`), the slots per replica, and the fleet: a planned instance
@@ -14,40 +14,14 @@ ready⌋ + 1)`` — the count on the least-loaded replica once it joins. Two dis
 - ``queue``: a request that finds no free slot waits in a FIFO queue (the dedicated fleet);
 - ``loss``: it is turned away (the hybrid's overflow to serverless).
 
-**The one equation.** Number the requests; ``K_i`` of them came before request ``i`` (in the system or
-gone). Request ``i`` can start once fewer than ``c(t)`` of those are still in the system, i.e. at the
-``(K_i − c + 1)``-th departure of the requests before it. So with ``D`` the sorted departures::
-
-    start_i = max(arrival_i, D[K_i − c(t)])          (capacity c(t) = slots × ready replicas)
-
-(``loss``: admitted iff ``D[K_i − c] ≤ arrival_i``.) Under ``queue``, ``D`` depends on the starts, so this is
-a fixed point. Under ``loss`` nobody waits, so each request depends only on those before it:
-:func:`._loss.solve_loss` solves a chunk in one pass in arrival order, exactly, and what follows about
-windows, fluid stretches and the chunk-boundary quirk is about ``queue`` pools only.
-
 **How a request goes through.** :class:`Pool` is fed the trace in chunks of :data:`_CHUNK` requests
 (:data:`_QUEUE_POLICY_CHUNK` under a queue trigger); between chunks it carries only the departures still to
-come and the autoscaler's state. Within a chunk, :func:`_solve` cuts the
-requests into stretches:
-
-1. an *exact* window (:func:`._solver.solve_exact`): assume nobody waits, find who must (the *waiting
-   set*), iterate on those to the fixed point. Windows start at :data:`_FIRST_WINDOW` requests and double
-   while they solve whole;
-2. where the fixed point does not settle (a long overload) the exact solver stops before it, and a *fluid
-   stretch* (:func:`._fluid.solve_fluid`) carries the queue until the backlog clears; then exact again.
-
-Each stretch returns a :class:`._solver.Part`; their departures become the next stretch's ``carry``.
-Under a queue trigger, a chunk is solved, the decisions inside it are taken from that solution, and the
-chunk is re-solved on the new fleet until both agree (:meth:`Pool._solve_with_trigger`).
-
-**Known quirk: windows and chunk boundaries.** The batch of a request that starts on arrival is estimated
-per exact window (:func:`._solver.in_service_upper` counts departures in cells about one inter-arrival
-time of the window wide), and windows and fluid stretches restart at each chunk boundary, so results move
-slightly with the chunk size: on the Azure code trace ×3 with chunks of 1,024 instead of 262,144, a hybrid
-candidate's bill by 0.6 %, attainments by ≤ 0.1 pp, p99 TTFT by up to 3 %. (The solver no longer carries
-the previous chunk's mean batch into the next chunk's first guess: that tripled the spread and agreed less
-well with the per-request simulation.) The streamed replay (:mod:`.streamed`) cuts its chunks at the same
-request numbers, so it gives the in-memory results exactly.
+come and the autoscaler's state. :func:`._solver.solve` takes a chunk's requests in arrival order: each
+starts (or, under ``loss``, is turned away) against a heap of the departures to come and the capacity at
+that time — its docstring has the rule. The carried departures are the exact state, so the chunk size
+changes nothing; the streamed replay (:mod:`.streamed`) feeds the same pool from a dataset. Under a queue
+trigger, a chunk is solved, the decisions inside it are taken from that solution, and the chunk is
+re-solved on the new fleet until both agree (:meth:`Pool._solve_with_trigger`).
 """
 
 from __future__ import annotations
@@ -61,9 +35,7 @@ import numpy.typing as npt
 
 from costmodel.replay._arrays import BoolArray, FloatArray, IntArray, RequestArrays
 from costmodel.replay._capacity import Capacity
-from costmodel.replay._fluid import solve_fluid
-from costmodel.replay._loss import solve_loss
-from costmodel.replay._solver import Context, Part, solve_exact
+from costmodel.replay._solver import Context, Part, solve
 from costmodel.replay.autoscale import Instances, QueueTrigger
 from costmodel.service import ReplicaService
 
@@ -71,8 +43,6 @@ Discipline = Literal["queue", "loss"]
 
 _CHUNK = 1 << 18
 """Requests per chunk on a planned fleet (read at run time: tests shrink it)."""
-_FIRST_WINDOW = 1 << 14
-"""Requests in the first exact window of a chunk, and after each fluid stretch."""
 _QUEUE_POLICY_CHUNK = 1 << 14
 """Requests per chunk under a queue trigger (each chunk is re-solved until its decisions settle)."""
 _POLICY_ROUNDS = 12
@@ -95,8 +65,6 @@ class FleetSim:
     admitted: BoolArray
     instances: Instances
     decisions: int
-    fluid_stretches: int = 0
-    """How many long overloads were solved as fluid stretches (0 = every start is from the exact solver)."""
     notes: tuple[str, ...] = ()
     """What the solver had to give up on (a queue trigger whose decisions did not settle in a chunk)."""
 
@@ -130,39 +98,11 @@ class PoolRows:
         self.start_s[np.isnan(self.start_s) & self.admitted] = np.inf
 
 
-def _carry_after(carry: FloatArray, part: Part, now: float) -> FloatArray:
-    """Departures still to come at ``now`` of those in the system before and of ``part``."""
-    dep = part.departures()
-    return np.sort(np.concatenate([carry[carry > now], dep[dep > now]]), kind="stable")
-
-
 def _solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[list[Part], FloatArray]:
-    """Solve ``[p, q)``: exact parts, and fluid stretches over long overloads. Returns the parts and the
-    departures still to come after the range's last arrival.
-
-    The exact solver works on a window that doubles while it solves whole windows and shrinks back after an
-    overload, so that a trace with many overloads is not re-solved from each one to the end of the chunk.
-    """
-    if ctx.loss:  # nobody waits: one exact pass in arrival order
-        part, carry = solve_loss(ctx, p, q, carry)
-        return ([part] if len(part) else []), carry
-    parts: list[Part] = []
-    h, exact, window = p, True, _FIRST_WINDOW
-    while h < q:
-        end = min(q, h + window) if exact else q
-        part = solve_exact(ctx, h, end, carry) if exact else solve_fluid(ctx, h, q, carry)
-        if exact and h + len(part) == end:
-            window = min(window * 2, _CHUNK)
-        elif exact:
-            window, exact = _FIRST_WINDOW, False  # cut at a long overload: a fluid stretch next
-        else:
-            exact = True
-        if len(part) == 0:
-            continue
-        parts.append(part)
-        h += len(part)
-        carry = _carry_after(carry, part, float(ctx.a[h]) if h < q else float(ctx.a[q - 1]))
-    return parts, carry
+    """Solve ``[p, q)`` (:func:`._solver.solve`). Returns its part (none for an empty range) and the
+    departures still to come after the range's last arrival."""
+    part, after = solve(ctx, p, q, carry)
+    return ([part] if len(part) else []), after
 
 
 class Pool:
@@ -191,11 +131,6 @@ class Pool:
     def chunk_size(self) -> int:
         """Requests per chunk (the streamed replay cuts a dataset at the same request numbers)."""
         return requests_per_chunk(self.trigger is not None)
-
-    @property
-    def fluid_stretches(self) -> int:
-        """Long overloads solved as fluid stretches so far."""
-        return self.ctx.fluid_stretches
 
     @property
     def notes(self) -> list[str]:
@@ -278,6 +213,5 @@ def simulate_pool(
         admitted=rows.admitted,
         instances=pool.instances(),
         decisions=int(trigger.times.shape[0]) if trigger is not None else 0,
-        fluid_stretches=pool.fluid_stretches,
         notes=tuple(pool.notes),
     )
