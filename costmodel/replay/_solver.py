@@ -23,8 +23,8 @@ after it. With one replica the pool is that replica, and this is the per-request
 :mod:`.reference` exactly; with more, the pool's batch (an even spread) is the one difference.
 
 Cost: the heap never holds more than ``c(t)`` departures plus the backlog's, so a request costs a few heap
-operations in a plain Python loop — about 0.5 µs on the development machine (5 M requests in 2.8 s). Chunks
-change nothing: ``carry`` is the exact state.
+operations in a plain Python loop — about 0.4 µs on the development machine (5 M requests in 2.1–2.2 s).
+Chunks change nothing: ``carry`` is the exact state.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -96,40 +97,126 @@ def solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[Part, FloatA
     """Requests ``[p, q)`` given the departures ``carry`` of those before ``p`` (see the module). Returns their
     part and the departures still to come after ``arrival[q − 1]``, sorted."""
     s = ctx.service
-    per_seq, tpot_base, tpot_per_seq = s.ttft_per_seq_ms, s.tpot_base_ms, s.tpot_per_seq_ms
-    slots, loss = ctx.slots, ctx.loss
-    times, counts = ctx.cap.times.tolist(), ctx.cap.counts.tolist()
-    last = len(times)
+    model = (s.ttft_per_seq_ms, s.tpot_base_ms, s.tpot_per_seq_ms)
     m = q - p
-    start, batch, svc, admitted = [math.nan] * m, [0] * m, [0.0] * m, [True] * m
     heap = carry.tolist()
     heapq.heapify(heap)
-    pop, push = heapq.heappop, heapq.heappush
-    t, seg = -math.inf, 0  # the current time (starts never go back) and the capacity changes at or before it
-    rows = zip(ctx.a[p:q].tolist(), ctx.fixed_ms[p:q].tolist(), ctx.tail[p:q].tolist(), strict=True)
-    for i, (arrival, fixed_ms, tail) in enumerate(rows):
-        t = arrival if loss or arrival > t else t
-        while True:
-            while seg < last and times[seg] <= t:
-                seg += 1
-            while heap and heap[0] <= t:
-                pop(heap)
-            ready, n = counts[seg], len(heap)
-            if n < ready * slots or loss:
-                break
-            t = min(heap[0] if heap else math.inf, times[seg] if seg < last else math.inf)
-            if t == math.inf:
-                break
-        b = min(n // max(ready, 1) + 1, slots)
-        # the same operations, in the same order, as ReplicaService.service_s (so the same doubles)
-        x = (fixed_ms + per_seq * b + tail * (tpot_base + tpot_per_seq * b)) / 1000.0
-        batch[i], svc[i] = b, x
-        if loss and n >= ready * slots:
-            admitted[i] = False
-            continue
-        start[i] = t
-        push(heap, t + x)
+    rows = _Rows(ctx.a[p:q].tolist(), ctx.fixed_ms[p:q].tolist(), ctx.tail[p:q].tolist())
+    steps = _Steps(ctx.cap.times.tolist(), ctx.cap.counts.tolist(), ctx.slots)
+    if ctx.loss:
+        start, batch, svc, admitted = _loss_pass(heap, rows, steps, model)
+    else:
+        start, batch, svc = _queue_pass(heap, rows, steps, model)
+        admitted = [True] * m
     part = Part(p, np.array(start), np.array(batch, dtype=np.int64), np.array(svc), np.array(admitted, dtype=bool))
-    now = float(ctx.a[q - 1]) if m else -math.inf
+    now = float(ctx.a[q - 1]) if m else -INF
     dep = part.departures()
     return part, np.sort(np.concatenate([carry[carry > now], dep[dep > now]]), kind="stable")
+
+
+INF = math.inf
+
+
+class _Rows(NamedTuple):
+    """Per request, as Python floats (the passes loop over them): arrival, ``Context.fixed_ms``, ``tail``."""
+
+    arrival: list[float]
+    fixed_ms: list[float]
+    tail: list[float]
+
+
+class _Steps(NamedTuple):
+    """The ready capacity as Python lists: times of change, replicas from each on (``counts[0]`` before the
+    first), and slots per replica."""
+
+    times: list[float]
+    counts: list[int]
+    slots: int
+
+
+# The two passes are one loop each, written out for speed (about 0.4 µs a request): the capacity in force is
+# kept as ``cap`` (slots) and ``div`` (replicas, at least 1) until the next change at ``change``, and the
+# service time is computed with the same operations, in the same order, as ReplicaService.service_s (so the
+# same doubles as the reference simulation's).
+
+
+def _queue_pass(
+    heap: list[float], rows: _Rows, steps: _Steps, model: tuple[float, float, float]
+) -> tuple[list[float], list[int], list[float]]:
+    """FIFO: each request starts at the first t ≥ max(arrival, previous start) with fewer than ``cap`` in
+    service, stepping to the next departure or change of capacity; inf when neither ever comes."""
+    times, counts, slots = steps
+    per_seq, tpot_base, tpot_per_seq = model
+    pop, push = heapq.heappop, heapq.heappush
+    seg, last = 0, len(times)
+    change = times[0] if last else INF
+    cap, div = counts[0] * slots, max(counts[0], 1)
+    t = -INF
+    start: list[float] = []
+    batch: list[int] = []
+    svc: list[float] = []
+    for arrival, fixed_ms, tail in zip(*rows, strict=True):
+        if arrival > t:  # noqa: PLR1730 - a branch, not max(): this loop runs once per request
+            t = arrival
+        while True:
+            while change <= t and seg < last:
+                seg += 1
+                change = times[seg] if seg < last else INF
+                cap, div = counts[seg] * slots, max(counts[seg], 1)
+            while heap and heap[0] <= t:
+                pop(heap)
+            n = len(heap)
+            if n < cap:
+                break
+            nxt = heap[0] if heap else INF
+            t = change if change < nxt else nxt
+            if t == INF:
+                break
+        b = n // div + 1
+        if b > slots:  # noqa: PLR1730 - likewise
+            b = slots
+        x = (fixed_ms + per_seq * b + tail * (tpot_base + tpot_per_seq * b)) / 1000.0
+        start.append(t)
+        batch.append(b)
+        svc.append(x)
+        push(heap, t + x)
+    return start, batch, svc
+
+
+def _loss_pass(
+    heap: list[float], rows: _Rows, steps: _Steps, model: tuple[float, float, float]
+) -> tuple[list[float], list[int], list[float], list[bool]]:
+    """Each request starts on arrival if fewer than ``cap`` are in service, else is turned away (start NaN;
+    its batch and service time are still those it would have had)."""
+    times, counts, slots = steps
+    per_seq, tpot_base, tpot_per_seq = model
+    pop, push = heapq.heappop, heapq.heappush
+    seg, last = 0, len(times)
+    change = times[0] if last else INF
+    cap, div = counts[0] * slots, max(counts[0], 1)
+    start: list[float] = []
+    batch: list[int] = []
+    svc: list[float] = []
+    admitted: list[bool] = []
+    for t, fixed_ms, tail in zip(*rows, strict=True):
+        while change <= t and seg < last:
+            seg += 1
+            change = times[seg] if seg < last else INF
+            cap, div = counts[seg] * slots, max(counts[seg], 1)
+        while heap and heap[0] <= t:
+            pop(heap)
+        n = len(heap)
+        b = n // div + 1
+        if b > slots:  # noqa: PLR1730 - likewise
+            b = slots
+        x = (fixed_ms + per_seq * b + tail * (tpot_base + tpot_per_seq * b)) / 1000.0
+        batch.append(b)
+        svc.append(x)
+        if n < cap:
+            start.append(t)
+            admitted.append(True)
+            push(heap, t + x)
+        else:
+            start.append(math.nan)
+            admitted.append(False)
+    return start, batch, svc, admitted
