@@ -22,19 +22,18 @@ A request for which no slot ever comes (no capacity after its arrival) starts at
 after it. With one replica the pool is that replica, and this is the per-request simulation of
 :mod:`.reference` exactly; with more, the pool's batch (an even spread) is the one difference.
 
-Cost: the heap never holds more than ``c(t)`` departures plus the backlog's, so a request costs a few heap
-operations in a plain Python loop — about 0.4 µs on the development machine (5 M requests in 2.1–2.2 s).
-Chunks change nothing: ``carry`` is the exact state.
+Cost: the heap holds the departures of the requests in service (about ``c(t)``), so a request costs a few
+heap operations; compiled (numba), about 50 ns on the development machine (5 M requests in 0.26 s). Chunks
+change nothing: ``carry`` is the exact state.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from costmodel.replay._arrays import BoolArray, FloatArray, IntArray
 from costmodel.replay._capacity import Capacity
@@ -97,126 +96,116 @@ def solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[Part, FloatA
     """Requests ``[p, q)`` given the departures ``carry`` of those before ``p`` (see the module). Returns their
     part and the departures still to come after ``arrival[q − 1]``, sorted."""
     s = ctx.service
-    model = (s.ttft_per_seq_ms, s.tpot_base_ms, s.tpot_per_seq_ms)
-    m = q - p
-    heap = carry.tolist()
-    heapq.heapify(heap)
-    rows = _Rows(ctx.a[p:q].tolist(), ctx.fixed_ms[p:q].tolist(), ctx.tail[p:q].tolist())
-    steps = _Steps(ctx.cap.times.tolist(), ctx.cap.counts.tolist(), ctx.slots)
-    if ctx.loss:
-        start, batch, svc, admitted = _loss_pass(heap, rows, steps, model)
-    else:
-        start, batch, svc = _queue_pass(heap, rows, steps, model)
-        admitted = [True] * m
-    part = Part(p, np.array(start), np.array(batch, dtype=np.int64), np.array(svc), np.array(admitted, dtype=bool))
-    now = float(ctx.a[q - 1]) if m else -INF
+    start, batch, svc, admitted = _pass(
+        np.ascontiguousarray(carry, dtype=np.float64),
+        np.ascontiguousarray(ctx.a[p:q], dtype=np.float64),
+        np.ascontiguousarray(ctx.fixed_ms[p:q], dtype=np.float64),
+        np.ascontiguousarray(ctx.tail[p:q], dtype=np.float64),
+        np.ascontiguousarray(ctx.cap.times, dtype=np.float64),
+        np.ascontiguousarray(ctx.cap.counts, dtype=np.int64),
+        int(ctx.slots),
+        (float(s.ttft_per_seq_ms), float(s.tpot_base_ms), float(s.tpot_per_seq_ms)),
+        bool(ctx.loss),
+    )
+    part = Part(p, start, batch, svc, admitted)
+    now = float(ctx.a[q - 1]) if q > p else -math.inf
     dep = part.departures()
     return part, np.sort(np.concatenate([carry[carry > now], dep[dep > now]]), kind="stable")
 
 
-INF = math.inf
+# The pass is compiled by numba (``cache=True``: once per installation, then loaded in ~0.1 s), so that a
+# request costs ~50 ns instead of ~0.4 µs as a Python loop. Without fastmath, the arithmetic is IEEE double
+# as in Python and numpy, and the service time is computed with the same operations, in the same order, as
+# ReplicaService.service_s: the same doubles as the reference simulation's. NUMBA_DISABLE_JIT=1 runs the very
+# same code as plain Python (for a debugger).
 
 
-class _Rows(NamedTuple):
-    """Per request, as Python floats (the passes loop over them): arrival, ``Context.fixed_ms``, ``tail``."""
-
-    arrival: list[float]
-    fixed_ms: list[float]
-    tail: list[float]
-
-
-class _Steps(NamedTuple):
-    """The ready capacity as Python lists: times of change, replicas from each on (``counts[0]`` before the
-    first), and slots per replica."""
-
-    times: list[float]
-    counts: list[int]
-    slots: int
-
-
-# The two passes are one loop each, written out for speed (about 0.4 µs a request): the capacity in force is
-# kept as ``cap`` (slots) and ``div`` (replicas, at least 1) until the next change at ``change``, and the
-# service time is computed with the same operations, in the same order, as ReplicaService.service_s (so the
-# same doubles as the reference simulation's).
-
-
-def _queue_pass(
-    heap: list[float], rows: _Rows, steps: _Steps, model: tuple[float, float, float]
-) -> tuple[list[float], list[int], list[float]]:
-    """FIFO: each request starts at the first t ≥ max(arrival, previous start) with fewer than ``cap`` in
-    service, stepping to the next departure or change of capacity; inf when neither ever comes."""
-    times, counts, slots = steps
+@njit(cache=True)
+def _pass(  # noqa: PLR0917 - the arrays of one chunk and the model, as numba takes them (no keywords)
+    carry: FloatArray,
+    arrival: FloatArray,
+    fixed_ms: FloatArray,
+    tail: FloatArray,
+    times: FloatArray,
+    counts: IntArray,
+    slots: int,
+    model: tuple[float, float, float],
+    loss: bool,
+) -> tuple[FloatArray, IntArray, FloatArray, BoolArray]:
+    """Start (NaN: turned away; inf: never served), batch, service time and admission of each request. The
+    capacity in force is kept as ``cap`` (slots) and ``div`` (replicas, at least 1) until its next change."""
     per_seq, tpot_base, tpot_per_seq = model
-    pop, push = heapq.heappop, heapq.heappush
-    seg, last = 0, len(times)
-    change = times[0] if last else INF
+    m = arrival.shape[0]
+    heap = np.empty(carry.shape[0] + m)
+    size = 0
+    for value in carry:
+        size = _push(heap, size, value)
+    start = np.empty(m)
+    batch = np.empty(m, np.int64)
+    svc = np.empty(m)
+    admitted = np.ones(m, np.bool_)
+    seg, last = 0, times.shape[0]
+    change = times[0] if last > 0 else np.inf
     cap, div = counts[0] * slots, max(counts[0], 1)
-    t = -INF
-    start: list[float] = []
-    batch: list[int] = []
-    svc: list[float] = []
-    for arrival, fixed_ms, tail in zip(*rows, strict=True):
-        if arrival > t:  # noqa: PLR1730 - a branch, not max(): this loop runs once per request
-            t = arrival
+    t = -np.inf
+    for i in range(m):
+        if loss or arrival[i] > t:
+            t = arrival[i]
+        n = 0
         while True:
             while change <= t and seg < last:
                 seg += 1
-                change = times[seg] if seg < last else INF
+                change = times[seg] if seg < last else np.inf
                 cap, div = counts[seg] * slots, max(counts[seg], 1)
-            while heap and heap[0] <= t:
-                pop(heap)
-            n = len(heap)
-            if n < cap:
+            while size > 0 and heap[0] <= t:
+                size = _pop(heap, size)
+            n = size
+            if n < cap or loss:
                 break
-            nxt = heap[0] if heap else INF
-            t = change if change < nxt else nxt
-            if t == INF:
+            t = min(change, heap[0] if size > 0 else np.inf)  # the next change of capacity or departure
+            if t == np.inf:
                 break
-        b = n // div + 1
-        if b > slots:  # noqa: PLR1730 - likewise
-            b = slots
-        x = (fixed_ms + per_seq * b + tail * (tpot_base + tpot_per_seq * b)) / 1000.0
-        start.append(t)
-        batch.append(b)
-        svc.append(x)
-        push(heap, t + x)
-    return start, batch, svc
-
-
-def _loss_pass(
-    heap: list[float], rows: _Rows, steps: _Steps, model: tuple[float, float, float]
-) -> tuple[list[float], list[int], list[float], list[bool]]:
-    """Each request starts on arrival if fewer than ``cap`` are in service, else is turned away (start NaN;
-    its batch and service time are still those it would have had)."""
-    times, counts, slots = steps
-    per_seq, tpot_base, tpot_per_seq = model
-    pop, push = heapq.heappop, heapq.heappush
-    seg, last = 0, len(times)
-    change = times[0] if last else INF
-    cap, div = counts[0] * slots, max(counts[0], 1)
-    start: list[float] = []
-    batch: list[int] = []
-    svc: list[float] = []
-    admitted: list[bool] = []
-    for t, fixed_ms, tail in zip(*rows, strict=True):
-        while change <= t and seg < last:
-            seg += 1
-            change = times[seg] if seg < last else INF
-            cap, div = counts[seg] * slots, max(counts[seg], 1)
-        while heap and heap[0] <= t:
-            pop(heap)
-        n = len(heap)
-        b = n // div + 1
-        if b > slots:  # noqa: PLR1730 - likewise
-            b = slots
-        x = (fixed_ms + per_seq * b + tail * (tpot_base + tpot_per_seq * b)) / 1000.0
-        batch.append(b)
-        svc.append(x)
-        if n < cap:
-            start.append(t)
-            admitted.append(True)
-            push(heap, t + x)
-        else:
-            start.append(math.nan)
-            admitted.append(False)
+        b = min(n // div + 1, slots)
+        x = (fixed_ms[i] + per_seq * b + tail[i] * (tpot_base + tpot_per_seq * b)) / 1000.0
+        batch[i], svc[i] = b, x
+        if loss and n >= cap:
+            admitted[i], start[i] = False, np.nan
+            continue
+        start[i] = t
+        size = _push(heap, size, t + x)
     return start, batch, svc, admitted
+
+
+@njit(cache=True)
+def _push(heap: FloatArray, size: int, value: float) -> int:
+    """Add ``value`` to the binary min-heap ``heap[:size]``; returns the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap[parent] <= value:
+            break
+        heap[i] = heap[parent]
+        i = parent
+    heap[i] = value
+    return size + 1
+
+
+@njit(cache=True)
+def _pop(heap: FloatArray, size: int) -> int:
+    """Remove the smallest value of the binary min-heap ``heap[:size]``; returns the new size."""
+    size -= 1
+    moved = heap[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= moved:
+            break
+        heap[i] = heap[child]
+        i = child
+    if size > 0:
+        heap[i] = moved
+    return size
