@@ -8,6 +8,9 @@ multi-server), and the start times must match exactly.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from functools import cache
 
@@ -261,3 +264,38 @@ def test_the_pool_does_not_depend_on_the_chunk_size(monkeypatch: pytest.MonkeyPa
     assert int((~whole.admitted).sum()) > 100 if discipline == "loss" else int(waited.sum()) > 100
     for name in ("start_s", "batch", "service_s", "admitted"):
         np.testing.assert_array_equal(getattr(cut, name), getattr(whole, name))
+
+
+_POOL_DIGEST = """
+import hashlib, sys
+import numpy as np
+from costmodel.replay import request_arrays
+from costmodel.replay.dedicated import run_fleet
+from costmodel.results import AutoscalePolicy
+from costmodel.service import ReplicaService
+from traces import load_trace
+trace = request_arrays(load_trace(sys.argv[1]))
+service = ReplicaService(20.0, 0.8, 60.0, 0.2, 2.0, slots=16)
+h = hashlib.sha256()
+for kind, discipline in (("utilization", "queue"), ("queue", "queue"), ("fixed", "loss")):
+    policy = AutoscalePolicy(kind=kind, min_replicas=1, max_replicas=3)
+    sim = run_fleet(trace, service, policy, slots=16, cold_start_s=61.0, horizon_s=trace.last_arrival_s,
+                    discipline=discipline)
+    for a in (sim.start_s, sim.batch, sim.service_s, sim.admitted):
+        h.update(np.ascontiguousarray(a).tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_the_compiled_pool_gives_the_python_loop_s_bits() -> None:
+    """The pool's pass is compiled by numba; NUMBA_DISABLE_JIT=1 runs the same code as Python. Both give the
+    same bits on the Azure trace, for a queue, a queue-triggered and a loss pool (no fastmath: IEEE doubles)."""
+    path = str(DATA / "traces" / "AzureLLMInferenceTrace_code.csv")
+    digests = []
+    for jit in ("0", "1"):
+        env = {**os.environ, "NUMBA_DISABLE_JIT": jit}
+        out = subprocess.run(
+            [sys.executable, "-c", _POOL_DIGEST, path], capture_output=True, text=True, env=env, check=True
+        )
+        digests.append(out.stdout.strip())
+    assert digests[0] == digests[1] and len(digests[0]) == 64
