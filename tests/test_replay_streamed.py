@@ -22,6 +22,7 @@ from costmodel.replay.hybrid import best_hybrid
 from costmodel.replay.serverless import replay_serverless, serverless_bill
 from costmodel.replay.trace_breakeven import trace_breakeven
 from costmodel.results import Slo
+from costmodel.steps import setup
 from pricing import load_catalog
 from tests.conftest import DATA
 from traces import load_trace, scale_rate
@@ -157,7 +158,12 @@ def test_exact_order_statistics_through_radix_levels(tmp_path: Path, monkeypatch
     assert [stats[r] for r in ranks] == [float(x) for x in np.sort(values)[ranks]]
 
 
-def test_analyze_on_a_dataset_is_analyze_in_memory(trace: Trace, dataset: TraceDataset) -> None:
+def test_analyze_on_a_dataset_is_analyze_in_memory(
+    trace: Trace, dataset: TraceDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The replica's capacity is simulated on a sample of the trace's lengths: 500 of its 8,819 requests here,
+    # drawn from the whole trace in both cases (a dataset's sample once came from its head alone).
+    monkeypatch.setattr(setup, "LENGTH_SAMPLE", 500)
     kw = {
         "profiles": [bundled_profile("llama-3.1-8b-fp8_1xH100")],
         "gpus": [GPU],
