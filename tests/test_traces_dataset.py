@@ -164,3 +164,14 @@ def test_cli_convert_to_a_folder_and_info(tmp_path: Path) -> None:
     again = runner.invoke(app, ["trace", "convert", str(AZURE), "-o", f"{out}/"])
     assert again.exit_code == 2 and "already holds Parquet files" in again.output
     shutil.rmtree(out)
+
+
+def test_take_reads_rows_across_partitions_in_the_order_asked(tmp_path: Path, azure: Trace) -> None:
+    ds = write_dataset(azure, tmp_path / "ds", partition_s=600.0)
+    assert len(ds.partitions) > 3
+    rows = np.random.default_rng(4).permutation(len(azure))[:700]
+    rows[:3] = [len(azure) - 1, 0, len(azure) - 1]  # both ends, and a row twice
+    taken = ds.take(rows, ["input_tokens", "output_tokens"])
+    expected = azure.df[["input_tokens", "output_tokens"]].iloc[rows].reset_index(drop=True)
+    pd.testing.assert_frame_equal(taken, expected, check_dtype=False)
+    assert ds.take(np.array([], dtype=np.int64), ["input_tokens"]).empty

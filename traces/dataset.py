@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -152,6 +153,20 @@ class TraceDataset:
             raise InputError(f"output tokens: expected a non-negative count, found {output_tokens}")
         meta = replace(self.meta, transforms=(*self.meta.transforms, f"override_output({output_tokens})"))
         return replace(self, output_tokens=int(output_tokens), meta=meta)
+
+    def take(self, rows: npt.NDArray[np.integer], columns: Sequence[str]) -> pd.DataFrame:
+        """``columns`` of the dataset's ``rows`` (row numbers of the whole dataset, in any order), in that
+        order, read partition by partition (only those holding one of them)."""
+        order = np.argsort(rows, kind="stable")
+        wanted = np.asarray(rows)[order]
+        pieces, first = [], 0
+        for k, part in enumerate(self.partitions):
+            lo, hi = np.searchsorted(wanted, [first, first + part.rows])
+            if hi > lo:
+                pieces.append(self.read(k, columns)[list(columns)].iloc[wanted[lo:hi] - first])
+            first += part.rows
+        taken = pd.concat(pieces, ignore_index=True) if pieces else _empty()[list(columns)]
+        return taken.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
     def head(self, rows: int) -> Trace:
         """The first ``rows`` requests as an in-memory :class:`Trace`."""

@@ -76,9 +76,8 @@ class Context:
 
 @dataclass
 class Part:
-    """Start, batch, service time and admission of requests ``[lo, lo + len)``, and their departures."""
+    """Start, batch, service time and admission of a chunk's requests, and their departures."""
 
-    lo: int
     start: FloatArray
     batch: IntArray
     svc: FloatArray
@@ -92,23 +91,23 @@ class Part:
         return (self.start + self.svc)[self.admitted]
 
 
-def solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[Part, FloatArray]:
-    """Requests ``[p, q)`` given the departures ``carry`` of those before ``p`` (see the module). Returns their
-    part and the departures still to come after ``arrival[q − 1]``, sorted."""
+def solve(ctx: Context, carry: FloatArray) -> tuple[Part, FloatArray]:
+    """The chunk's requests given the departures ``carry`` of those before it (see the module). Returns their
+    part and the departures still to come after the chunk's last arrival, sorted."""
     s = ctx.service
     start, batch, svc, admitted = _pass(
         np.ascontiguousarray(carry, dtype=np.float64),
-        np.ascontiguousarray(ctx.a[p:q], dtype=np.float64),
-        np.ascontiguousarray(ctx.fixed_ms[p:q], dtype=np.float64),
-        np.ascontiguousarray(ctx.tail[p:q], dtype=np.float64),
+        np.ascontiguousarray(ctx.a, dtype=np.float64),
+        np.ascontiguousarray(ctx.fixed_ms, dtype=np.float64),
+        np.ascontiguousarray(ctx.tail, dtype=np.float64),
         np.ascontiguousarray(ctx.cap.times, dtype=np.float64),
         np.ascontiguousarray(ctx.cap.counts, dtype=np.int64),
         int(ctx.slots),
         (float(s.ttft_per_seq_ms), float(s.tpot_base_ms), float(s.tpot_per_seq_ms)),
         bool(ctx.loss),
     )
-    part = Part(p, start, batch, svc, admitted)
-    now = float(ctx.a[q - 1]) if q > p else -math.inf
+    part = Part(start, batch, svc, admitted)
+    now = float(ctx.a[-1]) if len(ctx.a) else -math.inf
     dep = part.departures()
     return part, np.sort(np.concatenate([carry[carry > now], dep[dep > now]]), kind="stable")
 

@@ -81,28 +81,20 @@ class PoolRows:
 
     @classmethod
     def empty(cls, n: int) -> PoolRows:
-        """Rows for ``n`` requests, to :meth:`put` the pool's parts into."""
+        """Rows for ``n`` requests, to :meth:`put` the pool's chunks into."""
         return cls(np.full(n, np.nan), np.zeros(n, dtype=np.int32), np.zeros(n), np.ones(n, dtype=bool))
 
-    def put(self, parts: list[Part], offset: int = 0) -> None:
-        """Write the solver's parts of a chunk that starts at row ``offset``."""
-        for part in parts:
-            rows = slice(offset + part.lo, offset + part.lo + len(part))
-            self.start_s[rows] = part.start
-            self.batch[rows] = part.batch
-            self.service_s[rows] = part.svc
-            self.admitted[rows] = part.admitted
+    def put(self, part: Part, offset: int = 0) -> None:
+        """Write the solver's part of a chunk that starts at row ``offset``."""
+        rows = slice(offset, offset + len(part))
+        self.start_s[rows] = part.start
+        self.batch[rows] = part.batch
+        self.service_s[rows] = part.svc
+        self.admitted[rows] = part.admitted
 
     def mark_unserved(self) -> None:
         """Admitted requests without a start were never served (no capacity ever came): start = inf."""
         self.start_s[np.isnan(self.start_s) & self.admitted] = np.inf
-
-
-def _solve(ctx: Context, p: int, q: int, carry: FloatArray) -> tuple[list[Part], FloatArray]:
-    """Solve ``[p, q)`` (:func:`._solver.solve`). Returns its part (none for an empty range) and the
-    departures still to come after the range's last arrival."""
-    part, after = solve(ctx, p, q, carry)
-    return ([part] if len(part) else []), after
 
 
 class Pool:
@@ -141,12 +133,12 @@ class Pool:
         """The instances so far (a queue trigger's grow as the chunks are solved)."""
         return self.trigger.scaler.instances() if self.trigger is not None else self.planned
 
-    def feed(self, a: FloatArray, n_in: IntArray, n_out: IntArray, *, last: bool) -> list[Part]:
+    def feed(self, a: FloatArray, n_in: IntArray, n_out: IntArray, *, last: bool) -> Part:
         """Solve the next chunk (its arrivals and token counts); ``last``: it ends the trace. Returns the
-        solver's parts, rows numbered from the chunk's start (see :meth:`PoolRows.put`)."""
+        solver's part, rows numbered from the chunk's start (see :meth:`PoolRows.put`)."""
         self.ctx = self.ctx.with_requests(a, n_in, n_out)
-        parts, self.carry = self._solve_with_trigger(len(a), last=last)
-        return parts
+        part, self.carry = self._solve_with_trigger(last=last)
+        return part
 
     def finish(self) -> None:
         """Take a queue trigger's decisions after the last arrival (the backlog draining)."""
@@ -156,34 +148,34 @@ class Pool:
             in_system = (self.carry.size - np.searchsorted(self.carry, t, side="right")).astype(float)
             trig.decide_block(trig.times.shape[0], in_system)
 
-    def _in_system(self, parts: list[Part], carry: FloatArray, q: int, t: FloatArray) -> FloatArray:
-        """Requests in the system at each ``t``: those carried in and the chunk's first ``q``."""
-        dep = np.sort(np.concatenate([carry, *(part.departures() for part in parts)]))
-        arrived = carry.size + np.searchsorted(self.ctx.a[:q], t, side="left")
+    def _in_system(self, part: Part, carry: FloatArray, t: FloatArray) -> FloatArray:
+        """Requests in the system at each ``t``: those carried in and the chunk's."""
+        dep = np.sort(np.concatenate([carry, part.departures()]))
+        arrived = carry.size + np.searchsorted(self.ctx.a, t, side="left")
         return (arrived - np.searchsorted(dep, t, side="right")).astype(np.float64)
 
-    def _solve_with_trigger(self, q: int, *, last: bool) -> tuple[list[Part], FloatArray]:
-        """Solve the chunk ``[0, q)``. Queue trigger: decisions inside the chunk depend on its solution;
-        iterate until they agree."""
+    def _solve_with_trigger(self, *, last: bool) -> tuple[Part, FloatArray]:
+        """Solve the chunk (:func:`._solver.solve`). Queue trigger: decisions inside the chunk depend on its
+        solution; iterate until they agree."""
         carry, trig = self.carry, self.trigger
         if trig is None:
-            return _solve(self.ctx, 0, q, carry)
+            return solve(self.ctx, carry)
         snap = trig.snapshot()
-        limit = math.inf if last else float(self.ctx.a[q - 1])
+        limit = math.inf if last else float(self.ctx.a[-1])
         k1 = int(np.searchsorted(trig.times, limit, side="right"))
         t = trig.times[trig.k : k1]
-        parts, after = _solve(self.ctx, 0, q, carry)
+        part, after = solve(self.ctx, carry)
         for _ in range(_POLICY_ROUNDS):
-            signal = self._in_system(parts, carry, q, t)
+            signal = self._in_system(part, carry, t)
             trig.restore(snap)
             trig.decide_block(k1, signal)
             self.ctx.cap = Capacity.of(self.instances(), self.ctx.slots)
-            parts, after = _solve(self.ctx, 0, q, carry)
-            if np.array_equal(self._in_system(parts, carry, q, t), signal):
+            part, after = solve(self.ctx, carry)
+            if np.array_equal(self._in_system(part, carry, t), signal):
                 break
         else:
             self.ctx.notes.append("queue-triggered decisions did not settle in one chunk; kept the last round")
-        return parts, after
+        return part, after
 
 
 def simulate_pool(
@@ -202,8 +194,8 @@ def simulate_pool(
     rows = PoolRows.empty(n)
     for lo in range(0, n, size):
         hi = min(n, lo + size)
-        parts = pool.feed(req.arrival_s[lo:hi], req.input_tokens[lo:hi], req.output_tokens[lo:hi], last=hi == n)
-        rows.put(parts, offset=lo)
+        part = pool.feed(req.arrival_s[lo:hi], req.input_tokens[lo:hi], req.output_tokens[lo:hi], last=hi == n)
+        rows.put(part, offset=lo)
     pool.finish()
     rows.mark_unserved()
     return FleetSim(

@@ -172,7 +172,7 @@ def _cold_start(profile: Profile, given: float | None) -> tuple[float, str]:
 def _length_sample(trace: Trace | TraceDataset, seed: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(input, output) token counts of up to :data:`LENGTH_SAMPLE` requests of the trace (its mix), drawn
     from the whole trace — the same rows, in the same order, whether it is in memory or a dataset."""
-    n = len(trace.df) if isinstance(trace, Trace) else len(trace)
+    n = len(trace)
     if not n:
         return None, None
     rng = np.random.default_rng(seed)
@@ -180,33 +180,11 @@ def _length_sample(trace: Trace | TraceDataset, seed: int) -> tuple[np.ndarray |
         pick = rng.permutation(n)[:LENGTH_SAMPLE]
     else:  # no permutation of every row of a huge trace (800 MB at 100 M requests)
         pick = rng.choice(n, size=LENGTH_SAMPLE, replace=False)
-    if isinstance(trace, Trace):
-        df = trace.df
-        return (
-            df["input_tokens"].to_numpy(dtype=np.float64)[pick],
-            df["output_tokens"].to_numpy(dtype=np.float64)[pick],
-        )
-    return _dataset_rows(trace, pick)
+    columns = ["input_tokens", "output_tokens"]
+    rows = trace.df[columns].iloc[pick] if isinstance(trace, Trace) else trace.take(pick, columns)
+    return rows["input_tokens"].to_numpy(dtype=np.float64), rows["output_tokens"].to_numpy(dtype=np.float64)
 
 
 _PERMUTE_UP_TO: Final = 8_000_000
 """Traces up to this many requests are sampled by a permutation of their rows (as v0.1 did); longer ones by
 numpy's sampling without replacement."""
-
-
-def _dataset_rows(ds: TraceDataset, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Input and output tokens of the dataset's rows ``pick`` (row numbers of the whole dataset, any order),
-    read partition by partition, two columns at a time."""
-    order = np.argsort(pick, kind="stable")
-    rows = pick[order]
-    ins, outs = np.empty(len(pick)), np.empty(len(pick))
-    first = 0
-    for k, part in enumerate(ds.partitions):
-        lo, hi = np.searchsorted(rows, [first, first + part.rows])
-        if hi > lo:
-            df = ds.read(k, ["input_tokens", "output_tokens"])
-            local = rows[lo:hi] - first
-            ins[order[lo:hi]] = df["input_tokens"].to_numpy(dtype=np.float64)[local]
-            outs[order[lo:hi]] = df["output_tokens"].to_numpy(dtype=np.float64)[local]
-        first += part.rows
-    return ins, outs
