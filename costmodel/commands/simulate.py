@@ -152,7 +152,7 @@ class PoissonOptions(OptionGroup):
 
 
 @dataclass(frozen=True)
-class FleetOptions(OptionGroup):
+class RouterOptions(OptionGroup):
     """A fleet of replicas behind a router (``--replicas``, ``--routing``, ``--users``)."""
 
     replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas behind the router.")] = 1
@@ -216,7 +216,7 @@ def simulate_cmd(
     ] = None,
     stream: PoissonOptions,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Poisson stream.")] = 0,
-    fleet: FleetOptions,
+    fleet: RouterOptions,
     prefix_caching: Annotated[
         bool,
         typer.Option("--prefix-caching/--no-prefix-caching", help="vLLM's prefix cache (on by default, as in vLLM)."),
